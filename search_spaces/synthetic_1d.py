@@ -1,0 +1,142 @@
+"""Grids and Optuna distributions of the controlled 1D study (core paper Sections 2.1 and 3.1).
+
+Every value here is declarative data; `study/` turns it into Ray Tune trials. The `paper` preset
+is the whole protocol of `spec/synthetic_1d_protocol.md`; `quick` keeps every stage and fills
+every table and figure with fewer functions, seeds, class counts and lambdas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from search_spaces.distributions import LogUniform
+
+PAPER_LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4)
+PAPER_CLASS_COUNTS = (4, 16, 64, 256, 1024)
+VALIDATION_SEEDS = (0, 421, 8125)
+TEST_SEEDS = (0, 421, 8125, 2481, 849)
+SCENARIOS = ("clean", "noisy", "ood")
+SAMPLINGS = ("uniform", "mild", "moderate", "severe")
+# Section 2.1: Adam learning rate per scenario.
+LEARNING_RATES = {"clean": 1e-3, "noisy": 1e-2, "ood": 1e-4}
+
+
+@dataclass(frozen=True)
+class OptunaSpace:
+    """TPE over lambda and learning rate, pruned by ASHA on validation MSE per epoch."""
+
+    lam: LogUniform = LogUniform(1e-3, 1e4)
+    lr: LogUniform = LogUniform(1e-4, 1e-1)
+    num_samples: int = 24
+    num_classes: int = 64
+    grace_period: int = 10
+    reduction_factor: int = 3
+    report_every: int = 1
+
+
+@dataclass(frozen=True)
+class Synthetic1DPreset:
+    """One named size of the 1D study. Field names are recorded in every results row."""
+
+    name: str
+    functions: tuple[int, ...]
+    validation_seeds: tuple[int, ...]
+    test_seeds: tuple[int, ...]
+    class_counts: tuple[int, ...]
+    lambdas: tuple[float, ...]
+    noise_sigmas: tuple[float, ...] = (0.05, 0.1, 0.5)
+    scenarios: tuple[str, ...] = SCENARIOS
+    samplings: tuple[str, ...] = SAMPLINGS
+    learning_rates: dict[str, float] = field(default_factory=lambda: dict(LEARNING_RATES))
+    default_noise_sigma: float = 0.1
+    noise_distribution: str = "gaussian"
+    total_samples: int = 30_000
+    epochs: int = 80
+    batch_size: int = 256
+    weight_decay: float = 1e-3
+    dtype: str = "float32"
+    hidden: tuple[int, ...] = (6, 16)
+    shot_bins: int = 100
+    optuna: OptunaSpace = OptunaSpace()
+
+    def __post_init__(self) -> None:
+        for name in (
+            "functions",
+            "validation_seeds",
+            "test_seeds",
+            "class_counts",
+            "lambdas",
+            "noise_sigmas",
+            "scenarios",
+            "samplings",
+        ):
+            if len(getattr(self, name)) == 0:
+                raise ValueError(f"{name}: the grid is empty; give at least one value")
+        _check_subset("scenarios", self.scenarios, SCENARIOS)
+        _check_subset("samplings", self.samplings, SAMPLINGS)
+        _check_all("lambdas", self.lambdas, lambda v: v > 0, "values > 0")
+        _check_all(
+            "class_counts", self.class_counts, lambda v: int(v) == v and v >= 2, "integers >= 2"
+        )
+        _check_all("functions", self.functions, lambda v: 0 <= v < 10, "function ids 0..9")
+        _check_all("noise_sigmas", self.noise_sigmas, lambda v: v > 0, "values > 0")
+        for scenario in self.scenarios:
+            if self.learning_rates.get(scenario, 0) <= 0:
+                raise ValueError(f"learning_rates: need a value > 0 for scenario {scenario!r}")
+        for name in ("total_samples", "epochs", "batch_size", "shot_bins"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.total_samples // 3 < self.batch_size:
+            raise ValueError(
+                f"total_samples: {self.total_samples} gives fewer training samples than one "
+                f"batch ({self.batch_size})"
+            )
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype: accepted values are float32, float64; got {self.dtype!r}")
+
+    def with_overrides(self, overrides: dict[str, object]) -> Synthetic1DPreset:
+        """A copy with some fields replaced; unknown fields are an error naming the valid ones."""
+        known = set(self.__dataclass_fields__) - {"name", "optuna"}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(
+                f"search space: unknown field(s) {', '.join(unknown)}; "
+                f"accepted fields: {', '.join(sorted(known))}"
+            )
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+        return replace(self, **values)
+
+
+def _check_subset(name: str, values: tuple[str, ...], accepted: tuple[str, ...]) -> None:
+    bad = [v for v in values if v not in accepted]
+    if bad:
+        raise ValueError(f"{name}: unknown value(s) {bad}; accepted values: {', '.join(accepted)}")
+
+
+def _check_all(name: str, values: tuple, ok, accepted: str) -> None:
+    bad = [v for v in values if not (isinstance(v, int | float) and ok(v))]
+    if bad:
+        raise ValueError(f"{name}: out-of-range value(s) {bad}; accepted: {accepted}")
+
+
+PRESETS: dict[str, Synthetic1DPreset] = {
+    "paper": Synthetic1DPreset(
+        name="paper",
+        functions=tuple(range(10)),
+        validation_seeds=VALIDATION_SEEDS,
+        test_seeds=TEST_SEEDS,
+        class_counts=PAPER_CLASS_COUNTS,
+        lambdas=PAPER_LAMBDAS,
+    ),
+    "quick": Synthetic1DPreset(
+        name="quick",
+        functions=(0, 1, 2),
+        validation_seeds=(0, 421),
+        test_seeds=(0, 421),
+        class_counts=(4, 64, 256),
+        lambdas=(1e-1, 1e1, 1e3),
+        total_samples=15_000,
+        epochs=40,
+        optuna=OptunaSpace(num_samples=8, grace_period=5),
+    ),
+}

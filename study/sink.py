@@ -1,0 +1,96 @@
+"""The Parquet sink: one file per finished Tune trial under `<out>/rows/`, written atomically.
+
+A file is first written under a dot-name and then renamed, so a reader (or a resumed study)
+never sees half a trial. The file name carries the trial key, so rerunning a trial replaces its
+file instead of adding rows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Which stage's `reg` models a reg+cls model of each stage is paired with.
+PAIRED_STAGE = {
+    "lambda_search": "lambda_search",
+    "optuna": "lambda_search",
+    "test": "test",
+    "noise": "noise",
+}
+_PAIR_FIELDS = (
+    "scenario",
+    "sampling",
+    "noise_sigma",
+    "noise_distribution",
+    "function_id",
+    "seed",
+    "total_samples",
+)
+
+
+class ParquetSink:
+    """Writes and reads the rows of one study folder."""
+
+    def __init__(self, out_dir: Path, schema: pa.Schema) -> None:
+        self.rows_dir = Path(out_dir) / "rows"
+        self.schema = schema
+        self._reg_index: dict[str, dict[tuple, dict]] = {}
+
+    def trial_path(self, stage: str, trial_key: str) -> Path:
+        return self.rows_dir / f"{stage}-{trial_key}.parquet"
+
+    def has_trial(self, stage: str, trial_key: str) -> bool:
+        return self.trial_path(stage, trial_key).exists()
+
+    def write_trial(self, stage: str, trial_key: str, rows: list[dict]) -> Path:
+        """Pair reg+cls rows with their reg model, then write them atomically."""
+        rows = [self._paired(row) for row in rows]
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        self.rows_dir.mkdir(parents=True, exist_ok=True)
+        final = self.trial_path(stage, trial_key)
+        temporary = self.rows_dir / f".{final.name}.{os.getpid()}.tmp"
+        pq.write_table(table, temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+        if rows and rows[0]["variant"] == "reg":
+            self._reg_index.pop(stage, None)
+        return final
+
+    def read(self, stage: str | None = None) -> pa.Table:
+        """Every row written so far (of one stage when given)."""
+        pattern = f"{stage}-*.parquet" if stage else "*.parquet"
+        files = sorted(self.rows_dir.glob(pattern)) if self.rows_dir.exists() else []
+        if not files:
+            return self.schema.empty_table()
+        return pa.concat_tables(pq.read_table(f, schema=self.schema) for f in files)
+
+    def remove_stage(self, stage: str) -> int:
+        """Delete one stage's files (used to restart a search that cannot resume part-way)."""
+        files = list(self.rows_dir.glob(f"{stage}-*.parquet")) if self.rows_dir.exists() else []
+        for f in files:
+            f.unlink()
+        return len(files)
+
+    def _paired(self, row: dict) -> dict:
+        if row.get("variant") == "reg":
+            return row
+        stage = PAIRED_STAGE[row["stage"]]
+        if stage not in self._reg_index:
+            self._reg_index[stage] = {
+                tuple(r[f] for f in _PAIR_FIELDS): r
+                for r in self.read(stage).to_pylist()
+                if r["variant"] == "reg"
+            }
+        reg = self._reg_index[stage].get(tuple(row[f] for f in _PAIR_FIELDS))
+        if reg is None:
+            return row
+        return {
+            **row,
+            "paired_reg_row_key": reg["row_key"],
+            "paired_reg_val_mse": reg["val_mse"],
+            "paired_reg_test_mse": reg["test_mse"],
+        }

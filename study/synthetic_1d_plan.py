@@ -1,0 +1,148 @@
+"""The trials of each stage of the 1D study (spec "What the study produces").
+
+- `lambda_search`: Figure 4 and Table 1, on validation seeds, both class modes, every lambda.
+- `test`: Figure 3, test seeds, lambda chosen on validation per scenario.
+- `noise`: Figure 5, noisy data at every sigma, the three variants.
+The `reg` baseline depends on neither C nor lambda: one trial per (scenario, sampling) per stage,
+paired with every reg+cls model trained on the same data.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from search_spaces.synthetic_1d import Synthetic1DPreset
+from study.trial_spec import TrialSpec
+
+STUDY = "synthetic_1d"
+CLASS_VARIANTS = ("reg+cls", "reg+cls-balanced")
+GRID_STAGES = ("lambda_search", "test", "noise")
+
+# A lambda per (scenario, class mode), chosen on validation.
+LambdaChoice = dict[tuple[str, str], float]
+
+
+def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list[TrialSpec]:
+    """Validation grid: scenario x sampling x (reg + class mode x C x lambda)."""
+    replicates = _replicates(preset.functions, preset.validation_seeds)
+    specs = []
+    for scenario, sampling in product(preset.scenarios, preset.samplings):
+        base = _base(preset, "lambda_search", search, scenario, sampling, replicates)
+        specs.append(base)
+        for variant, classes, lam in product(CLASS_VARIANTS, preset.class_counts, preset.lambdas):
+            specs.append(
+                base.with_values(
+                    variant=variant, num_classes=classes, lam=lam, lambda_source="grid"
+                )
+            )
+    return specs
+
+
+def test_specs(
+    preset: Synthetic1DPreset,
+    lambdas: LambdaChoice,
+    search: str = "grid",
+    learning_rates: dict[str, float] | None = None,
+) -> list[TrialSpec]:
+    """Test grid of Figure 3: scenario x sampling x (reg + reg+cls at every C).
+
+    `learning_rates` (from the Optuna search) applies to reg+cls only; reg keeps the paper's.
+    """
+    replicates = _replicates(preset.functions, preset.test_seeds)
+    source = "optuna" if search == "optuna" else "validation"
+    specs = []
+    for scenario, sampling in product(preset.scenarios, preset.samplings):
+        base = _base(preset, "test", search, scenario, sampling, replicates)
+        specs.append(base)
+        for classes in preset.class_counts:
+            specs.append(
+                base.with_values(
+                    lr=(learning_rates or preset.learning_rates)[scenario],
+                    variant="reg+cls",
+                    num_classes=classes,
+                    lam=lambdas[(scenario, "imbalanced")],
+                    lambda_source=source,
+                )
+            )
+    return specs
+
+
+def noise_specs(
+    preset: Synthetic1DPreset,
+    lambdas: LambdaChoice,
+    search: str = "grid",
+    learning_rates: dict[str, float] | None = None,
+) -> list[TrialSpec]:
+    """Noise study of Figure 5: sigma x sampling x (reg + both class modes at every C)."""
+    replicates = _replicates(preset.functions, preset.test_seeds)
+    source = "optuna" if search == "optuna" else "validation"
+    specs = []
+    for sigma, sampling in product(preset.noise_sigmas, preset.samplings):
+        base = _base(preset, "noise", search, "noisy", sampling, replicates).with_values(
+            noise_sigma=sigma
+        )
+        specs.append(base)
+        for variant, classes in product(CLASS_VARIANTS, preset.class_counts):
+            mode = "balanced" if variant == "reg+cls-balanced" else "imbalanced"
+            specs.append(
+                base.with_values(
+                    lr=(learning_rates or preset.learning_rates)["noisy"],
+                    variant=variant,
+                    num_classes=classes,
+                    lam=lambdas[("noisy", mode)],
+                    lambda_source=source,
+                )
+            )
+    return specs
+
+
+def declared_models(preset: Synthetic1DPreset) -> dict[str, int]:
+    """Models each grid stage trains; their sum is the Parquet row count of a grid study."""
+    placeholder = {
+        (scenario, mode): 1.0
+        for scenario in preset.scenarios + ("noisy",)
+        for mode in ("imbalanced", "balanced")
+    }
+    stages = {
+        "lambda_search": lambda_search_specs(preset),
+        "test": test_specs(preset, placeholder),
+        "noise": noise_specs(preset, placeholder),
+    }
+    return {stage: sum(len(s.replicates) for s in specs) for stage, specs in stages.items()}
+
+
+def _replicates(functions: tuple[int, ...], seeds: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple(product(functions, seeds))
+
+
+def _base(
+    preset: Synthetic1DPreset,
+    stage: str,
+    search: str,
+    scenario: str,
+    sampling: str,
+    replicates: tuple[tuple[int, int], ...],
+) -> TrialSpec:
+    """The `reg` trial of one (scenario, sampling); class variants derive from it."""
+    return TrialSpec(
+        study=STUDY,
+        stage=stage,
+        search=search,
+        scenario=scenario,
+        sampling=sampling,
+        noise_sigma=preset.default_noise_sigma if scenario == "noisy" else 0.0,
+        noise_distribution=preset.noise_distribution,
+        variant="reg",
+        num_classes=None,
+        lam=None,
+        lr=preset.learning_rates[scenario],
+        lambda_source="none",
+        replicates=replicates,
+        total_samples=preset.total_samples,
+        epochs=preset.epochs,
+        batch_size=preset.batch_size,
+        weight_decay=preset.weight_decay,
+        dtype=preset.dtype,
+        hidden=preset.hidden,
+        shot_bins=preset.shot_bins,
+    )

@@ -1,0 +1,245 @@
+"""Train one 1D grid point across its replicates, packed, and turn every model into a results row.
+
+This is the body of the Tune trainable, kept free of Ray so it can be tested and benchmarked on
+its own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from regcls.binning import ClassBinning, make_binning
+from regcls.metrics import accuracy, regression_metrics
+from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
+from regcls.synthetic import DataConfig, Dataset1D, make_dataset
+from study.run_info import run_info
+from study.trial_spec import TrialSpec
+
+# Called after each epoch with (epoch, mean validation MSE over live models); True stops training.
+EpochReport = Callable[[int, float], bool | None]
+
+_METRIC_NAMES = ("mse", "mse_clean", "mae", "acc", "mse_many", "mse_medium", "mse_few")
+
+
+def train_point(
+    spec: TrialSpec,
+    device: str = "cpu",
+    report_epoch: EpochReport | None = None,
+) -> list[dict]:
+    """Train every replicate of `spec` in one pack; return one results row per model."""
+    return train_points([spec], device, report_epoch)[0]
+
+
+def train_points(
+    specs: list[TrialSpec],
+    device: str = "cpu",
+    report_epoch: EpochReport | None = None,
+) -> list[list[dict]]:
+    """Train the replicates of several grid points as one pack; rows per spec.
+
+    The specs must share the training schedule (epochs, batch size, dtype, hidden widths); lambda,
+    learning rate, class count and data may differ per model.
+    """
+    schedules = {(s.epochs, s.batch_size, s.weight_decay, s.dtype, s.hidden) for s in specs}
+    if len(schedules) != 1:
+        raise ValueError("specs: a pack needs one training schedule (epochs, batch, dtype, hidden)")
+    started = time.perf_counter()
+    members = [(spec, f, seed) for spec in specs for f, seed in spec.replicates]
+    datasets = [_dataset(spec, f, seed) for spec, f, seed in members]
+    binnings = [_binning(spec, data) for (spec, _, _), data in zip(members, datasets, strict=True)]
+    tasks = [
+        _task(spec, data, binning, seed, device)
+        for (spec, _, seed), data, binning in zip(members, datasets, binnings, strict=True)
+    ]
+    first = specs[0]
+    settings = TrainSettings(
+        epochs=first.epochs,
+        batch_size=first.batch_size,
+        weight_decay=first.weight_decay,
+        dtype=first.dtype,
+        hidden=first.hidden,
+    )
+    on_epoch = _epoch_hook(datasets, report_epoch, device) if report_epoch else None
+    trained = train_packed(tasks, settings, on_epoch=on_epoch)
+    wall = time.perf_counter() - started
+    info = run_info(device)
+    rows: dict[str, list[dict]] = {spec.key: [] for spec in specs}
+    for index, ((spec, f, seed), data, binning) in enumerate(
+        zip(members, datasets, binnings, strict=True)
+    ):
+        row = _row(spec, f, seed, index, data, binning, trained, device)
+        row.update(
+            wall_time_s=wall / len(members),
+            trial_wall_time_s=wall,
+            models_in_pack=len(members),
+            **info,
+        )
+        rows[spec.key].append(row)
+    return [rows[spec.key] for spec in specs]
+
+
+def data_config(spec: TrialSpec, function_id: int, seed: int) -> DataConfig:
+    """The dataset version a replicate trains on (the repetition seed fixes it)."""
+    return DataConfig(
+        scenario=spec.scenario,
+        sampling=spec.sampling,
+        function_id=function_id,
+        seed=seed,
+        noise_sigma=spec.noise_sigma if spec.scenario == "noisy" else 0.1,
+        noise_distribution=spec.noise_distribution,
+        total_samples=spec.total_samples,
+    )
+
+
+def _dataset(spec: TrialSpec, function_id: int, seed: int) -> Dataset1D:
+    return make_dataset(data_config(spec, function_id, seed))
+
+
+def _binning(spec: TrialSpec, data: Dataset1D) -> ClassBinning | None:
+    if spec.num_classes is None:
+        return None
+    return make_binning(data.y_train, spec.num_classes, balanced=spec.class_mode == "balanced")
+
+
+def _task(
+    spec: TrialSpec, data: Dataset1D, binning: ClassBinning | None, seed: int, device: str
+) -> ModelTask:
+    dtype = getattr(torch, spec.dtype)
+    x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
+    y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
+    if binning is None:
+        return ModelTask(x_train=x, y_train=y, seed=seed, lr=spec.lr)
+    keep = None
+    if spec.class_mode == "balanced":
+        keep = torch.as_tensor(binning.keep_per_sample(data.y_train), dtype=dtype, device=device)
+    return ModelTask(
+        x_train=x,
+        y_train=y,
+        seed=seed,
+        lr=spec.lr,
+        lam=float(spec.lam),
+        labels=torch.as_tensor(binning.labels(data.y_train), device=device),
+        num_classes=binning.num_classes,
+        keep_prob=keep,
+    )
+
+
+def _epoch_hook(datasets: list[Dataset1D], report: EpochReport, device: str):
+    """Mean validation MSE over the pack after each epoch, for ASHA."""
+    x_val = [torch.as_tensor(d.x_val, device=device).unsqueeze(1) for d in datasets]
+    y_val = [d.y_val for d in datasets]
+
+    def on_epoch(epoch: int, state: TrainedModels) -> bool | None:
+        errors = []
+        for index, (x, y) in enumerate(zip(x_val, y_val, strict=True)):
+            if bool(state.diverged[index]):
+                continue
+            pred = state.predict(x.to(_param_dtype(state)), index=index)
+            errors.append(float(np.mean((pred.double().cpu().numpy() - y) ** 2)))
+        return report(epoch, float(np.mean(errors)) if errors else math.inf)
+
+    return on_epoch
+
+
+def _param_dtype(state: TrainedModels) -> torch.dtype:
+    return next(iter(state.params[0].values())).dtype
+
+
+def _evaluate(
+    spec: TrialSpec,
+    index: int,
+    data: Dataset1D,
+    binning: ClassBinning | None,
+    trained: TrainedModels,
+    device: str,
+) -> dict[str, float | None]:
+    dtype = _param_dtype(trained)
+    values: dict[str, float | None] = {}
+    for split in ("val", "test"):
+        x = torch.as_tensor(getattr(data, f"x_{split}"), dtype=dtype, device=device).unsqueeze(1)
+        target = getattr(data, f"y_{split}")
+        pred = trained.predict(x, index=index).double().cpu().numpy()
+        metrics = regression_metrics(
+            pred, target, getattr(data, f"y_{split}_clean"), data.y_train, spec.shot_bins
+        )
+        metrics["acc"] = None
+        if binning is not None:
+            logits = trained.class_logits(x, index=index).double().cpu().numpy()
+            metrics["acc"] = accuracy(logits, binning.labels(target))
+        for name in _METRIC_NAMES:
+            values[f"{split}_{name}"] = _finite_or_none(metrics[name])
+    return values
+
+
+def _row(
+    spec: TrialSpec,
+    function_id: int,
+    seed: int,
+    index: int,
+    data: Dataset1D,
+    binning: ClassBinning | None,
+    trained: TrainedModels,
+    device: str,
+) -> dict:
+    diverged = bool(trained.diverged[index])
+    metrics = (
+        {f"{s}_{m}": None for s in ("val", "test") for m in _METRIC_NAMES}
+        if diverged
+        else _evaluate(spec, index, data, binning, trained, device)
+    )
+    return {
+        **identity_fields(spec, function_id, seed),
+        "peak_center": data.peak_center,
+        "n_train": int(len(data.y_train)),
+        "effective_classes": None if binning is None else int(binning.num_classes),
+        "status": "diverged" if diverged else "ok",
+        "error": None,
+        "epochs_trained": int(trained.epochs_trained[index]),
+        "final_train_loss": _finite_or_none(float(trained.final_loss[index])),
+        **metrics,
+    }
+
+
+def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
+    """The config columns of a row; enough to write a `failed` row without training."""
+    config = data_config(spec, function_id, seed)
+    return {
+        "row_key": f"{spec.key}-{function_id}-{seed}",
+        "trial_key": spec.key,
+        "config_hash": spec.key,
+        "study": spec.study,
+        "stage": spec.stage,
+        "search": spec.search,
+        "scenario": spec.scenario,
+        "sampling": spec.sampling,
+        "noise_sigma": spec.noise_sigma,
+        "noise_distribution": spec.noise_distribution,
+        "function_id": function_id,
+        "seed": seed,
+        "total_samples": spec.total_samples,
+        "peak_share": config.peak_share,
+        "balance_bins": config.balance_bins,
+        "function_seed": config.function_seed,
+        "variant": spec.variant,
+        "class_mode": spec.class_mode,
+        "num_classes": spec.num_classes,
+        "lam": spec.lam,
+        "lr": spec.lr,
+        "epochs": spec.epochs,
+        "batch_size": spec.batch_size,
+        "weight_decay": spec.weight_decay,
+        "dtype": spec.dtype,
+        "hidden": ",".join(str(h) for h in spec.hidden),
+        "lambda_source": spec.lambda_source,
+    }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)

@@ -1,0 +1,77 @@
+"""One Ray Tune trial of the 1D study: one grid point evaluated across its replicates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+VARIANTS = ("reg", "reg+cls", "reg+cls-balanced")
+CLASS_MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}
+STAGES = ("lambda_search", "optuna", "test", "noise")
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """A grid point (scenario, sampling, variant, C, lambda, ...) and the replicates it packs.
+
+    Every field is recorded in each results row; `key` hashes all of them, so a rerun of the
+    same trial maps to the same Parquet file and adds no rows.
+    """
+
+    study: str
+    stage: str
+    search: str
+    scenario: str
+    sampling: str
+    noise_sigma: float
+    noise_distribution: str
+    variant: str
+    num_classes: int | None
+    lam: float | None
+    lr: float
+    lambda_source: str
+    replicates: tuple[tuple[int, int], ...]  # (function_id, seed)
+    total_samples: int
+    epochs: int
+    batch_size: int
+    weight_decay: float
+    dtype: str
+    hidden: tuple[int, ...]
+    shot_bins: int
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant: accepted values are {', '.join(VARIANTS)}")
+        if self.stage not in STAGES:
+            raise ValueError(f"stage: accepted values are {', '.join(STAGES)}")
+        if (self.variant == "reg") != (self.num_classes is None):
+            raise ValueError("num_classes: required for reg+cls variants, absent for reg")
+
+    @property
+    def class_mode(self) -> str:
+        return CLASS_MODES[self.variant]
+
+    @property
+    def key(self) -> str:
+        """Stable content hash of the spec (16 hex digits)."""
+        payload = json.dumps(self.to_config(), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_config(self) -> dict:
+        """A JSON-able dict, the Tune config of the trial."""
+        config = asdict(self)
+        config["replicates"] = [list(r) for r in self.replicates]
+        config["hidden"] = list(self.hidden)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> TrialSpec:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in config.items() if k in names}
+        values["replicates"] = tuple(tuple(int(x) for x in r) for r in values["replicates"])
+        values["hidden"] = tuple(int(h) for h in values["hidden"])
+        return cls(**values)
+
+    def with_values(self, **changes: object) -> TrialSpec:
+        return replace(self, **changes)
