@@ -96,17 +96,34 @@ def noise_specs(
     return specs
 
 
+def optuna_specs(preset: Synthetic1DPreset, scenario: str) -> list[TrialSpec]:
+    """One Optuna trial's pack: reg+cls at the search's C over samplings x validation replicates.
+
+    lambda and lr are placeholders; the searcher's sampled values replace them in the trial.
+    """
+    replicates = _replicates(preset.functions, preset.validation_seeds)
+    return [
+        _base(preset, "optuna", "optuna", scenario, sampling, replicates).with_values(
+            variant="reg+cls",
+            num_classes=preset.optuna.num_classes,
+            lam=1.0,
+            lambda_source="optuna",
+        )
+        for sampling in preset.samplings
+    ]
+
+
 def declared_models(preset: Synthetic1DPreset) -> dict[str, int]:
     """Models each grid stage trains; their sum is the Parquet row count of a grid study."""
     placeholder = {
         (scenario, mode): 1.0
-        for scenario in preset.scenarios + ("noisy",)
+        for scenario in preset.scenarios
         for mode in ("imbalanced", "balanced")
     }
     stages = {
         "lambda_search": lambda_search_specs(preset),
         "test": test_specs(preset, placeholder),
-        "noise": noise_specs(preset, placeholder),
+        "noise": noise_specs(preset, placeholder) if "noisy" in preset.scenarios else [],
     }
     return {stage: sum(len(s.replicates) for s in specs) for stage, specs in stages.items()}
 

@@ -1,0 +1,42 @@
+"""How a study is run (not what it studies): typed, validated once at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEARCHES = ("grid", "optuna")
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """Execution options shared by every study; the CLI builds one from its flags."""
+
+    study: str
+    preset: str
+    out: Path
+    search: str = "grid"
+    address: str | None = None
+    resume: bool = False
+    num_cpus: int | None = None
+    dashboard: bool = True
+    dashboard_host: str = "127.0.0.1"
+    gpu_fraction: float = 0.1
+    cpus_per_trial: int = 1
+    max_failures: int = 2
+    data_root: Path | None = None
+    space_overrides: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.search not in SEARCHES:
+            raise ValueError(
+                f"--search: unknown search {self.search!r}; valid searches: {', '.join(SEARCHES)}"
+            )
+        if self.max_failures < 0:
+            raise ValueError(f"--max-failures: must be >= 0, got {self.max_failures}")
+        if self.num_cpus is not None and self.num_cpus < 1:
+            raise ValueError(f"--num-cpus: must be >= 1, got {self.num_cpus}")
+        if not 0 < self.gpu_fraction <= 1:
+            raise ValueError(
+                f"--gpu-fraction: accepted values are in (0, 1], got {self.gpu_fraction}"
+            )
