@@ -1,0 +1,59 @@
+"""The studies this product runs, their presets, and how to validate and run each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
+from study.options import StudyOptions
+from study.synthetic_1d import resolve_preset, run_synthetic_1d
+from study.synthetic_1d_plan import declared_models
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    """One selectable study: `validate` raises ValueError on bad input before anything runs."""
+
+    name: str
+    description: str
+    presets: dict[str, str]  # preset name -> one-line description
+    validate: Callable[[StudyOptions], None]
+    run: Callable[[StudyOptions, pa.Schema], object]
+
+
+def _synthetic_1d_presets() -> dict[str, str]:
+    described = {}
+    for name, preset in SYNTHETIC_1D_PRESETS.items():
+        counts = declared_models(preset)
+        described[name] = (
+            f"{sum(counts.values())} models ("
+            + ", ".join(f"{k} {v}" for k, v in counts.items())
+            + f"); {len(preset.functions)} functions, {preset.epochs} epochs, "
+            f"{preset.total_samples} samples"
+        )
+    return described
+
+
+def studies() -> dict[str, StudyEntry]:
+    """Every registered study by name."""
+    entries = [
+        StudyEntry(
+            name="synthetic_1d",
+            description="the core paper's controlled 1D study (Figures 3-5, Table 1)",
+            presets=_synthetic_1d_presets(),
+            validate=lambda options: resolve_preset(options) and None,
+            run=run_synthetic_1d,
+        ),
+    ]
+    return {entry.name: entry for entry in entries}
+
+
+def get_study(name: str) -> StudyEntry:
+    """The study called `name`, or a one-line error naming the valid studies."""
+    known = studies()
+    if name not in known:
+        raise ValueError(f"--study: unknown study {name!r}; valid studies: {', '.join(known)}")
+    return known[name]
