@@ -1,0 +1,63 @@
+"""Results of the regcls studies: the row schema, Polars analysis, Plotly figures, HTML report."""
+
+from results.analysis import (
+    PAPER_TABLE1,
+    classes_curves,
+    gaps,
+    helps_table,
+    helps_table_wide,
+    helps_vs_paper,
+    lambda_curves,
+    lambda_means,
+    noise_curves,
+    optuna_trials,
+    optuna_vs_grid,
+    paper_table1,
+    row_counts,
+    selected_lambdas,
+)
+from results.figures import (
+    plot_classes_curves,
+    plot_helps_table,
+    plot_lambda_curves,
+    plot_noise_curves,
+    plot_optuna_vs_grid,
+)
+from results.report import (
+    format_tables_for_terminal,
+    report_tables,
+    write_report,
+    write_tables_csv,
+)
+from results.schema import ROW_SCHEMA, conform_rows, empty_rows, read_rows, validate_rows
+
+__all__ = [
+    "PAPER_TABLE1",
+    "ROW_SCHEMA",
+    "classes_curves",
+    "conform_rows",
+    "empty_rows",
+    "format_tables_for_terminal",
+    "gaps",
+    "helps_table",
+    "helps_table_wide",
+    "helps_vs_paper",
+    "lambda_curves",
+    "lambda_means",
+    "noise_curves",
+    "optuna_trials",
+    "optuna_vs_grid",
+    "paper_table1",
+    "plot_classes_curves",
+    "plot_helps_table",
+    "plot_lambda_curves",
+    "plot_noise_curves",
+    "plot_optuna_vs_grid",
+    "read_rows",
+    "report_tables",
+    "row_counts",
+    "selected_lambdas",
+    "validate_rows",
+    "write_report",
+    "write_tables_csv",
+]

@@ -1,0 +1,574 @@
+"""Polars analysis of the results rows: the tables behind the core paper's Table 1 and Figures 3-5.
+
+Every function is a pure function of a rows frame (the contract's "results rows") and returns a
+new frame. Only models that finished (`status == "ok"`) with a finite metric enter a mean; the
+others are counted, in `n_diverged` (the loss became NaN/inf) and `n_failed` (no model: the trial
+failed, or the scheduler stopped it early). Empty rows give empty frames with the same columns.
+Standard deviations are sample standard deviations (ddof = 1), null for fewer than two models.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from results.schema import empty_rows
+
+SCENARIO_ORDER = ("clean", "noisy", "ood")
+SAMPLING_ORDER = ("uniform", "mild", "moderate", "severe")
+CLASS_MODE_ORDER = ("none", "imbalanced", "balanced")
+VARIANT_ORDER = ("reg", "reg+cls", "reg+cls-balanced")
+AVERAGE = "average"
+
+# The core paper's Table 1 (validation; % of runs where reg+cls beats reg), as published:
+# (sampling, class_mode, scenario, percent). Its "average" row is the mean of the four rows.
+PAPER_TABLE1: tuple[tuple[str, str, str, float], ...] = tuple(
+    (sampling, mode, scenario, value)
+    for sampling, values in (
+        ("uniform", (55.42, 59.83, 59.00, 65.00)),
+        ("mild", (54.17, 55.75, 57.67, 62.42)),
+        ("moderate", (47.50, 56.58, 47.50, 56.00)),
+        ("severe", (36.83, 49.08, 34.25, 46.25)),
+        (AVERAGE, (48.48, 55.31, 49.60, 57.42)),
+    )
+    for (mode, scenario), value in zip(
+        (
+            ("imbalanced", "clean"),
+            ("imbalanced", "noisy"),
+            ("balanced", "clean"),
+            ("balanced", "noisy"),
+        ),
+        values,
+        strict=True,
+    )
+)
+
+_COUNT = pl.Int64
+_RUN_STATUSES = ("ok", "diverged")
+
+
+def helps_table(df: pl.DataFrame) -> pl.DataFrame:
+    """Table 1: % of validation runs where `reg+cls` beats the `reg` model trained on the same data.
+
+    Stage "lambda_search", every scenario present (clean, noisy; ood when run), per sampling x
+    scenario x class mode (imbalanced = variant "reg+cls", balanced = "reg+cls-balanced"), over
+    C x lambda x functions x seeds. A pair is a reg+cls model that ran (status "ok" or "diverged")
+    whose paired reg model has a finite validation MSE; it helps iff it is "ok" and its
+    `val_mse < paired_reg_val_mse`. A diverged reg+cls model counts as a pair that does NOT help
+    (`n_diverged` says how many). Models that never ran (failed) are not pairs (`n_failed`), nor
+    are models whose reg partner is missing or diverged (`n_unpaired`).
+
+    One "average" row per scenario x class mode, like the paper's: its `pct_helps` is the mean
+    of the sampling rows' percentages (the paper's convention), its counts are sums.
+    """
+    columns = {
+        "scenario": pl.String,
+        "class_mode": pl.String,
+        "sampling": pl.String,
+        "n_pairs": _COUNT,
+        "n_helps": _COUNT,
+        "pct_helps": pl.Float64,
+        "n_diverged": _COUNT,
+        "n_failed": _COUNT,
+        "n_unpaired": _COUNT,
+    }
+    rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
+    status = pl.col("status")
+    ran = status.is_in(_RUN_STATUSES)
+    paired = pl.col("paired_reg_val_mse").is_finite().fill_null(False)
+    pair = ran & paired
+    helps = pair & (status == "ok") & (pl.col("val_mse") < pl.col("paired_reg_val_mse"))
+    cells = (
+        rows.group_by("scenario", "class_mode", "sampling")
+        .agg(
+            _count(pair).alias("n_pairs"),
+            _count(helps).alias("n_helps"),
+            _count(pair & (status == "diverged")).alias("n_diverged"),
+            _count(~ran).alias("n_failed"),
+            _count(ran & ~paired).alias("n_unpaired"),
+        )
+        .with_columns(
+            pl.when(pl.col("n_pairs") > 0)
+            .then(100.0 * pl.col("n_helps") / pl.col("n_pairs"))
+            .otherwise(None)
+            .alias("pct_helps")
+        )
+    )
+    average = cells.group_by("scenario", "class_mode").agg(
+        pl.lit(AVERAGE).alias("sampling"),
+        *(pl.col(c).sum().cast(_COUNT) for c in ("n_pairs", "n_helps", "n_diverged")),
+        *(pl.col(c).sum().cast(_COUNT) for c in ("n_failed", "n_unpaired")),
+        pl.col("pct_helps").mean(),
+    )
+    table = pl.concat([_typed(cells, columns), _typed(average, columns)])
+    return _ordered(table, "scenario", "class_mode", "sampling")
+
+
+def helps_table_wide(table: pl.DataFrame) -> pl.DataFrame:
+    """Table 1 laid out as printed in the paper: rows = sampling, columns = "class_mode/scenario".
+
+    Takes `helps_table`'s output; cells are `pct_helps`.
+    """
+    keys = _table1_keys(table)
+    out = pl.DataFrame({"sampling": _table1_samplings(table)}, schema={"sampling": pl.String})
+    for mode, scenario in keys:
+        out = out.join(_table1_column(table, mode, scenario), on="sampling", how="left")
+    return out
+
+
+def paper_table1() -> pl.DataFrame:
+    """The paper's published Table 1 as a long frame (sampling, class_mode, scenario, pct_helps)."""
+    return pl.DataFrame(
+        PAPER_TABLE1,
+        schema={
+            "sampling": pl.String,
+            "class_mode": pl.String,
+            "scenario": pl.String,
+            "pct_helps": pl.Float64,
+        },
+        orient="row",
+    )
+
+
+def helps_vs_paper(table: pl.DataFrame) -> pl.DataFrame:
+    """Table 1, ours beside the paper's: per "class_mode/scenario" an ours and a "... paper" column.
+
+    Takes `helps_table`'s output. Covers every cell of ours or of the paper, so an empty table
+    still shows the published numbers (and ood, absent from the paper, has a null paper column).
+    """
+    paper = paper_table1()
+    both = pl.concat([table.select(paper.columns), paper])
+    out = pl.DataFrame({"sampling": _table1_samplings(both)}, schema={"sampling": pl.String})
+    for mode, scenario in _table1_keys(both):
+        name = f"{mode}/{scenario}"
+        out = out.join(_table1_column(table, mode, scenario), on="sampling", how="left")
+        paper_column = _table1_column(paper, mode, scenario).rename({name: f"{name} paper"})
+        out = out.join(paper_column, on="sampling", how="left")
+    return out
+
+
+def lambda_curves(df: pl.DataFrame) -> pl.DataFrame:
+    """Figure 4: validation MSE vs lambda, one curve per C, with `reg` as the reference.
+
+    Stage "lambda_search", per scenario x sampling x class mode x C x lambda: mean, std and
+    number of finished models over functions x seeds, plus `n_diverged` / `n_failed`. The reg
+    reference (`reg_val_mse_mean/std`, `reg_n`) is per scenario x sampling, over the distinct
+    reg models paired with these reg+cls models (`paired_reg_row_key`, `paired_reg_val_mse`):
+    the same numbers Table 1 compares against.
+    """
+    columns = {
+        "scenario": pl.String,
+        "sampling": pl.String,
+        "class_mode": pl.String,
+        "num_classes": pl.Int64,
+        "lam": pl.Float64,
+        "val_mse_mean": pl.Float64,
+        "val_mse_std": pl.Float64,
+        "n": _COUNT,
+        "n_diverged": _COUNT,
+        "n_failed": _COUNT,
+        "reg_val_mse_mean": pl.Float64,
+        "reg_val_mse_std": pl.Float64,
+        "reg_n": _COUNT,
+    }
+    rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
+    curves = rows.group_by("scenario", "sampling", "class_mode", "num_classes", "lam").agg(
+        *_stats("val_mse")
+    )
+    reg = (
+        rows.filter(pl.col("paired_reg_val_mse").is_finite())
+        .unique(["paired_reg_row_key"])
+        .group_by("scenario", "sampling")
+        .agg(
+            pl.col("paired_reg_val_mse").mean().alias("reg_val_mse_mean"),
+            pl.col("paired_reg_val_mse").std().alias("reg_val_mse_std"),
+            pl.len().cast(_COUNT).alias("reg_n"),
+        )
+    )
+    curves = curves.join(reg, on=["scenario", "sampling"], how="left")
+    return _ordered(
+        _typed(curves, columns), "scenario", "sampling", "class_mode", "num_classes", "lam"
+    )
+
+
+def lambda_means(df: pl.DataFrame, num_classes: int | None = None) -> pl.DataFrame:
+    """Mean validation MSE per scenario x class mode x lambda (the lambda-selection criterion).
+
+    Stage "lambda_search", reg+cls models, pooled over samplings x C x functions x seeds (only
+    class count `num_classes` when given), finished models only.
+    """
+    columns = {
+        "scenario": pl.String,
+        "class_mode": pl.String,
+        "lam": pl.Float64,
+        "val_mse_mean": pl.Float64,
+        "val_mse_std": pl.Float64,
+        "n": _COUNT,
+        "n_diverged": _COUNT,
+        "n_failed": _COUNT,
+    }
+    rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
+    if num_classes is not None:
+        rows = rows.filter(pl.col("num_classes") == num_classes)
+    means = rows.group_by("scenario", "class_mode", "lam").agg(*_stats("val_mse"))
+    return _ordered(_typed(means, columns), "scenario", "class_mode", "lam")
+
+
+def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
+    """The lambda chosen on validation per scenario x class mode (Section 3.1, "Effect of lambda").
+
+    Rule (the study applies its own copy; this reports it): the lambda with the lowest mean
+    validation MSE over samplings x C x functions x seeds, status "ok" only, ties to the smaller
+    lambda. Beside it, what the test stage used: rows of stage "test" with
+    `lambda_source == "validation"` (`test_lam` is null unless they all used one lambda;
+    `n_test_lams` distinct values), and `agrees` whether that is the chosen one.
+    """
+    columns = {
+        "scenario": pl.String,
+        "class_mode": pl.String,
+        "selected_lam": pl.Float64,
+        "val_mse_mean": pl.Float64,
+        "n_models": _COUNT,
+        "test_lam": pl.Float64,
+        "n_test_lams": _COUNT,
+        "n_test_models": _COUNT,
+        "agrees": pl.Boolean,
+    }
+    selected = (
+        lambda_means(df)
+        .filter(pl.col("val_mse_mean").is_not_null())
+        .sort("val_mse_mean", "lam")
+        .group_by("scenario", "class_mode", maintain_order=True)
+        .agg(
+            pl.col("lam").first().alias("selected_lam"),
+            pl.col("val_mse_mean").first(),
+            pl.col("n").sum().cast(_COUNT).alias("n_models"),
+        )
+    )
+    used = (
+        _rows(df, "test")
+        .filter((pl.col("variant") != "reg") & (pl.col("lambda_source") == "validation"))
+        .group_by("scenario", "class_mode")
+        .agg(
+            pl.when(pl.col("lam").n_unique() == 1)
+            .then(pl.col("lam").first())
+            .otherwise(None)
+            .alias("test_lam"),
+            pl.col("lam").n_unique().cast(_COUNT).alias("n_test_lams"),
+            pl.len().cast(_COUNT).alias("n_test_models"),
+        )
+    )
+    out = selected.join(used, on=["scenario", "class_mode"], how="full", coalesce=True)
+    out = out.with_columns(
+        pl.when(pl.col("selected_lam").is_null() | pl.col("test_lam").is_null())
+        .then(None)
+        .otherwise(pl.col("selected_lam") == pl.col("test_lam"))
+        .alias("agrees")
+    )
+    return _ordered(_typed(out, columns), "scenario", "class_mode")
+
+
+def classes_curves(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
+    """Figure 3: test MSE vs number of classes C per scenario x sampling, reg vs reg+cls.
+
+    Mean and std over functions x seeds per variant and C. `reg` has no C: its statistics (over
+    functions x seeds) are repeated at every C of the same scenario x sampling, so it plots as
+    the flat reference line of the paper. `stage` "test" (Figure 3) or "noise".
+    """
+    _check_stage(stage)
+    columns = {"scenario": pl.String, "sampling": pl.String, **_CLASSES_COLUMNS}
+    curves = _mse_vs_classes(_rows(df, stage), ("scenario", "sampling"))
+    return _ordered(_typed(curves, columns), "scenario", "sampling", "variant", "num_classes")
+
+
+def gaps(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
+    """Figure 3's printed gap per scenario x sampling x reg+cls variant.
+
+    gap = mean over C of |mean test MSE of reg - mean test MSE of reg+cls at C|, the means being
+    those of `classes_curves` (over functions x seeds, finished models); C values where either
+    mean is missing are left out (`n_classes` says how many entered).
+    """
+    _check_stage(stage)
+    columns = {
+        "scenario": pl.String,
+        "sampling": pl.String,
+        "variant": pl.String,
+        "class_mode": pl.String,
+        "gap": pl.Float64,
+        "n_classes": _COUNT,
+    }
+    curves = classes_curves(df, stage)
+    keys = ["scenario", "sampling", "num_classes"]
+    reg = curves.filter(pl.col("variant") == "reg").select(
+        *keys, pl.col("test_mse_mean").alias("reg_mean")
+    )
+    diff = (
+        curves.filter(pl.col("variant") != "reg")
+        .join(reg, on=keys, how="left")
+        .with_columns((pl.col("reg_mean") - pl.col("test_mse_mean")).abs().alias("abs_diff"))
+    )
+    out = diff.group_by("scenario", "sampling", "variant", "class_mode").agg(
+        pl.col("abs_diff").mean().alias("gap"),
+        pl.col("abs_diff").is_not_null().sum().cast(_COUNT).alias("n_classes"),
+    )
+    return _ordered(_typed(out, columns), "scenario", "sampling", "variant")
+
+
+def noise_curves(df: pl.DataFrame) -> pl.DataFrame:
+    """Figure 5: test MSE vs C per noise level sigma x sampling for reg, reg+cls, reg+cls balanced.
+
+    Stage "noise"; mean and std over functions x seeds, reg repeated at every C as in Figure 3.
+    """
+    columns = {"noise_sigma": pl.Float64, "sampling": pl.String, **_CLASSES_COLUMNS}
+    curves = _mse_vs_classes(_rows(df, "noise"), ("noise_sigma", "sampling"))
+    return _ordered(_typed(curves, columns), "noise_sigma", "sampling", "variant", "num_classes")
+
+
+def optuna_trials(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per Optuna trial (stage "optuna"): its sampled (lambda, lr) and what it cost.
+
+    A trial trains one pack (samplings x functions x seeds at one C) with one sampled
+    (lam, lr), so the pair identifies it. `val_mse_mean` is over its finished models (the
+    search's objective); `complete` is true when every model finished; `epochs_used` sums the
+    epochs its models trained before the end or ASHA's stop.
+    """
+    columns = {
+        "scenario": pl.String,
+        "lam": pl.Float64,
+        "lr": pl.Float64,
+        "num_classes": pl.Int64,
+        "val_mse_mean": pl.Float64,
+        "n_models": _COUNT,
+        "n_ok": _COUNT,
+        "n_early_stopped": _COUNT,
+        "n_diverged": _COUNT,
+        "n_failed": _COUNT,
+        "epochs_used": _COUNT,
+        "complete": pl.Boolean,
+    }
+    status = pl.col("status")
+    trials = (
+        _rows(df, "optuna")
+        .group_by("scenario", "lam", "lr")
+        .agg(
+            pl.col("num_classes").first(),
+            _mean_ok("val_mse").alias("val_mse_mean"),
+            pl.len().cast(_COUNT).alias("n_models"),
+            _count(status == "ok").alias("n_ok"),
+            _count(status == "early_stopped").alias("n_early_stopped"),
+            _count(status == "diverged").alias("n_diverged"),
+            _count(status == "failed").alias("n_failed"),
+            pl.col("epochs_trained").sum().cast(_COUNT).alias("epochs_used"),
+        )
+        .with_columns((pl.col("n_ok") == pl.col("n_models")).alias("complete"))
+    )
+    return _ordered(_typed(trials, columns), "scenario", "lam", "lr")
+
+
+def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
+    """Optuna's best (lambda, lr) per scenario vs the grid's validation lambda, and their cost.
+
+    Optuna: the complete trial (see `optuna_trials`) with the lowest mean validation MSE (any
+    trial with a mean when none is complete); `optuna_models` counts its stage's rows,
+    `optuna_epochs` the epochs they trained. Grid: the imbalanced-class lambda chosen by the
+    `selected_lambdas` rule (the Optuna stage trains imbalanced reg+cls), with the lr and the
+    models (`grid_models`, `grid_epochs`) of that scenario's imbalanced reg+cls lambda search.
+    The grid's mean pools every C, Optuna's one C: the lambdas compare, the MSEs only roughly.
+    Scenarios without Optuna rows are left out.
+    """
+    columns = {
+        "scenario": pl.String,
+        "optuna_lam": pl.Float64,
+        "optuna_lr": pl.Float64,
+        "optuna_val_mse": pl.Float64,
+        "optuna_trials": _COUNT,
+        "optuna_models": _COUNT,
+        "optuna_epochs": _COUNT,
+        "grid_lam": pl.Float64,
+        "grid_lr": pl.Float64,
+        "grid_val_mse": pl.Float64,
+        "grid_models": _COUNT,
+        "grid_epochs": _COUNT,
+    }
+    trials = optuna_trials(df)
+    best = (
+        trials.filter(pl.col("val_mse_mean").is_not_null())
+        .sort(pl.col("complete").not_(), "val_mse_mean")
+        .group_by("scenario", maintain_order=True)
+        .agg(
+            pl.col("lam").first().alias("optuna_lam"),
+            pl.col("lr").first().alias("optuna_lr"),
+            pl.col("val_mse_mean").first().alias("optuna_val_mse"),
+        )
+    )
+    cost = trials.group_by("scenario").agg(
+        pl.len().cast(_COUNT).alias("optuna_trials"),
+        pl.col("n_models").sum().cast(_COUNT).alias("optuna_models"),
+        pl.col("epochs_used").sum().cast(_COUNT).alias("optuna_epochs"),
+    )
+    grid_choice = (
+        selected_lambdas(df)
+        .filter(pl.col("class_mode") == "imbalanced")
+        .select("scenario", pl.col("selected_lam").alias("grid_lam"), "val_mse_mean")
+        .rename({"val_mse_mean": "grid_val_mse"})
+    )
+    grid_cost = (
+        _rows(df, "lambda_search")
+        .filter((pl.col("variant") == "reg+cls") & (pl.col("class_mode") == "imbalanced"))
+        .group_by("scenario")
+        .agg(
+            pl.col("lr").drop_nulls().first().alias("grid_lr"),
+            pl.len().cast(_COUNT).alias("grid_models"),
+            pl.col("epochs_trained").sum().cast(_COUNT).alias("grid_epochs"),
+        )
+    )
+    out = (
+        cost.join(best, on="scenario", how="left")
+        .join(grid_choice, on="scenario", how="left")
+        .join(grid_cost, on="scenario", how="left")
+    )
+    return _ordered(_typed(out, columns), "scenario")
+
+
+def row_counts(df: pl.DataFrame) -> pl.DataFrame:
+    """Rows per study x stage x status: what the study folder holds."""
+    columns = {"study": pl.String, "stage": pl.String, "status": pl.String, "n_rows": _COUNT}
+    rows = _rows(df, None)
+    counts = rows.group_by("study", "stage", "status").agg(pl.len().cast(_COUNT).alias("n_rows"))
+    return _typed(counts, columns).sort("study", "stage", "status")
+
+
+_CLASSES_COLUMNS = {
+    "variant": pl.String,
+    "class_mode": pl.String,
+    "num_classes": pl.Int64,
+    "test_mse_mean": pl.Float64,
+    "test_mse_std": pl.Float64,
+    "n": _COUNT,
+    "n_diverged": _COUNT,
+    "n_failed": _COUNT,
+}
+
+_STAGES = ("lambda_search", "test", "noise", "optuna")
+
+_USED_COLUMNS = (
+    "study",
+    "stage",
+    "scenario",
+    "sampling",
+    "noise_sigma",
+    "variant",
+    "class_mode",
+    "num_classes",
+    "lam",
+    "lr",
+    "lambda_source",
+    "status",
+    "epochs_trained",
+    "val_mse",
+    "test_mse",
+    "paired_reg_row_key",
+    "paired_reg_val_mse",
+)
+
+
+def _rows(df: pl.DataFrame, stage: str | None) -> pl.DataFrame:
+    """The rows of one stage (all when None); checks the columns the analysis reads."""
+    if not isinstance(df, pl.DataFrame):
+        raise ValueError(
+            f"df: expected a polars DataFrame of results rows, got {type(df).__name__}"
+        )
+    if df.width == 0:
+        df = empty_rows()
+    missing = [c for c in _USED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"rows: missing columns {', '.join(missing)}")
+    return df if stage is None else df.filter(pl.col("stage") == stage)
+
+
+def _check_stage(stage: str) -> None:
+    if stage not in ("test", "noise"):
+        raise ValueError(f"stage: got {stage!r}; accepted values: 'test', 'noise'")
+
+
+def _usable(metric: str) -> pl.Expr:
+    """A finished model with a finite metric (null and NaN are not usable)."""
+    return ((pl.col("status") == "ok") & pl.col(metric).is_finite()).fill_null(False)
+
+
+def _mean_ok(metric: str) -> pl.Expr:
+    return pl.col(metric).filter(_usable(metric)).mean()
+
+
+def _count(condition: pl.Expr) -> pl.Expr:
+    return condition.fill_null(False).sum().cast(_COUNT)
+
+
+def _stats(metric: str) -> list[pl.Expr]:
+    """Mean, std and count over usable models, and the counts of those that are not."""
+    usable = pl.col(metric).filter(_usable(metric))
+    status = pl.col("status")
+    return [
+        usable.mean().alias(f"{metric}_mean"),
+        usable.std().alias(f"{metric}_std"),
+        _count(_usable(metric)).alias("n"),
+        _count(status == "diverged").alias("n_diverged"),
+        _count(~status.is_in(_RUN_STATUSES)).alias("n_failed"),
+    ]
+
+
+def _mse_vs_classes(rows: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
+    """Test MSE per keys x variant x C; reg (no C) repeated at each C of its keys."""
+    group = [*keys, "variant", "class_mode"]
+    cls = rows.filter(pl.col("variant") != "reg")
+    reg = rows.filter(pl.col("variant") == "reg")
+    cls_stats = cls.group_by(*group, "num_classes").agg(*_stats("test_mse"))
+    reg_stats = (
+        reg.group_by(*group)
+        .agg(*_stats("test_mse"))
+        .join(cls.select(*keys, "num_classes").unique(), on=list(keys), how="inner")
+    )
+    return pl.concat([cls_stats, reg_stats.select(cls_stats.columns)])
+
+
+def _typed(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`frame` reduced to `columns`, in their order, cast to their types (stable empty output)."""
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in columns.items())
+
+
+def _rank(column: str) -> pl.Expr:
+    """Sort key: the paper's order for known values, then the rest by value."""
+    orders = {
+        "scenario": SCENARIO_ORDER,
+        "sampling": (*SAMPLING_ORDER, AVERAGE),
+        "class_mode": CLASS_MODE_ORDER,
+        "variant": VARIANT_ORDER,
+    }
+    if column not in orders:
+        return pl.col(column)
+    mapping = {value: rank for rank, value in enumerate(orders[column])}
+    return pl.col(column).replace_strict(mapping, default=len(mapping), return_dtype=pl.Int64)
+
+
+def _ordered(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    keys = [key for c in columns for key in (_rank(c), pl.col(c))]
+    return frame.sort(keys, nulls_last=True) if frame.height else frame
+
+
+def _table1_keys(table: pl.DataFrame) -> list[tuple[str, str]]:
+    """(class_mode, scenario) columns of a Table 1 layout, in the paper's order."""
+    pairs = table.select("class_mode", "scenario").unique()
+    return [
+        (row["class_mode"], row["scenario"])
+        for row in _ordered(pairs, "class_mode", "scenario").iter_rows(named=True)
+    ]
+
+
+def _table1_samplings(table: pl.DataFrame) -> list[str]:
+    samplings = table.select("sampling").unique()
+    return _ordered(samplings, "sampling")["sampling"].to_list()
+
+
+def _table1_column(table: pl.DataFrame, mode: str, scenario: str) -> pl.DataFrame:
+    return table.filter((pl.col("class_mode") == mode) & (pl.col("scenario") == scenario)).select(
+        "sampling", pl.col("pct_helps").alias(f"{mode}/{scenario}")
+    )

@@ -1,0 +1,350 @@
+"""The study's outputs for people: one self-contained HTML report, CSV tables, terminal tables.
+
+`report.html` inlines plotly.js once (with the first figure), so it opens offline; every later
+figure, and any `extra_sections` HTML holding plotly divs, reuses that bundle.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from results import analysis, figures
+from results.schema import empty_rows
+
+_VERSION_COLUMNS = (
+    "torch_version",
+    "ray_version",
+    "numpy_version",
+    "python_version",
+    "device",
+    "dtype",
+    "hostname",
+)
+_PLOT_CONFIG = {"displaylogo": False, "responsive": False}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1300px; color: #222; }
+h1 { margin-bottom: 4px; } h2 { margin-top: 40px; border-bottom: 1px solid #ccc; }
+table.rows { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px 0; }
+table.rows th, table.rows td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+table.rows th { background: #f3f3f3; } table.rows td.text { text-align: left; }
+p.note { color: #555; font-size: 14px; max-width: 1000px; }
+nav a { margin-right: 14px; } .figure { margin: 8px 0 24px 0; }
+details summary { cursor: pointer; color: #335; }
+"""
+
+
+def write_report(
+    df: pl.DataFrame,
+    out_dir: str | Path,
+    title: str = "regcls report",
+    extra_sections: Sequence[tuple[str, str]] | None = None,
+) -> Path:
+    """Write `<out_dir>/report.html` with every figure and table of the rows; return its path.
+
+    Sections: run summary (row counts by stage x status, the grid and the package versions
+    recorded in the rows), Table 1 (ours beside the paper's), Figure 4, the lambda selection,
+    Figure 3 with its gaps, Figure 5, Optuna vs grid, then `extra_sections` as given:
+    (title, HTML fragment) pairs for other studies; their plotly figures should use
+    `include_plotlyjs=False`, the page already holds plotly.js.
+
+    Example:
+        >>> write_report(read_rows("runs/x"), "runs/x", title="regcls: synthetic_1d (quick)")
+    """
+    if not isinstance(df, pl.DataFrame):
+        raise ValueError(
+            f"df: expected a polars DataFrame of results rows, got {type(df).__name__}"
+        )
+    extra = _check_sections(extra_sections)
+    if df.width == 0:
+        df = empty_rows()
+    sections = [*_sections(df), *extra]
+    page = _page(title, df, sections)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.html"
+    temporary = out / f".report.html.{os.getpid()}.tmp"
+    temporary.write_text(page, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Every table of the report by file stem (the CSV names of `write_tables_csv`)."""
+    helps = analysis.helps_table(df)
+    return {
+        "row_counts": analysis.row_counts(df),
+        "table1_helps": helps,
+        "table1_vs_paper": analysis.helps_vs_paper(helps),
+        "figure4_lambda_curves": analysis.lambda_curves(df),
+        "selected_lambdas": analysis.selected_lambdas(df),
+        "figure3_classes_curves": analysis.classes_curves(df),
+        "figure3_gaps": analysis.gaps(df),
+        "figure5_noise_curves": analysis.noise_curves(df),
+        "optuna_trials": analysis.optuna_trials(df),
+        "optuna_vs_grid": analysis.optuna_vs_grid(df),
+    }
+
+
+def write_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
+    """One CSV per report table under `<out_dir>/tables/` (headers only when empty)."""
+    folder = Path(out_dir) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in report_tables(df).items():
+        path = folder / f"{name}.csv"
+        table.write_csv(path)
+        paths.append(path)
+    return paths
+
+
+def format_tables_for_terminal(df: pl.DataFrame) -> str:
+    """Table 1 beside the paper's, the lambdas chosen on validation and the Figure 3 gaps."""
+    helps = analysis.helps_table(df)
+    blocks = [
+        (
+            "Table 1: % of validation runs where reg+cls beats its paired reg (ours | paper)",
+            _rounded(analysis.helps_vs_paper(helps), 2),
+        ),
+        (
+            "Table 1 counts (pairs, diverged = counted as not helping, failed)",
+            helps.select(
+                "scenario", "class_mode", "sampling", "n_pairs", "n_helps", "n_diverged", "n_failed"
+            ).filter(pl.col("sampling") == analysis.AVERAGE),
+        ),
+        ("Lambda chosen on validation (and used by the test stage)", analysis.selected_lambdas(df)),
+        ("Figure 3 gaps: mean over C of |MSE reg - MSE reg+cls(C)|", analysis.gaps(df)),
+    ]
+    comparison = analysis.optuna_vs_grid(df)
+    if comparison.height:
+        blocks.append(("Optuna vs grid", comparison))
+    parts = []
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=400,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        fmt_str_lengths=60,
+    ):
+        for heading, frame in blocks:
+            parts.append(f"{heading}\n{frame if frame.height else '(no rows)'}")
+    return "\n\n".join(parts)
+
+
+def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
+    """(title, HTML) of the built-in sections; the first figure carries plotly.js."""
+    tables = report_tables(df)
+    figure_html = _FigureWriter()
+    return [
+        (
+            "Table 1: does classification help? (validation)",
+            _note(
+                "Percentage of lambda-search runs where reg+cls has a lower validation MSE than "
+                "the reg model trained on the same data, over C × λ × functions × seeds. "
+                "Diverged reg+cls runs count as not helping. Columns: class mode / scenario; "
+                "'paper' columns are the published Table 1."
+            )
+            + _html_table(_rounded(tables["table1_vs_paper"], 2))
+            + figure_html(figures.plot_helps_table(df), "table1")
+            + _details("Counts per cell", _html_table(tables["table1_helps"])),
+        ),
+        (
+            "Figure 4: effect of λ on validation",
+            figure_html(figures.plot_lambda_curves(df, "imbalanced"), "figure4-imbalanced")
+            + figure_html(figures.plot_lambda_curves(df, "balanced"), "figure4-balanced")
+            + _details("Figure 4 data", _html_table(tables["figure4_lambda_curves"])),
+        ),
+        (
+            "λ chosen on validation",
+            _note(
+                "Per scenario and class mode, the λ with the lowest mean validation MSE over "
+                "samplings × C × functions × seeds (finished models); test_lam is the λ the "
+                "test-stage rows used."
+            )
+            + _html_table(tables["selected_lambdas"]),
+        ),
+        (
+            "Figure 3: test MSE vs number of classes",
+            figure_html(figures.plot_classes_curves(df), "figure3")
+            + _note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
+            + _html_table(tables["figure3_gaps"])
+            + _details("Figure 3 data", _html_table(tables["figure3_classes_curves"])),
+        ),
+        (
+            "Figure 5: effect of noisy targets",
+            figure_html(figures.plot_noise_curves(df), "figure5")
+            + _details("Figure 5 data", _html_table(tables["figure5_noise_curves"])),
+        ),
+        (
+            "Optuna vs grid",
+            figure_html(figures.plot_optuna_vs_grid(df), "optuna")
+            + _html_table(tables["optuna_vs_grid"])
+            + _details("Optuna trials", _html_table(tables["optuna_trials"])),
+        ),
+    ]
+
+
+class _FigureWriter:
+    """Turns figures into divs; only the first one inlines the plotly.js bundle."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, figure: go.Figure, name: str) -> str:
+        self.count += 1
+        div = figure.to_html(
+            full_html=False,
+            include_plotlyjs=self.count == 1,
+            div_id=f"figure-{name}",
+            config=_PLOT_CONFIG,
+        )
+        return f'<div class="figure">{div}</div>'
+
+
+def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]]) -> str:
+    anchors = [f"section-{i}" for i in range(len(sections))]
+    nav = " ".join(
+        f'<a href="#{a}">{html.escape(t)}</a>' for a, (t, _) in zip(anchors, sections, strict=True)
+    )
+    body = "\n".join(
+        f'<section id="{a}"><h2>{html.escape(t)}</h2>\n{content}</section>'
+        for a, (t, content) in zip(anchors, sections, strict=True)
+    )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1><p class='note'>{len(df)} results rows; "
+        f"report generated {generated}.</p>\n<nav>{nav}</nav>\n"
+        f"<section id='summary'><h2>Run summary</h2>{_summary(df)}</section>\n{body}\n"
+        "</body></html>\n"
+    )
+
+
+def _summary(df: pl.DataFrame) -> str:
+    counts = analysis.row_counts(df)
+    by_stage = (
+        counts.pivot(on="status", index=["study", "stage"], values="n_rows").fill_null(0)
+        if counts.height
+        else counts
+    )
+    return (
+        "<h3>Rows by stage and status</h3>"
+        + _html_table(by_stage)
+        + "<h3>Grid in the rows</h3>"
+        + _html_table(_grid_summary(df))
+        + "<h3>Run environment</h3>"
+        + _html_table(_versions(df))
+    )
+
+
+def _grid_summary(df: pl.DataFrame) -> pl.DataFrame:
+    """Per stage, the distinct values of the main config columns (the study config at a glance)."""
+    listed = {
+        "scenario": "scenarios",
+        "sampling": "samplings",
+        "noise_sigma": "noise σ",
+        "num_classes": "C",
+        "lam": "λ",
+        "lr": "lr",
+        "seed": "seeds",
+        "epochs": "epochs",
+        "total_samples": "samples",
+    }
+    out = []
+    for (stage,), rows in df.group_by("stage", maintain_order=True):
+        record = {"stage": stage, "models": str(rows.height)}
+        record["functions"] = str(rows["function_id"].n_unique())
+        for column, label in listed.items():
+            values = sorted(rows[column].drop_nulls().unique().to_list(), key=_sort_key)
+            record[label] = (
+                f"{_short(values[0])} … {_short(values[-1])} ({len(values)} values)"
+                if len(values) > 8
+                else ", ".join(_short(v) for v in values)
+            )
+        out.append(record)
+    return pl.DataFrame(out) if out else pl.DataFrame({"stage": []}, schema={"stage": pl.String})
+
+
+def _versions(df: pl.DataFrame) -> pl.DataFrame:
+    columns = [c for c in _VERSION_COLUMNS if c in df.columns]
+    records = [
+        {"field": c, "values": ", ".join(str(v) for v in sorted(df[c].drop_nulls().unique()))}
+        for c in columns
+    ]
+    if "finished_at" in df.columns and df["finished_at"].drop_nulls().len():
+        times = df["finished_at"].drop_nulls()
+        records.append({"field": "finished_at", "values": f"{times.min()} … {times.max()}"})
+    if "wall_time_s" in df.columns:
+        total = df["wall_time_s"].drop_nulls().sum()
+        records.append({"field": "training time (sum over models)", "values": f"{total:.0f} s"})
+    return pl.DataFrame(records, schema={"field": pl.String, "values": pl.String})
+
+
+def _html_table(frame: pl.DataFrame) -> str:
+    """A frame as an HTML table (floats to 4 significant digits, nulls blank)."""
+    if frame.height == 0:
+        return "<p class='note'>(no rows)</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    text = {c for c, t in frame.schema.items() if t == pl.String}
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='text'>{_cell(v)}</td>" if c in text else f"<td>{_cell(v)}</td>"
+            for c, v in zip(frame.columns, row, strict=True)
+        )
+        + "</tr>"
+        for row in frame.iter_rows()
+    )
+    return f"<table class='rows'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _note(text: str) -> str:
+    return f"<p class='note'>{html.escape(text)}</p>"
+
+
+def _details(summary: str, content: str) -> str:
+    return f"<details><summary>{html.escape(summary)}</summary>{content}</details>"
+
+
+def _rounded(frame: pl.DataFrame, digits: int) -> pl.DataFrame:
+    return frame.with_columns(pl.col(pl.Float64).round(digits))
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _sort_key(value: object) -> tuple:
+    return (0, value, "") if isinstance(value, int | float) else (1, 0, str(value))
+
+
+def _check_sections(extra: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """extra_sections must be (title, html) string pairs."""
+    if extra is None:
+        return []
+    checked = []
+    for item in extra:
+        if not (
+            isinstance(item, tuple) and len(item) == 2 and all(isinstance(s, str) for s in item)
+        ):
+            raise ValueError("extra_sections: expected a list of (title, html) string pairs")
+        checked.append(item)
+    return checked

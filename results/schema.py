@@ -1,0 +1,125 @@
+"""The results-row schema (one row per trained model) and reading the study's Parquet dataset.
+
+The columns are the contract's "results rows" section, every one nullable: a `failed` row has
+no metrics, a `reg` row has no class count or lambda. A study may append extra nullable columns;
+`read_rows` keeps them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+_S, _I, _F = pa.string(), pa.int64(), pa.float64()
+
+_METRICS = tuple(
+    f"{split}_{name}"
+    for split in ("val", "test")
+    for name in ("mse", "mse_clean", "mae", "acc", "mse_many", "mse_medium", "mse_few")
+)
+
+ROW_SCHEMA: pa.Schema = pa.schema(
+    [
+        # identity
+        ("row_key", _S),
+        ("trial_key", _S),
+        ("config_hash", _S),
+        ("study", _S),
+        ("stage", _S),
+        ("search", _S),
+        # data
+        ("scenario", _S),
+        ("sampling", _S),
+        ("noise_sigma", _F),
+        ("noise_distribution", _S),
+        ("function_id", _I),
+        ("seed", _I),
+        ("total_samples", _I),
+        ("n_train", _I),
+        ("peak_share", _F),
+        ("balance_bins", _I),
+        ("function_seed", _I),
+        ("peak_center", _F),
+        # model
+        ("variant", _S),
+        ("class_mode", _S),
+        ("num_classes", _I),
+        ("effective_classes", _I),
+        ("lam", _F),
+        ("lr", _F),
+        ("epochs", _I),
+        ("batch_size", _I),
+        ("weight_decay", _F),
+        ("dtype", _S),
+        ("hidden", _S),
+        ("lambda_source", _S),
+        # outcome
+        ("status", _S),
+        ("error", _S),
+        ("epochs_trained", _I),
+        ("final_train_loss", _F),
+        # metrics
+        *((name, _F) for name in _METRICS),
+        # pairing with the reg model trained on the same data
+        ("paired_reg_row_key", _S),
+        ("paired_reg_val_mse", _F),
+        ("paired_reg_test_mse", _F),
+        # run
+        ("wall_time_s", _F),
+        ("trial_wall_time_s", _F),
+        ("models_in_pack", _I),
+        ("device", _S),
+        ("torch_version", _S),
+        ("ray_version", _S),
+        ("numpy_version", _S),
+        ("python_version", _S),
+        ("hostname", _S),
+        ("finished_at", _S),
+    ]
+)
+
+
+def empty_rows() -> pl.DataFrame:
+    """A frame with no rows and every schema column, typed."""
+    return pl.from_arrow(ROW_SCHEMA.empty_table())
+
+
+def read_rows(path: str | Path) -> pl.DataFrame:
+    """Every results row under `<path>/rows/*.parquet`, conformed to `ROW_SCHEMA`.
+
+    Files whose names start with "." are a writer's temporary files (renamed into place when
+    complete) and are skipped. Columns missing from older files are added as nulls; extra
+    columns are kept after the schema's. No files: an empty frame with the schema.
+    """
+    rows_dir = Path(path) / "rows"
+    files = (
+        sorted(f for f in rows_dir.glob("*.parquet") if not f.name.startswith("."))
+        if rows_dir.is_dir()
+        else []
+    )
+    if not files:
+        return empty_rows()
+    frames = [pl.read_parquet(f) for f in files]
+    return conform_rows(pl.concat(frames, how="diagonal_relaxed"))
+
+
+def conform_rows(df: pl.DataFrame) -> pl.DataFrame:
+    """`df` with every schema column present (missing ones null) and cast to the schema's type."""
+    schema = empty_rows().schema
+    columns = [
+        pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in schema.items()
+    ]
+    extra = [name for name in df.columns if name not in schema]
+    return df.select(*columns, *extra)
+
+
+def validate_rows(df: pl.DataFrame, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Return `df` unchanged; raise ValueError naming the schema columns (or `columns`) it lacks."""
+    required = ROW_SCHEMA.names if columns is None else columns
+    missing = [name for name in required if name not in df.columns]
+    if missing:
+        raise ValueError(f"rows: missing columns {', '.join(missing)}")
+    return df

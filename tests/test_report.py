@@ -1,0 +1,306 @@
+"""results/ figures and report: every figure drawn from a small study of every stage, the
+self-contained report.html (plotly.js inline once, every figure and table), checked by opening it
+in headless Chromium; the CSV tables and the terminal rendering."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from results import (
+    empty_rows,
+    format_tables_for_terminal,
+    plot_classes_curves,
+    plot_helps_table,
+    plot_lambda_curves,
+    plot_noise_curves,
+    plot_optuna_vs_grid,
+    report_tables,
+    write_report,
+    write_tables_csv,
+)
+from results.figures import VARIANT_COLORS
+
+FIGURES = 6  # Table 1 bars, Figure 4 (imbalanced, balanced), Figure 3, Figure 5, Optuna
+MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}
+
+
+def _row(stage, scenario, sampling, seed, variant, C=None, lam=None, **values) -> dict:
+    return {
+        "row_key": f"{stage}-{scenario}-{sampling}-{seed}-{variant}-{C}-{lam}-{values}",
+        "study": "synthetic_1d",
+        "stage": stage,
+        "search": "optuna" if stage == "optuna" else "grid",
+        "scenario": scenario,
+        "sampling": sampling,
+        "noise_sigma": values.pop("sigma", 0.1),
+        "function_id": 0,
+        "seed": seed,
+        "variant": variant,
+        "class_mode": MODES[variant],
+        "num_classes": C,
+        "lam": lam,
+        "lr": values.pop("lr", 1e-3),
+        "epochs": 80,
+        "lambda_source": values.pop("source", "none" if variant == "reg" else "grid"),
+        "status": values.pop("status", "ok"),
+        "epochs_trained": 80,
+        "torch_version": "2.5.1",
+        "python_version": "3.11.7",
+        **values,
+    }
+
+
+def _study_rows() -> pl.DataFrame:
+    """Two scenarios x two samplings x two seeds, C in {4, 64}, lambda in {1, 100}: every stage."""
+    rows = []
+    for scenario in ("clean", "noisy"):
+        for s, sampling in enumerate(("uniform", "severe")):
+            for seed in (0, 1):
+                base = 0.01 * (1 + 3 * s) * (1 + 0.1 * seed)
+                reg = _row("lambda_search", scenario, sampling, seed, "reg", val_mse=base)
+                rows.append(reg)
+                pair = {"paired_reg_row_key": reg["row_key"], "paired_reg_val_mse": base}
+                for variant in ("reg+cls", "reg+cls-balanced"):
+                    for C in (4, 64):
+                        for lam in (1.0, 100.0):
+                            factor = (1.3 if lam == 1.0 else 0.9) * (1 + C / 640)
+                            rows.append(
+                                _row(
+                                    "lambda_search",
+                                    scenario,
+                                    sampling,
+                                    seed,
+                                    variant,
+                                    C,
+                                    lam,
+                                    val_mse=base * factor,
+                                    **pair,
+                                )
+                            )
+                rows.append(_row("test", scenario, sampling, seed, "reg", test_mse=base))
+                for C in (4, 64):
+                    rows.append(
+                        _row(
+                            "test",
+                            scenario,
+                            sampling,
+                            seed,
+                            "reg+cls",
+                            C,
+                            100.0,
+                            test_mse=base * (0.8 + C / 640),
+                            source="validation",
+                        )
+                    )
+                for i, lam in enumerate((0.5, 50.0, 5000.0)):
+                    status = "early_stopped" if i == 2 else "ok"
+                    val = None if i == 2 else base * (1.2 - 0.3 * i)
+                    rows.append(
+                        _row(
+                            "optuna",
+                            scenario,
+                            sampling,
+                            seed,
+                            "reg+cls",
+                            64,
+                            lam,
+                            lr=10.0 ** -(i + 2),
+                            val_mse=val,
+                            status=status,
+                            source="optuna",
+                        )
+                    )
+    for sigma in (0.05, 0.5):
+        for sampling in ("uniform", "severe"):
+            for seed in (0, 1):
+                noise = sigma**2 + 0.01 * (1 + seed)
+                rows.append(
+                    _row("noise", "noisy", sampling, seed, "reg", sigma=sigma, test_mse=noise)
+                )
+                for variant, factor in (("reg+cls", 0.9), ("reg+cls-balanced", 0.85)):
+                    for C in (4, 64):
+                        rows.append(
+                            _row(
+                                "noise",
+                                "noisy",
+                                sampling,
+                                seed,
+                                variant,
+                                C,
+                                100.0,
+                                sigma=sigma,
+                                test_mse=noise * factor,
+                                source="validation",
+                            )
+                        )
+    return pl.DataFrame(rows, schema=empty_rows().schema)
+
+
+@pytest.fixture(scope="module")
+def rows() -> pl.DataFrame:
+    return _study_rows()
+
+
+@pytest.fixture(scope="module")
+def report(rows, tmp_path_factory) -> Path:
+    extra = [("Image study", "<p id='extra-marker'>image results go here</p>")]
+    return write_report(
+        rows, tmp_path_factory.mktemp("out"), title="test <report>", extra_sections=extra
+    )
+
+
+def _traces(figure: go.Figure, name: str) -> list:
+    return [t for t in figure.data if t.name == name]
+
+
+def test_classes_figure_colours_facets_and_gap_annotation(rows):
+    figure = plot_classes_curves(rows)
+    assert isinstance(figure, go.Figure)
+    assert {t.line.color for t in _traces(figure, "reg")} == {VARIANT_COLORS["reg"]}
+    assert {t.line.color for t in _traces(figure, "reg+cls")} == {VARIANT_COLORS["reg+cls"]}
+    assert len(_traces(figure, "reg+cls")) == 4  # 2 scenarios x 2 samplings
+    assert sum(t.showlegend is True for t in figure.data) == 2  # one legend entry per variant
+    # clean / uniform, seeds 0 and 1: reg mean 0.0105; reg+cls (0.8 + C/640) x that at C=4, 64
+    gap = abs(0.0105 - 0.0105 * (0.8 + 4 / 640)) / 2 + abs(0.0105 - 0.0105 * 0.9) / 2
+    texts = [a.text for a in figure.layout.annotations]
+    assert f"gap reg+cls: {gap:.3g}" in texts
+    assert figure.layout.xaxis.type == "log" and list(figure.layout.xaxis.tickvals) == [4, 64]
+    assert "clean" in figure.layout.annotations[0].text  # facet titles: scenario x sampling
+
+
+def test_lambda_and_noise_figures_have_log_axes_and_bands(rows):
+    figure = plot_lambda_curves(rows, class_mode="balanced")
+    assert figure.layout.xaxis.type == "log"
+    assert {t.name for t in figure.data if t.showlegend} == {"reg", "C=4", "C=64"}
+    assert any(t.fill == "tonexty" for t in figure.data)  # std bands
+    noise = plot_noise_curves(rows)
+    assert {t.name for t in noise.data if t.showlegend} == {"reg", "reg+cls", "reg+cls bal"}
+    assert {t.line.color for t in _traces(noise, "reg+cls bal")} == {
+        VARIANT_COLORS["reg+cls-balanced"]
+    }
+
+
+def test_helps_and_optuna_figures(rows):
+    helps = plot_helps_table(rows)
+    ours = _traces(helps, "imbalanced (ours)")
+    assert list(ours[0].y) == [50.0, 50.0, 50.0]  # lambda 100 helps, lambda 1 does not
+    assert list(_traces(helps, "imbalanced (paper)")[0].y) == [55.42, 36.83, 48.48]
+    optuna = plot_optuna_vs_grid(rows)
+    points = _traces(optuna, "Optuna trial")
+    assert [sorted(p.x) for p in points] == [[0.5, 50.0]] * 2  # stopped trials are not drawn
+    assert "Optuna λ=50" in optuna.layout.annotations[0].text
+
+
+@pytest.mark.parametrize(
+    ("plot", "note"),
+    [
+        (plot_lambda_curves, "no lambda_search rows"),
+        (plot_classes_curves, "no test-stage rows"),
+        (plot_noise_curves, "no noise-stage rows"),
+        (plot_helps_table, "no lambda_search reg+cls rows"),
+        (plot_optuna_vs_grid, "no optuna-stage rows"),
+    ],
+)
+def test_empty_input_gives_an_empty_figure_with_a_note(plot, note):
+    for empty in (pl.DataFrame(), empty_rows()):
+        figure = plot(empty)
+        assert len(figure.data) == 0
+        assert note in figure.layout.annotations[0].text
+
+
+def test_plot_arguments_are_checked(rows):
+    with pytest.raises(ValueError, match="class_mode"):
+        plot_lambda_curves(rows, class_mode="none")
+    with pytest.raises(ValueError, match="stage"):
+        plot_classes_curves(rows, stage="lambda_search")
+    with pytest.raises(ValueError, match="df"):
+        plot_noise_curves(rows.to_dicts())
+
+
+def test_report_is_self_contained_with_every_figure_and_table(report, rows):
+    page = report.read_text(encoding="utf-8")
+    assert report.name == "report.html"
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1  # the bundle, inlined once
+    assert 'src="http' not in page and "src='http" not in page
+    assert page.count('class="plotly-graph-div"') == FIGURES
+    for name in ("table1", "figure4-imbalanced", "figure4-balanced", "figure3", "figure5"):
+        assert f'id="figure-{name}"' in page
+    assert page.count("<table class='rows'>") >= 10
+    assert "55.42" in page  # the paper's Table 1 beside ours
+    assert "<h1>test &lt;report&gt;</h1>" in page  # titles are escaped
+    assert "<p id='extra-marker'>" in page and "<h2>Image study</h2>" in page
+    assert page.index("Optuna vs grid") < page.index("Image study")  # extras come last
+    assert "torch_version" in page and "2.5.1" in page and "lambda_search" in page
+
+
+def test_report_of_no_rows_still_renders(tmp_path):
+    page = write_report(pl.DataFrame(), tmp_path).read_text(encoding="utf-8")
+    assert page.count('class="plotly-graph-div"') == FIGURES
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1
+
+
+def test_report_rejects_bad_extra_sections(rows, tmp_path):
+    with pytest.raises(ValueError, match="extra_sections"):
+        write_report(rows, tmp_path, extra_sections=[("only a title",)])
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_report_figures_render_in_headless_chromium(report, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium) - cannot render report")
+    result = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            report.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    dom = result.stdout
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = dom.split('id="figure-')[1:]
+    assert len(figures) == FIGURES
+    for figure in figures:  # plotly drew each one: its div became a plot holding an svg
+        name = figure.split('"', 1)[0]
+        assert 'class="main-svg"' in figure.split('id="figure-', 1)[0], f"{name} not drawn"
+    assert dom.count("js-plotly-plot") >= FIGURES
+
+
+def test_tables_csv_one_file_per_table(rows, tmp_path):
+    paths = write_tables_csv(rows, tmp_path)
+    assert [p.stem for p in paths] == list(report_tables(rows))
+    assert all(p.parent == tmp_path / "tables" for p in paths)
+    table1 = pl.read_csv(tmp_path / "tables" / "table1_helps.csv")
+    assert table1.filter(pl.col("sampling") == "average")["pct_helps"].to_list() == [50.0] * 4
+    empty = write_tables_csv(empty_rows(), tmp_path / "empty")
+    assert pl.read_csv(empty[1]).columns[:3] == ["scenario", "class_mode", "sampling"]
+
+
+def test_terminal_tables(rows):
+    text = format_tables_for_terminal(rows)
+    assert "imbalanced/clean paper" in text and "55.42" in text
+    assert "Lambda chosen on validation" in text and "100.0" in text
+    assert "Figure 3 gaps" in text
+    assert "Optuna vs grid" in text
+    assert "(no rows)" in format_tables_for_terminal(pl.DataFrame())
