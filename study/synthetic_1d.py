@@ -72,7 +72,7 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
     ) as cluster:
         resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
-        runner = _StageRunner(options, sink, resources, summaries)
+        runner = StageRunner(options, sink, resources, summaries)
         runner.run(lambda_search_specs(preset, options.search))
         lambdas = require_lambdas(
             choose_lambdas(sink.read("lambda_search").to_pylist()), preset.scenarios
@@ -96,7 +96,7 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
     return summaries
 
 
-class _StageRunner:
+class StageRunner:
     """Runs one stage's trials: `reg` first (reg+cls rows are paired with it), then the rest."""
 
     def __init__(
