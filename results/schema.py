@@ -55,6 +55,7 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("dtype", _S),
         ("hidden", _S),
         ("lambda_source", _S),
+        ("equalize_rounding", _S),
         # outcome
         ("status", _S),
         ("error", _S),

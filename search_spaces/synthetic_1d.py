@@ -57,6 +57,8 @@ class Synthetic1DPreset:
     dtype: str = "float32"
     hidden: tuple[int, ...] = (6, 16)
     shot_bins: int = 100
+    # Eq. 12 as printed ("floor") or as in the authors' code ("ceil"): see regcls.binning.
+    equalize_rounding: str = "floor"
     optuna: OptunaSpace = OptunaSpace()
 
     def __post_init__(self) -> None:
@@ -90,6 +92,11 @@ class Synthetic1DPreset:
             raise ValueError(
                 f"total_samples: {self.total_samples} gives fewer training samples than one "
                 f"batch ({self.batch_size})"
+            )
+        if self.equalize_rounding not in ("floor", "ceil"):
+            raise ValueError(
+                "equalize_rounding: accepted values are floor, ceil; "
+                f"got {self.equalize_rounding!r}"
             )
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype: accepted values are float32, float64; got {self.dtype!r}")

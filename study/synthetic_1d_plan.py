@@ -162,4 +162,5 @@ def _base(
         dtype=preset.dtype,
         hidden=preset.hidden,
         shot_bins=preset.shot_bins,
+        equalize_rounding=preset.equalize_rounding,
     )

@@ -103,7 +103,12 @@ def _dataset(spec: TrialSpec, function_id: int, seed: int) -> Dataset1D:
 def _binning(spec: TrialSpec, data: Dataset1D) -> ClassBinning | None:
     if spec.num_classes is None:
         return None
-    return make_binning(data.y_train, spec.num_classes, balanced=spec.class_mode == "balanced")
+    return make_binning(
+        data.y_train,
+        spec.num_classes,
+        balanced=spec.class_mode == "balanced",
+        rounding=spec.equalize_rounding,
+    )
 
 
 def _task(
@@ -236,6 +241,7 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "dtype": spec.dtype,
         "hidden": ",".join(str(h) for h in spec.hidden),
         "lambda_source": spec.lambda_source,
+        "equalize_rounding": spec.equalize_rounding,
     }
 
 

@@ -39,6 +39,7 @@ class TrialSpec:
     dtype: str
     hidden: tuple[int, ...]
     shot_bins: int
+    equalize_rounding: str = "floor"
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
