@@ -56,9 +56,14 @@ class ParquetSink:
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, final)
-        if rows and rows[0]["variant"] == "reg":
-            self._reg_index.pop(stage, None)
+        for row in rows:
+            if row["variant"] == "reg" and row["stage"] in self._reg_index:
+                self._reg_index[row["stage"]][_pair_key(row)] = row
         return final
+
+    def can_pair(self, rows: list[dict]) -> bool:
+        """Whether every reg+cls row's reg model is already written."""
+        return all(self._reg_of(row) is not None for row in rows if row["variant"] != "reg")
 
     def read(self, stage: str | None = None) -> pa.Table:
         """Every row written so far (of one stage when given)."""
@@ -75,17 +80,18 @@ class ParquetSink:
             f.unlink()
         return len(files)
 
-    def _paired(self, row: dict) -> dict:
-        if row.get("variant") == "reg":
-            return row
+    def _reg_of(self, row: dict) -> dict | None:
         stage = PAIRED_STAGE[row["stage"]]
         if stage not in self._reg_index:
             self._reg_index[stage] = {
-                tuple(r[f] for f in _PAIR_FIELDS): r
-                for r in self.read(stage).to_pylist()
-                if r["variant"] == "reg"
+                _pair_key(r): r for r in self.read(stage).to_pylist() if r["variant"] == "reg"
             }
-        reg = self._reg_index[stage].get(tuple(row[f] for f in _PAIR_FIELDS))
+        return self._reg_index[stage].get(_pair_key(row))
+
+    def _paired(self, row: dict) -> dict:
+        if row.get("variant") == "reg":
+            return row
+        reg = self._reg_of(row)
         if reg is None:
             return row
         return {
@@ -94,3 +100,7 @@ class ParquetSink:
             "paired_reg_val_mse": reg["val_mse"],
             "paired_reg_test_mse": reg["test_mse"],
         }
+
+
+def _pair_key(row: dict) -> tuple:
+    return tuple(row[f] for f in _PAIR_FIELDS)

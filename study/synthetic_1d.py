@@ -90,14 +90,15 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
             options.out / "selected_lambdas.json",
             {f"{s}/{m}": lam for (s, m), lam in sorted(lambdas.items())},
         )
-        runner.run(test_specs(preset, lambdas, options.search, learning_rates))
+        final = test_specs(preset, lambdas, options.search, learning_rates)
         if "noisy" in preset.scenarios:
-            runner.run(noise_specs(preset, lambdas, options.search, learning_rates))
+            final += noise_specs(preset, lambdas, options.search, learning_rates)
+        runner.run(final, name="test+noise")
     return summaries
 
 
 class StageRunner:
-    """Runs one stage's trials: `reg` first (reg+cls rows are paired with it), then the rest."""
+    """Runs trials through Tune, `reg` trials first so reg+cls rows find their pair early."""
 
     def __init__(
         self,
@@ -111,18 +112,15 @@ class StageRunner:
         self.resources = resources
         self.summaries = summaries
 
-    def run(self, specs: list[TrialSpec]) -> None:
-        stage = specs[0].stage
+    def run(self, specs: list[TrialSpec], name: str | None = None) -> None:
+        name = name or specs[0].stage
         todo = [s for s in specs if not self.sink.has_trial(s.stage, s.key)]
         skipped = len(specs) - len(todo)
         if skipped:
-            print(f"{stage}: {skipped} of {len(specs)} trials already done, skipped", flush=True)
-        for phase, group in (
-            ("reg", [s for s in todo if s.variant == "reg"]),
-            ("cls", [s for s in todo if s.variant != "reg"]),
-        ):
-            if group:
-                self.summaries[f"{stage}/{phase}"] = self._fit(f"{stage}-{phase}", group)
+            print(f"{name}: {skipped} of {len(specs)} trials already done, skipped", flush=True)
+        todo.sort(key=lambda s: s.variant != "reg")
+        if todo:
+            self.summaries[name] = self._fit(name, todo)
 
     def optuna(self, preset: Synthetic1DPreset) -> dict[str, dict[str, float]]:
         """TPE over (lambda, lr) per scenario with ASHA; the best finished trial's values.

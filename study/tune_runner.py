@@ -111,6 +111,13 @@ class _SinkCallback(tune.Callback):
         self.metric = metric
         self._written: set[str] = set()
         self._last: dict[str, dict] = {}
+        # reg+cls rows wait here until their reg model's rows are written (pairing).
+        self._pending: dict[str, tuple[str, str, list[dict]]] = {}
+
+    def __getstate__(self) -> dict:
+        # Tune saves its config (callbacks included) with the experiment; the progress bar holds
+        # a terminal stream and the sink is driver state, neither belongs in that snapshot.
+        return {k: v for k, v in self.__dict__.items() if k not in ("progress", "sink")}
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self._last[trial.trial_id] = result
@@ -140,10 +147,27 @@ class _SinkCallback(tune.Callback):
         self.summary.errors.append(error)
         self._write(trial, self.fallback_rows(trial.config, "failed", error))
 
+    def on_experiment_end(self, trials, **info) -> None:
+        # Whatever still waits has no reg partner (its reg trial failed): write it unpaired.
+        for stage, key, rows in self._pending.values():
+            self._commit(stage, key, rows)
+        self._pending.clear()
+
     def _write(self, trial, rows: list[dict]) -> None:
         stage, key = self.identity(trial.config)
-        self.sink.write_trial(stage, key, rows)
         self._written.add(trial.trial_id)
+        if not self.sink.can_pair(rows):
+            self._pending[trial.trial_id] = (stage, key, rows)
+            return
+        self._commit(stage, key, rows)
+        if any(row["variant"] == "reg" for row in rows):
+            for trial_id, (p_stage, p_key, p_rows) in list(self._pending.items()):
+                if self.sink.can_pair(p_rows):
+                    del self._pending[trial_id]
+                    self._commit(p_stage, p_key, p_rows)
+
+    def _commit(self, stage: str, key: str, rows: list[dict]) -> None:
+        self.sink.write_trial(stage, key, rows)
         self.summary.trials += 1
         self.summary.models += len(rows)
         self.progress.update(len(rows))

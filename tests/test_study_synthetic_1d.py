@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
@@ -70,7 +71,7 @@ def test_test_stage_uses_the_lambda_chosen_on_validation(tiny_study):
     search = rows.filter((rows["stage"] == "lambda_search") & (rows["class_mode"] == "imbalanced"))
     for scenario in ("clean", "noisy"):
         part = search.filter(search["scenario"] == scenario)
-        means = part.group_by("lam").agg(part["val_mse"].mean().alias("m")).sort("m")
+        means = part.group_by("lam").agg(pl.col("val_mse").mean().alias("m")).sort("m")
         test = rows.filter(
             (rows["stage"] == "test") & (rows["scenario"] == scenario) & (rows["variant"] != "reg")
         )
