@@ -1,0 +1,112 @@
+"""The single-model reference trainer: a plain nn.Module, torch.optim.Adam and a batch loop.
+
+Deliberately unoptimised; it exists so tests can prove that `regcls.packed.train_packed` trains
+exactly the models this loop trains (same init, minibatch order, keep draws, loss and optimiser).
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from regcls.mlp import init_params, torch_dtype
+from regcls.packed import (
+    BETAS,
+    EPS,
+    KEEP_SEED_OFFSET,
+    PERM_SEED_OFFSET,
+    ModelTask,
+    TrainedModels,
+    TrainSettings,
+    _check_tasks,
+)
+
+
+class MLP(nn.Module):
+    """ReLU MLP with a regression head and an optional classification head (train only)."""
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...], num_classes: int = 0) -> None:
+        super().__init__()
+        widths = (in_features, *hidden)
+        self.trunk = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(widths))
+        self.reg = nn.Linear(widths[-1], 1)
+        self.cls = nn.Linear(widths[-1], num_classes) if num_classes else None
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = x
+        for layer in self.trunk:
+            h = torch.relu(layer(h))
+        logits = self.cls(h) if self.cls is not None else None
+        return self.reg(h)[:, 0], logits
+
+
+def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
+    """Train one model the plain way; the reference `train_packed` must reproduce (Eq. 4, 13)."""
+    in_features = _check_tasks([task], settings)
+    dtype = torch_dtype(settings.dtype)
+    num_classes = task.num_classes if task.labels is not None else 0
+    model = MLP(in_features, tuple(settings.hidden), num_classes).to(dtype)
+    model.to(task.x_train.device)
+    init = init_params(task.seed, in_features, tuple(settings.hidden), num_classes, dtype)
+    model.load_state_dict(init)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=task.lr, betas=BETAS, eps=EPS, weight_decay=settings.weight_decay
+    )
+    perm_gen = torch.Generator().manual_seed(task.seed + PERM_SEED_OFFSET)
+    keep_gen = torch.Generator().manual_seed(task.seed + KEEP_SEED_OFFSET)
+    x, y = task.x_train.to(dtype), task.y_train.to(dtype)
+    n, batch = y.shape[0], settings.batch_size
+    stop = n - n % batch if settings.drop_last else n
+
+    diverged, epochs_trained, final_loss = False, 0, math.nan
+    for _ in range(settings.epochs):
+        perm = torch.randperm(n, generator=perm_gen).to(x.device)
+        kept = None
+        if task.keep_prob is not None:
+            u = torch.rand(n, generator=keep_gen, dtype=torch.float64)
+            kept = (u <= task.keep_prob.double().cpu()).to(x.device)
+        losses = []
+        for start in range(0, stop, batch):
+            idx = perm[start : start + batch]
+            pred, logits = model(x[idx])
+            loss = F.mse_loss(pred, y[idx])
+            if task.labels is not None:
+                mask = None if kept is None else kept[idx]
+                loss = task.lam * loss + _cross_entropy(logits, task.labels[idx], mask)
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        if diverged:
+            final_loss = math.nan
+            break
+        epochs_trained += 1
+        final_loss = sum(losses) / len(losses)
+
+    params = {name: value.detach().clone() for name, value in model.state_dict().items()}
+    return TrainedModels(
+        params=[params],
+        diverged=torch.tensor([diverged]),
+        epochs_trained=torch.tensor([epochs_trained]),
+        final_loss=torch.tensor([final_loss], dtype=dtype),
+    )
+
+
+def _cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, kept: torch.Tensor | None
+) -> torch.Tensor:
+    """Mean CE over the kept samples (all when `kept` is None); zero when none is kept."""
+    if kept is None:
+        return F.cross_entropy(logits, labels)
+    if not bool(kept.any()):
+        # Zero loss but a real (zero) gradient, so Adam still steps the head (weight decay,
+        # moments) exactly like the packed trainer does.
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[kept], labels[kept])
