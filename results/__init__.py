@@ -61,3 +61,49 @@ __all__ = [
     "write_report",
     "write_tables_csv",
 ]
+
+# Real-data (deep imbalanced regression) studies: IMDB-WIKI-DIR, NYUD2-DIR, Breakfast, STS-B-DIR.
+from results.dir_analysis import (  # noqa: E402
+    best_config,
+    breakfast_table,
+    helps_summary,
+    lambda_sensitivity,
+    published_rows,
+    results_table,
+    results_vs_published,
+)
+from results.dir_figures import plot_dir_results, plot_lambda_sensitivity  # noqa: E402
+from results.dir_report import (  # noqa: E402
+    dir_report_sections,
+    dir_report_tables,
+    format_dir_tables_for_terminal,
+    write_dir_tables_csv,
+)
+from results.dir_schema import (  # noqa: E402
+    DIR_ROW_SCHEMA,
+    conform_dir_rows,
+    dir_metric_columns,
+    empty_dir_rows,
+    read_dir_rows,
+)
+
+__all__ += [
+    "DIR_ROW_SCHEMA",
+    "best_config",
+    "breakfast_table",
+    "conform_dir_rows",
+    "dir_metric_columns",
+    "dir_report_sections",
+    "dir_report_tables",
+    "empty_dir_rows",
+    "format_dir_tables_for_terminal",
+    "helps_summary",
+    "lambda_sensitivity",
+    "plot_dir_results",
+    "plot_lambda_sensitivity",
+    "published_rows",
+    "read_dir_rows",
+    "results_table",
+    "results_vs_published",
+    "write_dir_tables_csv",
+]
