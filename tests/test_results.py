@@ -40,7 +40,8 @@ CONTRACT_COLUMNS = {
     "variant": pa.string(), "class_mode": pa.string(), "num_classes": pa.int64(),
     "effective_classes": pa.int64(), "lam": pa.float64(), "lr": pa.float64(),
     "epochs": pa.int64(), "batch_size": pa.int64(), "weight_decay": pa.float64(),
-    "dtype": pa.string(), "hidden": pa.string(), "lambda_source": pa.string(), "equalize_rounding": pa.string(),
+    "dtype": pa.string(), "hidden": pa.string(), "lambda_source": pa.string(),
+    "equalize_rounding": pa.string(),
     "status": pa.string(), "error": pa.string(), "epochs_trained": pa.int64(),
     "final_train_loss": pa.float64(),
     **{
