@@ -27,6 +27,7 @@ class RunSummary:
     trials: int = 0
     models: int = 0
     failed_trials: int = 0
+    retried_trials: int = 0
     stopped_trials: int = 0
     seconds: float = 0.0
     best_config: dict | None = None
@@ -140,6 +141,9 @@ class _SinkCallback(tune.Callback):
         for row in rows:
             row["epochs_trained"] = int(last.get("epoch", 0))
         self._write(trial, rows)
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        self.summary.retried_trials += 1
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self.summary.failed_trials += 1

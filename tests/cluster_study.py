@@ -49,10 +49,11 @@ def main(out: Path) -> None:
         address=cluster.address,
     )
     errors: list[BaseException] = []
+    summaries: dict = {}
 
     def run() -> None:
         try:
-            run_synthetic_1d(options, ROW_SCHEMA)
+            summaries.update(run_synthetic_1d(options, ROW_SCHEMA))
         except BaseException as error:  # reported in the JSON line below
             errors.append(error)
 
@@ -81,6 +82,7 @@ def main(out: Path) -> None:
                 "killed_after_files": killed_after,
                 "errors": [repr(e) for e in errors],
                 "hosts": nodes,
+                "retried_trials": sum(s.retried_trials for s in summaries.values()),
             }
         )
     )
