@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -118,3 +119,24 @@ def test_rows_record_every_config_field(tiny_study):
         assert rows[column].null_count() == 0, column
     balanced = rows.filter(rows["variant"] == "reg+cls-balanced")
     assert (balanced["effective_classes"] <= balanced["num_classes"]).all()
+
+
+def test_optuna_search_feeds_its_lambda_and_lr_to_the_test_stage(ray_local, tmp_path):
+    space = dict(TINY, scenarios=["clean"], noise_sigmas=[0.1], epochs=6, class_counts=[4])
+    out = tmp_path / "optuna"
+    run_synthetic_1d(_options(out, search="optuna", space_overrides=space), ROW_SCHEMA)
+    rows = read_rows(out)
+    optuna = rows.filter(pl.col("stage") == "optuna")
+    trials = optuna.select("lam", "lr").unique()
+    assert len(trials) == PRESETS["quick"].optuna.num_samples
+    assert set(optuna["status"]) <= {"ok", "early_stopped", "diverged"}
+    best = json.loads((out / "optuna_best.json").read_text())["clean"]
+    test = rows.filter((pl.col("stage") == "test") & (pl.col("variant") == "reg+cls"))
+    assert set(test["lam"]) == {best["lam"]} and set(test["lr"]) == {best["lr"]}
+    assert set(test["lambda_source"]) == {"optuna"}
+    finished = (
+        optuna.filter(pl.col("status") == "ok")
+        .group_by("lam", "lr")
+        .agg(pl.col("val_mse").mean().alias("m"))
+    )
+    assert finished.sort("m")["lam"][0] == best["lam"]
