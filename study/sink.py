@@ -8,35 +8,59 @@ file instead of adding rows.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# Which stage's `reg` models a reg+cls model of each stage is paired with.
-PAIRED_STAGE = {
-    "lambda_search": "lambda_search",
-    "optuna": "lambda_search",
-    "test": "test",
-    "noise": "noise",
-}
-_PAIR_FIELDS = (
-    "scenario",
-    "sampling",
-    "noise_sigma",
-    "noise_distribution",
-    "function_id",
-    "seed",
-    "total_samples",
+
+@dataclass(frozen=True)
+class Pairing:
+    """How a reg+cls row finds the `reg` model trained on the same data, and what it copies.
+
+    `fields`: columns that identify the data; `stages`: stage of a row -> stage of its reg rows;
+    `copies`: column of the reg+cls row -> column of the reg row copied into it.
+    """
+
+    fields: tuple[str, ...]
+    stages: dict[str, str]
+    copies: dict[str, str]
+
+
+SYNTHETIC_1D_PAIRING = Pairing(
+    fields=(
+        "scenario",
+        "sampling",
+        "noise_sigma",
+        "noise_distribution",
+        "function_id",
+        "seed",
+        "total_samples",
+    ),
+    stages={
+        "lambda_search": "lambda_search",
+        "optuna": "lambda_search",
+        "test": "test",
+        "noise": "noise",
+    },
+    copies={
+        "paired_reg_row_key": "row_key",
+        "paired_reg_val_mse": "val_mse",
+        "paired_reg_test_mse": "test_mse",
+    },
 )
 
 
 class ParquetSink:
     """Writes and reads the rows of one study folder."""
 
-    def __init__(self, out_dir: Path, schema: pa.Schema) -> None:
+    def __init__(
+        self, out_dir: Path, schema: pa.Schema, pairing: Pairing = SYNTHETIC_1D_PAIRING
+    ) -> None:
         self.rows_dir = Path(out_dir) / "rows"
         self.schema = schema
+        self.pairing = pairing
         self._reg_index: dict[str, dict[tuple, dict]] = {}
 
     def trial_path(self, stage: str, trial_key: str) -> Path:
@@ -58,7 +82,7 @@ class ParquetSink:
         os.replace(temporary, final)
         for row in rows:
             if row["variant"] == "reg" and row["stage"] in self._reg_index:
-                self._reg_index[row["stage"]][_pair_key(row)] = row
+                self._reg_index[row["stage"]][self._key(row)] = row
         return final
 
     def can_pair(self, rows: list[dict]) -> bool:
@@ -81,12 +105,15 @@ class ParquetSink:
         return len(files)
 
     def _reg_of(self, row: dict) -> dict | None:
-        stage = PAIRED_STAGE[row["stage"]]
+        stage = self.pairing.stages.get(row["stage"], row["stage"])
         if stage not in self._reg_index:
             self._reg_index[stage] = {
-                _pair_key(r): r for r in self.read(stage).to_pylist() if r["variant"] == "reg"
+                self._key(r): r for r in self.read(stage).to_pylist() if r["variant"] == "reg"
             }
-        return self._reg_index[stage].get(_pair_key(row))
+        return self._reg_index[stage].get(self._key(row))
+
+    def _key(self, row: dict) -> tuple:
+        return tuple(row[f] for f in self.pairing.fields)
 
     def _paired(self, row: dict) -> dict:
         if row.get("variant") == "reg":
@@ -94,13 +121,4 @@ class ParquetSink:
         reg = self._reg_of(row)
         if reg is None:
             return row
-        return {
-            **row,
-            "paired_reg_row_key": reg["row_key"],
-            "paired_reg_val_mse": reg["val_mse"],
-            "paired_reg_test_mse": reg["test_mse"],
-        }
-
-
-def _pair_key(row: dict) -> tuple:
-    return tuple(row[f] for f in _PAIR_FIELDS)
+        return {**row, **{mine: reg[theirs] for mine, theirs in self.pairing.copies.items()}}
