@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -212,7 +213,9 @@ def _row(
 
 def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
     """The config columns of a row; enough to write a `failed` row without training."""
-    config = data_config(spec, function_id, seed)
+    # Protocol constants, read without building (and validating) a DataConfig, so that a trial
+    # whose config is invalid can still be recorded as failed.
+    defaults = {f.name: f.default for f in fields(DataConfig)}
     return {
         "row_key": f"{spec.key}-{function_id}-{seed}",
         "trial_key": spec.key,
@@ -227,9 +230,9 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "function_id": function_id,
         "seed": seed,
         "total_samples": spec.total_samples,
-        "peak_share": config.peak_share,
-        "balance_bins": config.balance_bins,
-        "function_seed": config.function_seed,
+        "peak_share": defaults["peak_share"],
+        "balance_bins": defaults["balance_bins"],
+        "function_seed": defaults["function_seed"],
         "variant": spec.variant,
         "class_mode": spec.class_mode,
         "num_classes": spec.num_classes,
