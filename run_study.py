@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from results import (
 from study.options import StudyOptions
 from study.output_folder import OutputFolderError
 from study.registry import get_study, studies
+from study.tune_runner import StudyInterrupted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,11 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not args.report_only:
+        # SIGTERM stops a study like Ctrl-C: Tune winds down, rows stay, --resume continues.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             entry.run(options, ROW_SCHEMA)
         except (ValueError, OutputFolderError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        except (StudyInterrupted, KeyboardInterrupt) as stop:
+            print(f"stopped: {stop or 'interrupted'}; rerun with --resume", file=sys.stderr)
+            return 130
     rows = read_rows(options.out)
     report = write_report(rows, options.out, title=f"regcls: {entry.name} ({options.preset})")
     tables = write_tables_csv(rows, options.out)

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict
 
 import pyarrow as pa
+import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
@@ -19,6 +20,7 @@ from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.cluster import ray_session
 from study.options import StudyOptions
 from study.output_folder import claim_output_folder, write_json_atomic
+from study.packing import plan_trials
 from study.resources import TrialResources, packed_trial_resources
 from study.selection import LAMBDA_SELECTION, choose_lambdas, require_lambdas
 from study.sink import ParquetSink
@@ -114,12 +116,16 @@ class StageRunner:
 
     def run(self, specs: list[TrialSpec], name: str | None = None) -> None:
         name = name or specs[0].stage
+        # Costly grid points split into several trials so the slots finish together (LPT order).
+        res = self.resources
+        specs, eta = plan_trials(specs, ray.cluster_resources(), res.cpus, res.gpus, res.device)
         todo = [s for s in specs if not self.sink.has_trial(s.stage, s.key)]
         skipped = len(specs) - len(todo)
         if skipped:
             print(f"{name}: {skipped} of {len(specs)} trials already done, skipped", flush=True)
-        todo.sort(key=lambda s: s.variant != "reg")
+        todo.sort(key=lambda s: s.variant != "reg")  # stable: costliest first after reg
         if todo:
+            print(f"{name}: {eta}", flush=True)
             self.summaries[name] = self._fit(name, todo)
 
     def optuna(self, preset: Synthetic1DPreset) -> dict[str, dict[str, float]]:
@@ -193,6 +199,7 @@ class StageRunner:
             fallback_rows=fallback_rows,
             resources=self.resources,
             expected_models=models,
+            expected_trials=num_samples if param_space is not None else len(specs),
             max_failures=self.options.max_failures,
             num_samples=num_samples,
             search_alg=search_alg,

@@ -20,6 +20,10 @@ FallbackRows = Callable[[dict, str, str | None], list[dict]]
 TrialIdentity = Callable[[dict], tuple[str, str]]
 
 
+class StudyInterrupted(RuntimeError):
+    """Tune stopped before every trial finished (Ctrl-C, SIGTERM); `--resume` continues."""
+
+
 @dataclass
 class RunSummary:
     """What one Tune run did, for the study log and the closing report."""
@@ -50,6 +54,7 @@ def run_trials(
     fallback_rows: FallbackRows,
     resources: TrialResources,
     expected_models: int,
+    expected_trials: int,
     max_failures: int = 1,
     num_samples: int = 1,
     search_alg=None,
@@ -60,6 +65,7 @@ def run_trials(
 
     Trials whose worker dies are retried `max_failures` times by Tune, then recorded as `failed`;
     trials stopped by the scheduler are recorded as `early_stopped`. Neither stops the study.
+    Raises `StudyInterrupted` when Tune was stopped before all `expected_trials` finished.
     """
     summary = RunSummary()
     progress = tqdm(
@@ -91,6 +97,12 @@ def run_trials(
     finally:
         progress.close()
     summary.seconds = time.perf_counter() - started
+    if summary.trials < expected_trials:
+        # Tune returns normally after a Ctrl-C; stages after this one must not run on part data.
+        raise StudyInterrupted(
+            f"{name}: {summary.trials} of {expected_trials} trials finished before the study "
+            "was stopped; rerun with --resume to continue"
+        )
     return summary
 
 
