@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -55,15 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not args.report_only:
-        # SIGTERM stops a study like Ctrl-C: Tune winds down, rows stay, --resume continues.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             entry.run(options, ROW_SCHEMA)
         except (ValueError, OutputFolderError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         except (StudyInterrupted, KeyboardInterrupt) as stop:
-            print(f"stopped: {stop or 'interrupted'}; rerun with --resume", file=sys.stderr)
+            print(f"stopped: {str(stop) or 'interrupted'}; rerun with --resume", file=sys.stderr)
             return 130
     rows = read_rows(options.out)
     report = write_report(rows, options.out, title=f"regcls: {entry.name} ({options.preset})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,6 +40,10 @@ def ray_session(
             dashboard_host=dashboard_host,
         )
     context = ray.init(**kwargs)
+    if threading.current_thread() is threading.main_thread():
+        # Ray's driver aborts on SIGTERM; make it stop the study like Ctrl-C instead, so Tune
+        # winds down, written rows stay and `--resume` continues.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     url = getattr(context, "dashboard_url", None)
     if url:
         print(f"Ray dashboard: http://{url}", flush=True)
