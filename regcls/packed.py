@@ -33,6 +33,10 @@ PERM_SEED_OFFSET = 1_000_003
 KEEP_SEED_OFFSET = 2_000_006
 # Widest class head computed class-major `[K, C, B]`; wider heads run sample-major `[K, B, C]`.
 CLASS_MAJOR_MAX = 128
+# Logits of one class-head tile (CPU). Measured (benchmarks/NOTES.md, item 6): 4 MiB tiles, which
+# stay in the shared L3 across the passes over them, beat both L2-sized (0.5-1 MiB) tiles, whose
+# extra per-tile op calls cost more than they save, and untiled packs (52 MB at K=50, C=1024).
+TILE_BYTES = 1 << 22
 _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
 
@@ -181,10 +185,17 @@ class _Pack:
         self.class_mask = torch.zeros(k, c_max, **opts)
         for row, c in enumerate(self.classes):
             self.class_mask[row, c if c else c_max :] = -math.inf
+        self.mixed_classes = any(0 < c < c_max for c in self.classes)
         self.class_major = c_max <= CLASS_MAJOR_MAX
         if self.has_cls:
-            shape = (k, c_max, b) if self.class_major else (k, b, c_max)
+            self.tile = _class_tile(k, b, c_max, self.class_major, self.flat)
+            tile_k, tile_b = self.tile
+            shape = (tile_k, c_max, tile_b) if self.class_major else (tile_k, tile_b, c_max)
             self.logits = torch.empty(shape, **opts)
+            if not self.class_major:
+                width = settings.hidden[-1]
+                self.h_aug = torch.ones(k, width + 1, b, **opts)  # h with a row of ones
+                self.grad_t = torch.empty(tile_k, width + 1, c_max, **opts)  # [grad_w^T; grad_b]
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)
@@ -280,16 +291,6 @@ class _Pack:
         d_pred = diff * w_mse  # (pred - y) / n over this model's batch samples
         loss = (diff * d_pred).sum(-1).mul_(self.lam)
         d_pred.mul_(self.two_lam)
-        if self.has_cls:
-            d_logits = self._class_head(h, labels, w_ce, loss)
-
-        # Divergence without a host sync: a model whose loss is not finite stops for good.
-        self.alive.logical_and_(torch.isfinite(loss))
-        active = self.alive
-        if not self.uniform_steps:
-            active = active & (step < self.steps_t)
-        self.loss_sum.add_(torch.where(active, loss, 0.0))
-
         # Backward: the exact gradient of the loss above, written into the flat grad views.
         grads = self.grads
         d_out = d_pred.unsqueeze(1)  # [K, 1, B]
@@ -298,15 +299,16 @@ class _Pack:
         torch.sum(d_pred, dim=1, keepdim=True, out=grads[top][1])
         d_h = torch.mul(reg_w.transpose(1, 2), d_out)  # [K, H, B] outer product
         if self.has_cls:
-            cls_w = self.weights[-1][0]
-            if self.class_major:  # d_logits [K, C, B]
-                torch.bmm(d_logits, h_t, out=grads[-1][0])
-                torch.sum(d_logits, dim=2, out=grads[-1][1])
-                d_h.baddbmm_(cls_w.transpose(1, 2), d_logits)
-            else:  # d_logits [K, B, C]
-                torch.bmm(d_logits.transpose(1, 2), h_t, out=grads[-1][0])
-                torch.sum(d_logits, dim=1, out=grads[-1][1])
-                d_h.baddbmm_(cls_w.transpose(1, 2), d_logits.transpose(1, 2))
+            # Forward, CE and backward of the class head, tile by tile (adds CE to `loss`).
+            self._class_head(h, h_t, labels, w_ce, loss, d_h)
+
+        # Divergence without a host sync: a model whose loss is not finite stops for good.
+        self.alive.logical_and_(torch.isfinite(loss))
+        active = self.alive
+        if not self.uniform_steps:
+            active = active & (step < self.steps_t)
+        self.loss_sum.add_(torch.where(active, loss, 0.0))
+
         for layer in range(top - 1, -1, -1):
             d_z = torch.ops.aten.threshold_backward(d_h, acts[layer + 1], 0.0)  # ReLU'
             torch.bmm(d_z, acts[layer].transpose(1, 2), out=grads[layer][0])
@@ -316,25 +318,89 @@ class _Pack:
         self._adam(epoch, step, active)
 
     def _class_head(
-        self, h: torch.Tensor, labels: torch.Tensor, w_ce: torch.Tensor, loss: torch.Tensor
-    ) -> torch.Tensor:
-        """Add the weighted CE to `loss` in place; return d(loss)/d(logits).
+        self,
+        h: torch.Tensor,
+        h_t: torch.Tensor,
+        labels: torch.Tensor,
+        w_ce: torch.Tensor,
+        loss: torch.Tensor,
+        d_h: torch.Tensor,
+    ) -> None:
+        """Class head forward, weighted CE (added to `loss`) and backward (cls grads, `d_h`).
 
-        Small heads are class-major `[K, C, B]` (long last dim for the matmuls); large heads are
-        sample-major `[K, B, C]` because (log-)softmax over the contiguous last dim is ~3x faster.
-        The logits buffer is preallocated: a fresh 50 MB tensor per step costs page faults.
-        """
+        The work runs tile by tile (`self.tile` models x samples, `TILE_BYTES` of logits) so that
+        one tile's logits stay in cache across the ~10 passes over them (matmul, max, exp2, sum,
+        scale, two backward matmuls); a whole pack's logits at C=1024 are ~1 MB per model.
+        Small heads are class-major `[k, C, B]` (long last dim for the matmuls); large heads are
+        sample-major `[k, B, C]` (softmax over the contiguous last dim)."""
         cls_w, cls_b = self.weights[-1]
-        dim = 1 if self.class_major else 2
-        bias = cls_b + self.class_mask  # -inf on padded classes
-        # Logits in base-2 units (scaled by log2(e) inside the matmul, at no extra pass), because
-        # torch.exp2 is ~4x faster than torch.exp and the softmax kernels on this CPU.
-        scale = {"alpha": _LOG2E, "beta": _LOG2E, "out": self.logits}
+        grad_w, grad_b = self.grads[-1]
+        # -inf on padded classes, only needed when a pack mixes class counts.
+        bias = cls_b + self.class_mask if self.mixed_classes else cls_b
+        k, b = h.shape[0], h.shape[2]
+        tile_k, tile_b = self.tile
+        if not self.class_major:
+            h_aug, grad_t = self.h_aug, self.grad_t
+            h_aug[:, : h.shape[1]].copy_(h)  # the last row stays ones
+        for lo in range(0, k, tile_k):
+            hi = min(k, lo + tile_k)
+            w = cls_w[lo:hi]
+            for start in range(0, b, tile_b):
+                stop = min(b, start + tile_b)
+                cut = slice(start, stop)
+                if self.class_major:
+                    logits = self.logits[: hi - lo, :, : stop - start]
+                else:
+                    logits = self.logits[: hi - lo, : stop - start]
+                d_logits = self._cross_entropy(
+                    logits,
+                    bias[lo:hi],
+                    w,
+                    h[lo:hi, :, cut],
+                    labels[lo:hi, cut],
+                    w_ce[lo:hi, cut],
+                    loss[lo:hi],
+                )
+                if self.class_major:  # d_logits [k, C, b]
+                    torch.bmm(d_logits, h_t[lo:hi], out=grad_w[lo:hi])
+                    torch.sum(d_logits, dim=2, out=grad_b[lo:hi])
+                    d_h[lo:hi].baddbmm_(w.transpose(1, 2), d_logits)
+                    continue
+                # d_logits [k, b, C]: [H+1, b] @ [b, C] gives grad_w^T and (ones row) grad_b in
+                # one matmul with long output rows, ~2x faster than the [C, H]-shaped product.
+                if start == 0:
+                    torch.bmm(h_aug[lo:hi, :, cut], d_logits, out=grad_t[: hi - lo])
+                else:  # later sample tiles of the same models accumulate
+                    grad_t[: hi - lo].baddbmm_(h_aug[lo:hi, :, cut], d_logits)
+                d_h[lo:hi, :, cut].baddbmm_(w.transpose(1, 2), d_logits.transpose(1, 2))
+            if not self.class_major:
+                width = h.shape[1]
+                grad_w[lo:hi].copy_(grad_t[: hi - lo, :width].transpose(1, 2))
+                grad_b[lo:hi].copy_(grad_t[: hi - lo, width])
+
+    def _cross_entropy(
+        self,
+        logits: torch.Tensor,
+        bias: torch.Tensor,
+        w: torch.Tensor,
+        h: torch.Tensor,
+        labels: torch.Tensor,
+        w_ce: torch.Tensor,
+        loss: torch.Tensor,
+    ) -> torch.Tensor:
+        """One tile: logits into the `logits` buffer, CE added to `loss`, d(loss)/d(logits)
+        returned in place of the logits.
+
+        Logits are in base-2 units (scaled by log2(e) inside the matmul, at no extra pass),
+        because torch.exp2 is ~4x faster than torch.exp and the softmax kernels on this CPU.
+        """
+        scale = {"alpha": _LOG2E, "beta": _LOG2E, "out": logits}
         if self.class_major:
-            torch.baddbmm(bias.unsqueeze(2), cls_w, h, **scale)
+            dim = 1
+            torch.baddbmm(bias.unsqueeze(2), w, h, **scale)
         else:
-            torch.baddbmm(bias.unsqueeze(1), h.transpose(1, 2), cls_w.transpose(1, 2), **scale)
-        logits = self.logits
+            dim = 2
+            torch.baddbmm(bias.unsqueeze(1), h.transpose(1, 2), w.transpose(1, 2), **scale)
         logits.sub_(logits.amax(dim, keepdim=True))  # shift so exp2 cannot overflow
         index = labels.unsqueeze(dim)
         label_logit = logits.gather(dim, index)
@@ -410,6 +476,23 @@ class _ParamRows(Sequence):
             else:
                 out[name] = view[index]
         return out
+
+
+def _class_tile(
+    k: int, batch: int, classes: int, class_major: bool, like: torch.Tensor
+) -> tuple[int, int]:
+    """(models, samples) per class-head tile: as many as fit `TILE_BYTES` of logits.
+
+    On a GPU one tile is the whole pack (one kernel per op; no cache to fit). Class-major heads
+    (C <= CLASS_MAJOR_MAX) only tile over models, so their matmuls keep the full batch.
+    """
+    if like.device.type != "cpu":
+        return k, batch
+    row = classes * like.element_size()
+    per_model = batch * row
+    if per_model <= TILE_BYTES or class_major:
+        return max(1, min(k, TILE_BYTES // per_model)), batch
+    return 1, max(1, min(batch, TILE_BYTES // row))
 
 
 def _check_tasks(tasks: Sequence[ModelTask], settings: TrainSettings) -> int:

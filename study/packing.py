@@ -1,0 +1,154 @@
+"""Pack sizing: which models share a trial, from a per-(C, N, epochs) cost model and the slots.
+
+A grid point (one `TrialSpec`) packs all its replicates by default. On a machine with S trial
+slots (S concurrent trials: one per core on CPU, `1 / gpu_fraction` per GPU) the study ends when
+the slowest slot ends, so a costly grid point (C=1024 x 50 models is half of the Figure 3 slice)
+is split into several trials of fewer replicates, and the trials run longest first; every slot
+then finishes within about one small trial of the others.
+
+Cost model (seconds, one thread, measured by `benchmarks/bench_synthetic_1d.py`, which fits the
+constants below and prints them):
+    pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C)
+    trial(K, C)     = trial_s + K * model_s + epochs * (N // batch) * pack_step(K, C)
+`step_s` is the per-step Python/op overhead shared by the pack, `model_step_s` the trunk,
+regression head and Adam of one model, `class_step_s` the class head per class, `model_s` data
+generation and evaluation per model, `trial_s` Tune's per-trial bookkeeping.
+
+On a GPU the same trainer runs one pack per grid point and `1 / gpu_fraction` trials share each
+GPU; the ETA there comes from the same linear model scaled by a calibration on the GPU, which is
+only a rough guide (a GPU step's cost is mostly launch latency, nearly flat in K).
+
+Limitation: the split depends on the slot count, so a study must be resumed with the same number
+of slots (a different split names different trials and would retrain their models).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from regcls.packed import ModelTask, TrainSettings, train_packed
+from study.trial_spec import TrialSpec
+
+# Trials per slot a study should have at least, so the longest-first order can even out the
+# slots (the last trial to start is at most ~1/PIECES_PER_SLOT of a slot's work).
+PIECES_PER_SLOT = 4
+# Calibration pack (shape of the costly part of a study), trained for a few steps at start-up.
+_CALIBRATION = {"k": 4, "classes": 256, "steps": 24, "batch": 256}
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Seconds to train packs on one core; see the module docstring for the formula."""
+
+    step_s: float = 1.2e-4
+    model_step_s: float = 2.0e-5
+    class_step_s: float = 6.2e-7
+    model_s: float = 0.12
+    trial_s: float = 0.5
+    speed: float = 1.0  # measured / modelled time on this machine now (see `calibrated`)
+
+    def pack_step_seconds(self, models: int, classes: int) -> float:
+        per_model = self.model_step_s + self.class_step_s * classes
+        return self.speed * (self.step_s + models * per_model)
+
+    def trial_seconds(self, spec: TrialSpec, models: int | None = None) -> float:
+        """Wall seconds of one trial training `models` (default: all) replicates of `spec`."""
+        k = len(spec.replicates) if models is None else models
+        steps = spec.epochs * _steps_per_epoch(spec)
+        train = steps * self.pack_step_seconds(k, spec.num_classes or 0)
+        return self.trial_s + k * self.model_s + train
+
+    def calibrated(self, device: str = "cpu") -> CostModel:
+        """This model scaled by a short timing of one pack here and now (~0.1 s), on one
+        thread like a trial."""
+        c = _CALIBRATION
+        x = torch.linspace(-1, 1, c["steps"] * c["batch"], device=device).unsqueeze(1)
+        y = torch.sin(3 * x[:, 0])
+        labels = torch.arange(x.shape[0], device=device) % c["classes"]
+        tasks = [
+            ModelTask(x, y, seed=i, lr=1e-3, labels=labels, num_classes=c["classes"])
+            for i in range(c["k"])
+        ]
+        settings = TrainSettings(epochs=2, batch_size=c["batch"])
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            train_packed(tasks, replace(settings, epochs=1))  # warm-up: first calls
+            started = time.perf_counter()
+            train_packed(tasks, settings)
+            measured = (time.perf_counter() - started) / (2 * c["steps"])
+        finally:
+            torch.set_num_threads(threads)
+        modelled = replace(self, speed=1.0).pack_step_seconds(c["k"], c["classes"])
+        return replace(self, speed=measured / modelled)
+
+
+def split_for_slots(
+    specs: list[TrialSpec], slots: int, cost: CostModel | None = None
+) -> list[TrialSpec]:
+    """Split costly grid points into trials of fewer replicates; costliest trials first.
+
+    No trial is planned above total / (slots * PIECES_PER_SLOT) seconds unless it holds a single
+    replicate; a grid point is cut into equal parts of consecutive replicates. Each part is a
+    `TrialSpec` of its own (its own key and Parquet file); rows pair by content, not by key.
+    """
+    if slots < 1:
+        raise ValueError(f"slots: must be >= 1, got {slots}")
+    cost = cost or CostModel()
+    if slots == 1 or not specs:
+        return sorted(specs, key=cost.trial_seconds, reverse=True)
+    target = sum(cost.trial_seconds(s) for s in specs) / (slots * PIECES_PER_SLOT)
+    out = []
+    for spec in specs:
+        count = len(spec.replicates)
+        parts = min(count, max(1, math.ceil(cost.trial_seconds(spec) / target)))
+        bounds = [round(i * count / parts) for i in range(parts + 1)]
+        out += [
+            spec.with_values(replicates=spec.replicates[lo:hi]) if parts > 1 else spec
+            for lo, hi in zip(bounds, bounds[1:], strict=False)
+        ]
+    return sorted(out, key=cost.trial_seconds, reverse=True)
+
+
+def eta_seconds(specs: list[TrialSpec], slots: int, cost: CostModel) -> float:
+    """Makespan of the trials in list order on `slots` slots, each trial to the first free slot
+    (Tune's FIFO order)."""
+    free = [0.0] * max(1, slots)
+    for spec in specs:
+        slot = min(range(len(free)), key=free.__getitem__)
+        free[slot] += cost.trial_seconds(spec)
+    return max(free)
+
+
+def trial_slots(cluster: dict[str, float], cpus: float, gpus: float) -> int:
+    """How many trials of the given resources run at once on the cluster."""
+    if gpus > 0:
+        return max(1, int(cluster.get("GPU", 0) / gpus + 1e-9))
+    return max(1, int(cluster.get("CPU", 1) / max(cpus, 1e-9) + 1e-9))
+
+
+def _steps_per_epoch(spec: TrialSpec) -> int:
+    # The 1D protocol trains on one third of the samples, full batches only (drop_last).
+    return max(1, (spec.total_samples // 3) // spec.batch_size)
+
+
+def plan_trials(
+    specs: list[TrialSpec], cluster: dict[str, float], cpus: float, gpus: float, device: str
+) -> tuple[list[TrialSpec], str]:
+    """The trials to run for `specs` on this cluster, and a one-line start-up ETA."""
+    slots = trial_slots(cluster, cpus, gpus)
+    cost = CostModel().calibrated(device)
+    # On a GPU a pack's step time barely grows with K, so grid points stay whole (one pack per
+    # grid point, several trials per GPU); on CPU the cost grows with K and splitting pays.
+    trials = split_for_slots(specs, slots if device == "cpu" else 1, cost)
+    models = sum(len(s.replicates) for s in trials)
+    eta = eta_seconds(trials, slots, cost)
+    line = (
+        f"{models} models in {len(trials)} trials on {slots} slot(s); "
+        f"ETA {eta:.0f} s (cost model x{cost.speed:.2f} from a start-up calibration)"
+    )
+    return trials, line
