@@ -12,7 +12,7 @@ from __future__ import annotations
 from itertools import product
 
 from search_spaces.synthetic_1d import Synthetic1DPreset
-from study.trial_spec import TrialSpec
+from study.trial_spec import CLASS_MODES, TrialSpec
 
 STUDY = "synthetic_1d"
 CLASS_VARIANTS = ("reg+cls", "reg+cls-balanced")
@@ -49,21 +49,10 @@ def test_specs(
     `learning_rates` (from the Optuna search) applies to reg+cls only; reg keeps the paper's.
     """
     replicates = _replicates(preset.functions, preset.test_seeds)
-    source = "optuna" if search == "optuna" else "validation"
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = _base(preset, "test", search, scenario, sampling, replicates)
-        specs.append(base)
-        for classes in preset.class_counts:
-            specs.append(
-                base.with_values(
-                    lr=(learning_rates or preset.learning_rates)[scenario],
-                    variant="reg+cls",
-                    num_classes=classes,
-                    lam=lambdas[(scenario, "imbalanced")],
-                    lambda_source=source,
-                )
-            )
+        specs += [base, *_selected(base, ("reg+cls",), preset, lambdas, learning_rates)]
     return specs
 
 
@@ -75,24 +64,12 @@ def noise_specs(
 ) -> list[TrialSpec]:
     """Noise study of Figure 5: sigma x sampling x (reg + both class modes at every C)."""
     replicates = _replicates(preset.functions, preset.test_seeds)
-    source = "optuna" if search == "optuna" else "validation"
     specs = []
     for sigma, sampling in product(preset.noise_sigmas, preset.samplings):
         base = _base(preset, "noise", search, "noisy", sampling, replicates).with_values(
             noise_sigma=sigma
         )
-        specs.append(base)
-        for variant, classes in product(CLASS_VARIANTS, preset.class_counts):
-            mode = "balanced" if variant == "reg+cls-balanced" else "imbalanced"
-            specs.append(
-                base.with_values(
-                    lr=(learning_rates or preset.learning_rates)["noisy"],
-                    variant=variant,
-                    num_classes=classes,
-                    lam=lambdas[("noisy", mode)],
-                    lambda_source=source,
-                )
-            )
+        specs += [base, *_selected(base, CLASS_VARIANTS, preset, lambdas, learning_rates)]
     return specs
 
 
@@ -126,6 +103,28 @@ def declared_models(preset: Synthetic1DPreset) -> dict[str, int]:
         "noise": noise_specs(preset, placeholder) if "noisy" in preset.scenarios else [],
     }
     return {stage: sum(len(s.replicates) for s in specs) for stage, specs in stages.items()}
+
+
+def _selected(
+    base: TrialSpec,
+    variants: tuple[str, ...],
+    preset: Synthetic1DPreset,
+    lambdas: LambdaChoice,
+    learning_rates: dict[str, float] | None,
+) -> list[TrialSpec]:
+    """reg+cls trials at every C with the lambda (and lr) chosen for their scenario and mode."""
+    rates = learning_rates or preset.learning_rates
+    source = "optuna" if base.search == "optuna" else "validation"
+    return [
+        base.with_values(
+            lr=rates[base.scenario],
+            variant=variant,
+            num_classes=classes,
+            lam=lambdas[(base.scenario, CLASS_MODES[variant])],
+            lambda_source=source,
+        )
+        for variant, classes in product(variants, preset.class_counts)
+    ]
 
 
 def _replicates(functions: tuple[int, ...], seeds: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
