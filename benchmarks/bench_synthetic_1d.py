@@ -228,20 +228,28 @@ def fit_cost_model(specs) -> dict:
         times.append((time.process_time() - started) / (2 * (n // batch)))
         rows.append([1.0, k, k * c])
     coef, *_ = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)
-    widest = max(specs, key=lambda s: s.num_classes or 0)
-    point = widest.with_values(epochs=0, replicates=widest.replicates[:5])
-    started = time.perf_counter()
-    train_point(point)  # zero epochs: data generation, binning and evaluation only
-    model_s = (time.perf_counter() - started) / 5
+    # Zero epochs: data generation, binning and evaluation only, of the narrowest and widest.
+    overhead = {}
+    for spec in (min(specs, key=_classes), max(specs, key=_classes)):
+        point = spec.with_values(epochs=0, replicates=spec.replicates[:5])
+        started = time.process_time()
+        train_point(point)
+        overhead[_classes(spec)] = (time.process_time() - started) / 5
+    (c0, t0), (c1, t1) = sorted(overhead.items())
     return {
         "step_s": float(coef[0]),
         "model_step_s": float(coef[1]),
         "class_step_s": float(coef[2]),
-        "model_s": model_s,
+        "model_s": t0 - c0 * (t1 - t0) / (c1 - c0),
+        "model_class_s": (t1 - t0) / (c1 - c0),
         "pack_step_ms": {
             f"K={k},C={c}": 1e3 * t for (k, c), t in zip(COST_SHAPES, times, strict=True)
         },
     }
+
+
+def _classes(spec) -> int:
+    return spec.num_classes or 0
 
 
 def measure_loop(sample) -> dict:

@@ -9,10 +9,12 @@ then finishes within about one small trial of the others.
 Cost model (seconds, one thread, measured by `benchmarks/bench_synthetic_1d.py`, which fits the
 constants below and prints them):
     pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C)
-    trial(K, C)     = trial_s + K * model_s + epochs * (N // batch) * pack_step(K, C)
+    trial(K, C)     = trial_s + K * (model_s + model_class_s * C)
+                      + epochs * (N // batch) * pack_step(K, C)
 `step_s` is the per-step Python/op overhead shared by the pack, `model_step_s` the trunk,
-regression head and Adam of one model, `class_step_s` the class head per class, `model_s` data
-generation and evaluation per model, `trial_s` Tune's per-trial bookkeeping.
+regression head and Adam of one model, `class_step_s` the class head per class, `model_s` and
+`model_class_s` data generation and evaluation per model (evaluation computes class logits),
+`trial_s` Tune's per-trial bookkeeping (not fitted; a guess).
 
 On a GPU the same trainer runs one pack per grid point and `1 / gpu_fraction` trials share each
 GPU; the ETA there comes from the same linear model scaled by a calibration on the GPU, which is
@@ -44,10 +46,12 @@ _CALIBRATION = {"k": 4, "classes": 256, "steps": 24, "batch": 256}
 class CostModel:
     """Seconds to train packs on one core; see the module docstring for the formula."""
 
-    step_s: float = 1.2e-4
-    model_step_s: float = 2.0e-5
-    class_step_s: float = 6.2e-7
-    model_s: float = 0.12
+    # Fitted by benchmarks/bench_synthetic_1d.py on the 2-core AMD EPYC dev machine (1 thread).
+    step_s: float = 1.1e-4
+    model_step_s: float = 2.2e-5
+    class_step_s: float = 5.9e-7
+    model_s: float = 0.02
+    model_class_s: float = 2.3e-4
     trial_s: float = 0.5
     speed: float = 1.0  # measured / modelled time on this machine now (see `calibrated`)
 
@@ -60,7 +64,8 @@ class CostModel:
         k = len(spec.replicates) if models is None else models
         steps = spec.epochs * _steps_per_epoch(spec)
         train = steps * self.pack_step_seconds(k, spec.num_classes or 0)
-        return self.trial_s + k * self.model_s + train
+        per_model = self.model_s + self.model_class_s * (spec.num_classes or 0)
+        return self.trial_s + k * per_model + train
 
     def calibrated(self, device: str = "cpu") -> CostModel:
         """This model scaled by a short timing of one pack here and now (~0.1 s), on one
@@ -141,10 +146,11 @@ def plan_trials(
 ) -> tuple[list[TrialSpec], str]:
     """The trials to run for `specs` on this cluster, and a one-line start-up ETA."""
     slots = trial_slots(cluster, cpus, gpus)
-    cost = CostModel().calibrated(device)
     # On a GPU a pack's step time barely grows with K, so grid points stay whole (one pack per
     # grid point, several trials per GPU); on CPU the cost grows with K and splitting pays.
-    trials = split_for_slots(specs, slots if device == "cpu" else 1, cost)
+    # The split uses the stored model only, so a resumed study plans the same trials.
+    trials = split_for_slots(specs, slots if device == "cpu" else 1, CostModel())
+    cost = CostModel().calibrated(device)
     models = sum(len(s.replicates) for s in trials)
     eta = eta_seconds(trials, slots, cost)
     line = (
