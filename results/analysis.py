@@ -9,8 +9,22 @@ Standard deviations are sample standard deviations (ddof = 1), null for fewer th
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import polars as pl
 
+from results._tables import (
+    COUNT,
+    RUN_STATUSES,
+    checked_rows,
+    count,
+    helps_counts,
+    mean_ok,
+    ordered,
+    pct_helps,
+    typed,
+    usable,
+)
 from results.schema import empty_rows
 
 SCENARIO_ORDER = ("clean", "noisy", "ood")
@@ -42,9 +56,6 @@ PAPER_TABLE1: tuple[tuple[str, str, str, float], ...] = tuple(
     )
 )
 
-_COUNT = pl.Int64
-_RUN_STATUSES = ("ok", "diverged")
-
 
 def helps_table(df: pl.DataFrame) -> pl.DataFrame:
     """Table 1: % of validation runs where `reg+cls` beats the `reg` model trained on the same data.
@@ -64,42 +75,26 @@ def helps_table(df: pl.DataFrame) -> pl.DataFrame:
         "scenario": pl.String,
         "class_mode": pl.String,
         "sampling": pl.String,
-        "n_pairs": _COUNT,
-        "n_helps": _COUNT,
+        "n_pairs": COUNT,
+        "n_helps": COUNT,
         "pct_helps": pl.Float64,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
-        "n_unpaired": _COUNT,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
+        "n_unpaired": COUNT,
     }
     rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
-    status = pl.col("status")
-    ran = status.is_in(_RUN_STATUSES)
-    paired = pl.col("paired_reg_val_mse").is_finite().fill_null(False)
-    pair = ran & paired
-    helps = pair & (status == "ok") & (pl.col("val_mse") < pl.col("paired_reg_val_mse"))
     cells = (
         rows.group_by("scenario", "class_mode", "sampling")
-        .agg(
-            _count(pair).alias("n_pairs"),
-            _count(helps).alias("n_helps"),
-            _count(pair & (status == "diverged")).alias("n_diverged"),
-            _count(~ran).alias("n_failed"),
-            _count(ran & ~paired).alias("n_unpaired"),
-        )
-        .with_columns(
-            pl.when(pl.col("n_pairs") > 0)
-            .then(100.0 * pl.col("n_helps") / pl.col("n_pairs"))
-            .otherwise(None)
-            .alias("pct_helps")
-        )
+        .agg(*helps_counts(pl.col("val_mse"), pl.col("paired_reg_val_mse")))
+        .with_columns(pct_helps())
     )
     average = cells.group_by("scenario", "class_mode").agg(
         pl.lit(AVERAGE).alias("sampling"),
-        *(pl.col(c).sum().cast(_COUNT) for c in ("n_pairs", "n_helps", "n_diverged")),
-        *(pl.col(c).sum().cast(_COUNT) for c in ("n_failed", "n_unpaired")),
+        *(pl.col(c).sum().cast(COUNT) for c in ("n_pairs", "n_helps", "n_diverged")),
+        *(pl.col(c).sum().cast(COUNT) for c in ("n_failed", "n_unpaired")),
         pl.col("pct_helps").mean(),
     )
-    table = pl.concat([_typed(cells, columns), _typed(average, columns)])
+    table = pl.concat([typed(cells, columns), typed(average, columns)])
     return _ordered(table, "scenario", "class_mode", "sampling")
 
 
@@ -161,14 +156,10 @@ def lambda_curves(df: pl.DataFrame) -> pl.DataFrame:
         "class_mode": pl.String,
         "num_classes": pl.Int64,
         "lam": pl.Float64,
-        "val_mse_mean": pl.Float64,
-        "val_mse_std": pl.Float64,
-        "n": _COUNT,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
+        **_stats_columns("val_mse"),
         "reg_val_mse_mean": pl.Float64,
         "reg_val_mse_std": pl.Float64,
-        "reg_n": _COUNT,
+        "reg_n": COUNT,
     }
     rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
     curves = rows.group_by("scenario", "sampling", "class_mode", "num_classes", "lam").agg(
@@ -181,12 +172,12 @@ def lambda_curves(df: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("paired_reg_val_mse").mean().alias("reg_val_mse_mean"),
             pl.col("paired_reg_val_mse").std().alias("reg_val_mse_std"),
-            pl.len().cast(_COUNT).alias("reg_n"),
+            pl.len().cast(COUNT).alias("reg_n"),
         )
     )
     curves = curves.join(reg, on=["scenario", "sampling"], how="left")
     return _ordered(
-        _typed(curves, columns), "scenario", "sampling", "class_mode", "num_classes", "lam"
+        typed(curves, columns), "scenario", "sampling", "class_mode", "num_classes", "lam"
     )
 
 
@@ -200,17 +191,13 @@ def lambda_means(df: pl.DataFrame, num_classes: int | None = None) -> pl.DataFra
         "scenario": pl.String,
         "class_mode": pl.String,
         "lam": pl.Float64,
-        "val_mse_mean": pl.Float64,
-        "val_mse_std": pl.Float64,
-        "n": _COUNT,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
+        **_stats_columns("val_mse"),
     }
     rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
     if num_classes is not None:
         rows = rows.filter(pl.col("num_classes") == num_classes)
     means = rows.group_by("scenario", "class_mode", "lam").agg(*_stats("val_mse"))
-    return _ordered(_typed(means, columns), "scenario", "class_mode", "lam")
+    return _ordered(typed(means, columns), "scenario", "class_mode", "lam")
 
 
 def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
@@ -227,10 +214,10 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
         "class_mode": pl.String,
         "selected_lam": pl.Float64,
         "val_mse_mean": pl.Float64,
-        "n_models": _COUNT,
+        "n_models": COUNT,
         "test_lam": pl.Float64,
-        "n_test_lams": _COUNT,
-        "n_test_models": _COUNT,
+        "n_test_lams": COUNT,
+        "n_test_models": COUNT,
         "agrees": pl.Boolean,
     }
     selected = (
@@ -241,7 +228,7 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("lam").first().alias("selected_lam"),
             pl.col("val_mse_mean").first(),
-            pl.col("n").sum().cast(_COUNT).alias("n_models"),
+            pl.col("n").sum().cast(COUNT).alias("n_models"),
         )
     )
     used = (
@@ -253,8 +240,8 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
             .then(pl.col("lam").first())
             .otherwise(None)
             .alias("test_lam"),
-            pl.col("lam").n_unique().cast(_COUNT).alias("n_test_lams"),
-            pl.len().cast(_COUNT).alias("n_test_models"),
+            pl.col("lam").n_unique().cast(COUNT).alias("n_test_lams"),
+            pl.len().cast(COUNT).alias("n_test_models"),
         )
     )
     out = selected.join(used, on=["scenario", "class_mode"], how="full", coalesce=True)
@@ -264,7 +251,7 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("selected_lam") == pl.col("test_lam"))
         .alias("agrees")
     )
-    return _ordered(_typed(out, columns), "scenario", "class_mode")
+    return _ordered(typed(out, columns), "scenario", "class_mode")
 
 
 def classes_curves(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
@@ -275,9 +262,9 @@ def classes_curves(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
     the flat reference line of the paper. `stage` "test" (Figure 3) or "noise".
     """
     _check_stage(stage)
-    columns = {"scenario": pl.String, "sampling": pl.String, **_CLASSES_COLUMNS}
+    columns = {"scenario": pl.String, "sampling": pl.String, **_classes_columns()}
     curves = _mse_vs_classes(_rows(df, stage), ("scenario", "sampling"))
-    return _ordered(_typed(curves, columns), "scenario", "sampling", "variant", "num_classes")
+    return _ordered(typed(curves, columns), "scenario", "sampling", "variant", "num_classes")
 
 
 def gaps(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
@@ -294,7 +281,7 @@ def gaps(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
         "variant": pl.String,
         "class_mode": pl.String,
         "gap": pl.Float64,
-        "n_classes": _COUNT,
+        "n_classes": COUNT,
     }
     curves = classes_curves(df, stage)
     keys = ["scenario", "sampling", "num_classes"]
@@ -308,9 +295,9 @@ def gaps(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
     )
     out = diff.group_by("scenario", "sampling", "variant", "class_mode").agg(
         pl.col("abs_diff").mean().alias("gap"),
-        pl.col("abs_diff").is_not_null().sum().cast(_COUNT).alias("n_classes"),
+        pl.col("abs_diff").is_not_null().sum().cast(COUNT).alias("n_classes"),
     )
-    return _ordered(_typed(out, columns), "scenario", "sampling", "variant")
+    return _ordered(typed(out, columns), "scenario", "sampling", "variant")
 
 
 def noise_curves(df: pl.DataFrame) -> pl.DataFrame:
@@ -318,9 +305,9 @@ def noise_curves(df: pl.DataFrame) -> pl.DataFrame:
 
     Stage "noise"; mean and std over functions x seeds, reg repeated at every C as in Figure 3.
     """
-    columns = {"noise_sigma": pl.Float64, "sampling": pl.String, **_CLASSES_COLUMNS}
+    columns = {"noise_sigma": pl.Float64, "sampling": pl.String, **_classes_columns()}
     curves = _mse_vs_classes(_rows(df, "noise"), ("noise_sigma", "sampling"))
-    return _ordered(_typed(curves, columns), "noise_sigma", "sampling", "variant", "num_classes")
+    return _ordered(typed(curves, columns), "noise_sigma", "sampling", "variant", "num_classes")
 
 
 def optuna_trials(df: pl.DataFrame) -> pl.DataFrame:
@@ -337,12 +324,12 @@ def optuna_trials(df: pl.DataFrame) -> pl.DataFrame:
         "lr": pl.Float64,
         "num_classes": pl.Int64,
         "val_mse_mean": pl.Float64,
-        "n_models": _COUNT,
-        "n_ok": _COUNT,
-        "n_early_stopped": _COUNT,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
-        "epochs_used": _COUNT,
+        "n_models": COUNT,
+        "n_ok": COUNT,
+        "n_early_stopped": COUNT,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
+        "epochs_used": COUNT,
         "complete": pl.Boolean,
     }
     status = pl.col("status")
@@ -351,17 +338,17 @@ def optuna_trials(df: pl.DataFrame) -> pl.DataFrame:
         .group_by("scenario", "lam", "lr")
         .agg(
             pl.col("num_classes").first(),
-            _mean_ok("val_mse").alias("val_mse_mean"),
-            pl.len().cast(_COUNT).alias("n_models"),
-            _count(status == "ok").alias("n_ok"),
-            _count(status == "early_stopped").alias("n_early_stopped"),
-            _count(status == "diverged").alias("n_diverged"),
-            _count(status == "failed").alias("n_failed"),
-            pl.col("epochs_trained").sum().cast(_COUNT).alias("epochs_used"),
+            mean_ok("val_mse").alias("val_mse_mean"),
+            pl.len().cast(COUNT).alias("n_models"),
+            count(status == "ok").alias("n_ok"),
+            count(status == "early_stopped").alias("n_early_stopped"),
+            count(status == "diverged").alias("n_diverged"),
+            count(status == "failed").alias("n_failed"),
+            pl.col("epochs_trained").sum().cast(COUNT).alias("epochs_used"),
         )
         .with_columns((pl.col("n_ok") == pl.col("n_models")).alias("complete"))
     )
-    return _ordered(_typed(trials, columns), "scenario", "lam", "lr")
+    return _ordered(typed(trials, columns), "scenario", "lam", "lr")
 
 
 def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
@@ -380,14 +367,14 @@ def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
         "optuna_lam": pl.Float64,
         "optuna_lr": pl.Float64,
         "optuna_val_mse": pl.Float64,
-        "optuna_trials": _COUNT,
-        "optuna_models": _COUNT,
-        "optuna_epochs": _COUNT,
+        "optuna_trials": COUNT,
+        "optuna_models": COUNT,
+        "optuna_epochs": COUNT,
         "grid_lam": pl.Float64,
         "grid_lr": pl.Float64,
         "grid_val_mse": pl.Float64,
-        "grid_models": _COUNT,
-        "grid_epochs": _COUNT,
+        "grid_models": COUNT,
+        "grid_epochs": COUNT,
     }
     trials = optuna_trials(df)
     best = (
@@ -401,9 +388,9 @@ def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
         )
     )
     cost = trials.group_by("scenario").agg(
-        pl.len().cast(_COUNT).alias("optuna_trials"),
-        pl.col("n_models").sum().cast(_COUNT).alias("optuna_models"),
-        pl.col("epochs_used").sum().cast(_COUNT).alias("optuna_epochs"),
+        pl.len().cast(COUNT).alias("optuna_trials"),
+        pl.col("n_models").sum().cast(COUNT).alias("optuna_models"),
+        pl.col("epochs_used").sum().cast(COUNT).alias("optuna_epochs"),
     )
     grid_choice = (
         selected_lambdas(df)
@@ -417,8 +404,8 @@ def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
         .group_by("scenario")
         .agg(
             pl.col("lr").drop_nulls().first().alias("grid_lr"),
-            pl.len().cast(_COUNT).alias("grid_models"),
-            pl.col("epochs_trained").sum().cast(_COUNT).alias("grid_epochs"),
+            pl.len().cast(COUNT).alias("grid_models"),
+            pl.col("epochs_trained").sum().cast(COUNT).alias("grid_epochs"),
         )
     )
     out = (
@@ -426,27 +413,25 @@ def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
         .join(grid_choice, on="scenario", how="left")
         .join(grid_cost, on="scenario", how="left")
     )
-    return _ordered(_typed(out, columns), "scenario")
+    return _ordered(typed(out, columns), "scenario")
 
 
 def row_counts(df: pl.DataFrame) -> pl.DataFrame:
     """Rows per study x stage x status: what the study folder holds."""
-    columns = {"study": pl.String, "stage": pl.String, "status": pl.String, "n_rows": _COUNT}
+    columns = {"study": pl.String, "stage": pl.String, "status": pl.String, "n_rows": COUNT}
     rows = _rows(df, None)
-    counts = rows.group_by("study", "stage", "status").agg(pl.len().cast(_COUNT).alias("n_rows"))
-    return _typed(counts, columns).sort("study", "stage", "status")
+    counts = rows.group_by("study", "stage", "status").agg(pl.len().cast(COUNT).alias("n_rows"))
+    return typed(counts, columns).sort("study", "stage", "status")
 
 
-_CLASSES_COLUMNS = {
-    "variant": pl.String,
-    "class_mode": pl.String,
-    "num_classes": pl.Int64,
-    "test_mse_mean": pl.Float64,
-    "test_mse_std": pl.Float64,
-    "n": _COUNT,
-    "n_diverged": _COUNT,
-    "n_failed": _COUNT,
-}
+_ORDERS = MappingProxyType(
+    {
+        "scenario": SCENARIO_ORDER,
+        "sampling": (*SAMPLING_ORDER, AVERAGE),
+        "class_mode": CLASS_MODE_ORDER,
+        "variant": VARIANT_ORDER,
+    }
+)
 
 _STAGES = ("lambda_search", "test", "noise", "optuna")
 
@@ -473,15 +458,7 @@ _USED_COLUMNS = (
 
 def _rows(df: pl.DataFrame, stage: str | None) -> pl.DataFrame:
     """The rows of one stage (all when None); checks the columns the analysis reads."""
-    if not isinstance(df, pl.DataFrame):
-        raise ValueError(
-            f"df: expected a polars DataFrame of results rows, got {type(df).__name__}"
-        )
-    if df.width == 0:
-        df = empty_rows()
-    missing = [c for c in _USED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"rows: missing columns {', '.join(missing)}")
+    df = checked_rows(df, "results rows", empty_rows, _USED_COLUMNS)
     return df if stage is None else df.filter(pl.col("stage") == stage)
 
 
@@ -490,30 +467,38 @@ def _check_stage(stage: str) -> None:
         raise ValueError(f"stage: got {stage!r}; accepted values: 'test', 'noise'")
 
 
-def _usable(metric: str) -> pl.Expr:
-    """A finished model with a finite metric (null and NaN are not usable)."""
-    return ((pl.col("status") == "ok") & pl.col(metric).is_finite()).fill_null(False)
-
-
-def _mean_ok(metric: str) -> pl.Expr:
-    return pl.col(metric).filter(_usable(metric)).mean()
-
-
-def _count(condition: pl.Expr) -> pl.Expr:
-    return condition.fill_null(False).sum().cast(_COUNT)
-
-
 def _stats(metric: str) -> list[pl.Expr]:
     """Mean, std and count over usable models, and the counts of those that are not."""
-    usable = pl.col(metric).filter(_usable(metric))
+    values = pl.col(metric).filter(usable(metric))
     status = pl.col("status")
     return [
-        usable.mean().alias(f"{metric}_mean"),
-        usable.std().alias(f"{metric}_std"),
-        _count(_usable(metric)).alias("n"),
-        _count(status == "diverged").alias("n_diverged"),
-        _count(~status.is_in(_RUN_STATUSES)).alias("n_failed"),
+        values.mean().alias(f"{metric}_mean"),
+        values.std().alias(f"{metric}_std"),
+        count(usable(metric)).alias("n"),
+        count(status == "diverged").alias("n_diverged"),
+        count(~status.is_in(RUN_STATUSES)).alias("n_failed"),
     ]
+
+
+def _stats_columns(metric: str) -> dict[str, pl.DataType]:
+    """The columns `_stats(metric)` makes, typed."""
+    return {
+        f"{metric}_mean": pl.Float64,
+        f"{metric}_std": pl.Float64,
+        "n": COUNT,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
+    }
+
+
+def _classes_columns() -> dict[str, pl.DataType]:
+    """Columns of `_mse_vs_classes` after its keys."""
+    return {
+        "variant": pl.String,
+        "class_mode": pl.String,
+        "num_classes": pl.Int64,
+        **_stats_columns("test_mse"),
+    }
 
 
 def _mse_vs_classes(rows: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
@@ -530,28 +515,9 @@ def _mse_vs_classes(rows: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     return pl.concat([cls_stats, reg_stats.select(cls_stats.columns)])
 
 
-def _typed(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    """`frame` reduced to `columns`, in their order, cast to their types (stable empty output)."""
-    return frame.select(pl.col(name).cast(dtype) for name, dtype in columns.items())
-
-
-def _rank(column: str) -> pl.Expr:
-    """Sort key: the paper's order for known values, then the rest by value."""
-    orders = {
-        "scenario": SCENARIO_ORDER,
-        "sampling": (*SAMPLING_ORDER, AVERAGE),
-        "class_mode": CLASS_MODE_ORDER,
-        "variant": VARIANT_ORDER,
-    }
-    if column not in orders:
-        return pl.col(column)
-    mapping = {value: rank for rank, value in enumerate(orders[column])}
-    return pl.col(column).replace_strict(mapping, default=len(mapping), return_dtype=pl.Int64)
-
-
 def _ordered(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    keys = [key for c in columns for key in (_rank(c), pl.col(c))]
-    return frame.sort(keys, nulls_last=True) if frame.height else frame
+    """Sorted by `columns`, known values in the paper's order (`_ORDERS`)."""
+    return ordered(frame, _ORDERS, columns)
 
 
 def _table1_keys(table: pl.DataFrame) -> list[tuple[str, str]]:

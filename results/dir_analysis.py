@@ -22,6 +22,20 @@ from types import MappingProxyType
 
 import polars as pl
 
+from results._tables import (
+    COUNT,
+    RUN_STATUSES,
+    check_choice,
+    checked_rows,
+    count,
+    helps_counts,
+    mean_ok,
+    ordered,
+    pct_helps,
+    rank,
+    typed,
+    usable,
+)
 from results.dir_schema import (
     DIR_DATASETS,
     DIR_METRICS,
@@ -58,8 +72,6 @@ BREAKFAST_TARGETS = MappingProxyType({"progress_pct": "%", "frames": "frames"})
 SETTING_KEYS = ("target", "data_split", "data_balance", "model_selection")
 CONFIG_KEYS = ("variant", "class_mode", "num_classes", "lam")
 
-_COUNT = pl.Int64
-_RUN_STATUSES = ("ok", "diverged")
 _PERCENT_METRICS = ("pearson",)
 
 # ---------------------------------------------------------------------------------------------
@@ -234,10 +246,10 @@ def results_table(
     Example:
         >>> results_table(rows, "imdb_wiki_dir", ("mae", "mse"), select_lam=True)
     """
-    _check_choice("dataset", dataset, DIR_DATASETS)
+    check_choice("dataset", dataset, DIR_DATASETS)
     metrics = _check_many("metrics", metrics, DIR_METRICS)
     shots = _check_many("shots", shots, DIR_SHOTS)
-    _check_choice("split", split, DIR_SPLITS)
+    check_choice("split", split, DIR_SPLITS)
     rows = _dataset_rows(df, dataset)
     if select_lam:
         rows = _at_selected_lam(rows, dataset)
@@ -265,10 +277,10 @@ def breakfast_table(df: pl.DataFrame, with_published: bool = False) -> pl.DataFr
     if not with_published:
         return ours.drop("source", "method")
     paper = published_rows("breakfast").with_columns(
-        pl.lit(None, _COUNT).alias(c) for c in ("n", "n_models", "n_diverged", "n_failed")
+        pl.lit(None, COUNT).alias(c) for c in ("n", "n_models", "n_diverged", "n_failed")
     )
     paper = _breakfast_layout(paper).with_columns(
-        pl.lit(None, _COUNT).alias(c) for c in ("n_models", "n_diverged", "n_failed")
+        pl.lit(None, COUNT).alias(c) for c in ("n_models", "n_diverged", "n_failed")
     )
     return pl.concat([paper.select(ours.columns), ours])
 
@@ -294,39 +306,23 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
         "class_mode": pl.String,
         "num_classes": pl.Int64,
         "metric": pl.String,
-        "n_pairs": _COUNT,
-        "n_helps": _COUNT,
+        "n_pairs": COUNT,
+        "n_helps": COUNT,
         "pct_helps": pl.Float64,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
-        "n_unpaired": _COUNT,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
+        "n_unpaired": COUNT,
     }
     rows = _rows(df)
     parts = [_helps_rows(rows.filter(pl.col("dataset") == d), d) for d in DIR_DATASETS]
     compared = pl.concat(parts)
-    status = pl.col("status")
-    ran = status.is_in(_RUN_STATUSES)
-    paired = pl.col("_partner").is_finite().fill_null(False)
-    pair = ran & paired
-    helps = pair & (status == "ok") & (pl.col("_own") < pl.col("_partner")).fill_null(False)
-    counts = [
-        _count(pair).alias("n_pairs"),
-        _count(helps).alias("n_helps"),
-        _count(pair & (status == "diverged")).alias("n_diverged"),
-        _count(~ran).alias("n_failed"),
-        _count(ran & ~paired).alias("n_unpaired"),
-    ]
+    counts = helps_counts(pl.col("_own"), pl.col("_partner"))
     keys = ("dataset", "target", "data_balance", "variant", "class_mode")
     per_c = compared.group_by(*keys, "num_classes", "metric").agg(*counts)
     pooled = compared.group_by(*keys, "metric").agg(*counts)
     pooled = pooled.with_columns(pl.lit(None, pl.Int64).alias("num_classes"))
-    out = pl.concat([per_c, pooled.select(per_c.columns)]).with_columns(
-        pl.when(pl.col("n_pairs") > 0)
-        .then(100.0 * pl.col("n_helps") / pl.col("n_pairs"))
-        .otherwise(None)
-        .alias("pct_helps")
-    )
-    return _ordered(_typed(out, columns), "dataset", "target", "data_balance", "variant")
+    out = pl.concat([per_c, pooled.select(per_c.columns)]).with_columns(pct_helps())
+    return _ordered(typed(out, columns), "dataset", "target", "data_balance", "variant")
 
 
 def published_rows(dataset: str) -> pl.DataFrame:
@@ -342,7 +338,7 @@ def published_rows(dataset: str) -> pl.DataFrame:
     columns (lam null: the paper fixes lambda per C), "<metric> <shot>" and "... std" for the
     dataset's `DATASET_METRICS` x `DATASET_SHOTS`.
     """
-    _check_choice("dataset", dataset, DIR_DATASETS)
+    check_choice("dataset", dataset, DIR_DATASETS)
     records = []
     for name, source, balance, spec, printed in _PUBLISHED_TABLES:
         if name != dataset:
@@ -418,7 +414,7 @@ def best_config(df: pl.DataFrame, dataset: str) -> pl.DataFrame:
     (C and lambda null). Ties go to the simpler config (reg, then fewer classes, smaller
     lambda). Beside it: its test mean, and the reg model's validation and test means.
     """
-    _check_choice("dataset", dataset, DIR_DATASETS)
+    check_choice("dataset", dataset, DIR_DATASETS)
     metric = PRIMARY_METRIC[dataset]
     val, test = f"val_{metric}_all", f"test_{metric}_all"
     columns = {
@@ -433,24 +429,28 @@ def best_config(df: pl.DataFrame, dataset: str) -> pl.DataFrame:
         "val_mean": pl.Float64,
         "val_std": pl.Float64,
         "test_mean": pl.Float64,
-        "n": _COUNT,
-        "n_configs": _COUNT,
+        "n": COUNT,
+        "n_configs": COUNT,
         "reg_val_mean": pl.Float64,
         "reg_test_mean": pl.Float64,
     }
     setting = ["target", "data_balance", "model_selection"]
     rows = _dataset_rows(df, dataset)
     configs = rows.group_by(*setting, *CONFIG_KEYS).agg(
-        _mean_ok(val).alias("val_mean"),
-        pl.col(val).filter(_usable(val)).std().alias("val_std"),
-        _mean_ok(test).alias("test_mean"),
-        _count(_usable(val)).alias("n"),
+        mean_ok(val).alias("val_mean"),
+        pl.col(val).filter(usable(val)).std().alias("val_std"),
+        mean_ok(test).alias("test_mean"),
+        count(usable(val)).alias("n"),
     )
     ranked = configs.filter(pl.col("val_mean").is_not_null()).sort(
-        "val_mean", _rank("variant"), "num_classes", "lam", nulls_last=False
+        "val_mean",
+        rank("variant", _ORDERS, null_first=True),
+        "num_classes",
+        "lam",
+        nulls_last=False,
     )
     best = ranked.group_by(setting, maintain_order=True).agg(
-        pl.all().first(), pl.len().cast(_COUNT).alias("n_configs")
+        pl.all().first(), pl.len().cast(COUNT).alias("n_configs")
     )
     reg = configs.filter(pl.col("variant") == "reg").select(
         *setting,
@@ -460,7 +460,7 @@ def best_config(df: pl.DataFrame, dataset: str) -> pl.DataFrame:
     out = best.join(reg, on=setting, how="left", nulls_equal=True).with_columns(
         metric=pl.lit(metric)
     )
-    return _ordered(_typed(out, columns), *setting)
+    return _ordered(typed(out, columns), *setting)
 
 
 def lambda_sensitivity(
@@ -472,10 +472,10 @@ def lambda_sensitivity(
     seeds (tasks for Breakfast, pooled over splits) for every reg+cls config; `reg_mean`,
     `reg_std`, `reg_n` the reg models of the same target x data_balance x model_selection.
     """
-    _check_choice("dataset", dataset, DIR_DATASETS)
+    check_choice("dataset", dataset, DIR_DATASETS)
     metric = PRIMARY_METRIC[dataset] if metric is None else metric
-    _check_choice("metric", metric, DIR_METRICS)
-    _check_choice("split", split, DIR_SPLITS)
+    check_choice("metric", metric, DIR_METRICS)
+    check_choice("split", split, DIR_SPLITS)
     setting = ("target", "data_balance", "model_selection")
     rows = _dataset_rows(df, dataset)
     by_task = dataset == "breakfast"
@@ -503,14 +503,14 @@ def lambda_sensitivity(
         "split": pl.String,
         "mean": pl.Float64,
         "std": pl.Float64,
-        "n": _COUNT,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
+        "n": COUNT,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
         "reg_mean": pl.Float64,
         "reg_std": pl.Float64,
-        "reg_n": _COUNT,
+        "reg_n": COUNT,
     }
-    return _ordered(_typed(out, columns), *setting, "variant", "num_classes", "lam")
+    return _ordered(typed(out, columns), *setting, "variant", "num_classes", "lam")
 
 
 def dir_datasets(df: pl.DataFrame) -> list[str]:
@@ -557,15 +557,7 @@ _ORDERS = MappingProxyType(
 
 def _rows(df: pl.DataFrame) -> pl.DataFrame:
     """Checked DIR rows: structural columns required, absent metric columns read as null."""
-    if not isinstance(df, pl.DataFrame):
-        raise ValueError(
-            f"df: expected a polars DataFrame of DIR results rows, got {type(df).__name__}"
-        )
-    if df.width == 0:
-        df = empty_dir_rows()
-    missing = [c for c in _USED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"rows: missing columns {', '.join(missing)}")
+    df = checked_rows(df, "DIR results rows", empty_dir_rows, _USED_COLUMNS)
     schema = empty_dir_rows().schema
     return df.with_columns(
         *(pl.col(c).cast(schema[c]) for c in _USED_COLUMNS),
@@ -580,30 +572,12 @@ def _dataset_rows(df: pl.DataFrame, dataset: str) -> pl.DataFrame:
     return _rows(df).filter(pl.col("dataset") == dataset)
 
 
-def _check_choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
-    if value not in accepted:
-        raise ValueError(f"{name}: got {value!r}; accepted values: {', '.join(accepted)}")
-
-
 def _check_many(name: str, values: Sequence[str], accepted: tuple[str, ...]) -> tuple[str, ...]:
     """A non-empty sequence of accepted values (a single string counts as one)."""
     chosen = (values,) if isinstance(values, str) else tuple(values)
     if not chosen or any(v not in accepted for v in chosen):
         raise ValueError(f"{name}: got {values!r}; accepted values: {', '.join(accepted)}")
     return chosen
-
-
-def _usable(column: str) -> pl.Expr:
-    """A finished model with a finite value (null and NaN are not usable)."""
-    return ((pl.col("status") == "ok") & pl.col(column).is_finite()).fill_null(False)
-
-
-def _mean_ok(column: str) -> pl.Expr:
-    return pl.col(column).filter(_usable(column)).mean()
-
-
-def _count(condition: pl.Expr) -> pl.Expr:
-    return condition.fill_null(False).sum().cast(_COUNT)
 
 
 def _value(column: str) -> pl.Expr:
@@ -623,41 +597,41 @@ def _aggregate(
     keys = list(keys)
     status = pl.col("status")
     counts = rows.group_by(keys).agg(
-        _count(status == "ok").alias("n_models"),
-        _count(status == "diverged").alias("n_diverged"),
-        _count(~status.is_in(_RUN_STATUSES)).alias("n_failed"),
+        count(status == "ok").alias("n_models"),
+        count(status == "diverged").alias("n_diverged"),
+        count(~status.is_in(RUN_STATUSES)).alias("n_failed"),
     )
     units = keys + ["task"] if by_task else None
     if by_task:
         per_task = rows.group_by(units).agg(
-            *(_value(c).filter(_usable(c)).mean().alias(name) for name, c in sources.items()),
-            _count(status == "ok").alias("_ok"),
+            *(_value(c).filter(usable(c)).mean().alias(name) for name, c in sources.items()),
+            count(status == "ok").alias("_ok"),
         )
         stats = per_task.group_by(keys).agg(
             *(pl.col(name).mean() for name in sources),
             *(pl.col(name).std().alias(f"{name} std") for name in sources),
-            _count(pl.col("_ok") > 0).alias("n"),
+            count(pl.col("_ok") > 0).alias("n"),
         )
     else:
         stats = rows.group_by(keys).agg(
-            *(_value(c).filter(_usable(c)).mean().alias(name) for name, c in sources.items()),
+            *(_value(c).filter(usable(c)).mean().alias(name) for name, c in sources.items()),
             *(
-                _value(c).filter(_usable(c)).std().alias(f"{name} std")
+                _value(c).filter(usable(c)).std().alias(f"{name} std")
                 for name, c in sources.items()
             ),
-            _count(status == "ok").alias("n"),
+            count(status == "ok").alias("n"),
         )
     out = stats.join(counts, on=keys, how="left", nulls_equal=True)
     schema = empty_dir_rows().schema
     columns = {
         **{k: schema[k] for k in keys},
         **{n: pl.Float64 for name in sources for n in (name, f"{name} std")},
-        "n": _COUNT,
-        "n_models": _COUNT,
-        "n_diverged": _COUNT,
-        "n_failed": _COUNT,
+        "n": COUNT,
+        "n_models": COUNT,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
     }
-    return _typed(out, columns)
+    return typed(out, columns)
 
 
 def _at_selected_lam(rows: pl.DataFrame, dataset: str) -> pl.DataFrame:
@@ -667,7 +641,7 @@ def _at_selected_lam(rows: pl.DataFrame, dataset: str) -> pl.DataFrame:
     chosen = (
         rows.filter(pl.col("lam").is_not_null())
         .group_by(*keys, "lam")
-        .agg(_mean_ok(metric).alias("_val"))
+        .agg(mean_ok(metric).alias("_val"))
         .filter(pl.col("_val").is_not_null())
         .sort("_val", "lam")
         .group_by(keys, maintain_order=True)
@@ -756,9 +730,9 @@ def _breakfast_layout(table: pl.DataFrame) -> pl.DataFrame:
         *keys,
         *(f"lam {label}" for label in BREAKFAST_TARGETS.values()),
         *(c for cell in cells for c in (cell, f"{cell} std")),
-        pl.min_horizontal([f"_n {c}" for c in cells]).cast(_COUNT).alias("n_tasks"),
+        pl.min_horizontal([f"_n {c}" for c in cells]).cast(COUNT).alias("n_tasks"),
         *(
-            pl.sum_horizontal([f"_{p} {c}" for c in cells]).cast(_COUNT).alias(name)
+            pl.sum_horizontal([f"_{p} {c}" for c in cells]).cast(COUNT).alias(name)
             for p, name in (("m", "n_models"), ("d", "n_diverged"), ("f", "n_failed"))
         ),
     )
@@ -766,20 +740,6 @@ def _breakfast_layout(table: pl.DataFrame) -> pl.DataFrame:
                                        "num_classes") if k in keys))  # fmt: skip
 
 
-def _typed(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    """`frame` reduced to `columns`, in their order, cast to their types (stable empty output)."""
-    return frame.select(pl.col(name).cast(dtype) for name, dtype in columns.items())
-
-
-def _rank(column: str) -> pl.Expr:
-    """Sort key: null first (literature rows), the paper's order for known values, the rest."""
-    if column not in _ORDERS:
-        return pl.col(column)
-    mapping = {value: rank for rank, value in enumerate(_ORDERS[column])}
-    rank = pl.col(column).replace_strict(mapping, default=len(mapping), return_dtype=pl.Int64)
-    return pl.when(pl.col(column).is_null()).then(-1).otherwise(rank)
-
-
 def _ordered(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    keys = [key for c in columns for key in (_rank(c), pl.col(c))]
-    return frame.sort(keys, nulls_last=True) if frame.height else frame
+    """Sorted by `columns`: null first (literature rows), then the paper's order (`_ORDERS`)."""
+    return ordered(frame, _ORDERS, columns, null_first=True)

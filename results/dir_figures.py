@@ -14,6 +14,15 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from results._plotting import (
+    VARIANT_COLORS,
+    VARIANT_NAMES,
+    WIDTH,
+    add_lambda_lines,
+    class_colors,
+    empty_figure,
+)
+from results._tables import check_choice, check_frame
 from results.dir_analysis import (
     BREAKFAST_SPLITS,
     DATASET_SHOTS,
@@ -23,14 +32,6 @@ from results.dir_analysis import (
     results_table,
 )
 from results.dir_schema import DIR_DATASETS, DIR_METRICS
-from results.figures import (
-    VARIANT_COLORS,
-    _add_band,
-    _check_choice,
-    _check_rows,
-    _palette,
-    empty_figure,
-)
 
 DATASET_NAMES = {
     "imdb_wiki_dir": "IMDB-WIKI-DIR",
@@ -46,9 +47,7 @@ _METRIC_NAMES = {
     "pearson": "Pearson %",
     "delta1": "δ1",
 }
-_SHORT_VARIANTS = {"reg": "reg", "reg+cls": "reg+cls", "reg+cls-balanced": "reg+cls bal"}
 _LITERATURE_COLOR = "#555555"
-_WIDTH = 1250
 _FACET_HEIGHT = 330
 
 
@@ -70,9 +69,9 @@ def plot_dir_results(df: pl.DataFrame, dataset: str, metric: str) -> go.Figure:
     Example:
         >>> plot_dir_results(read_dir_rows("runs/imdb"), "imdb_wiki_dir", "mae").show()
     """
-    _check_rows(df)
-    _check_choice("dataset", dataset, DIR_DATASETS)
-    _check_choice("metric", metric, DIR_METRICS)
+    check_frame(df, "results rows")
+    check_choice("dataset", dataset, DIR_DATASETS)
+    check_choice("metric", metric, DIR_METRICS)
     shots = DATASET_SHOTS[dataset]
     table = results_table(df, dataset, (metric,), shots, select_lam=True)
     published = published_rows(dataset)
@@ -97,10 +96,10 @@ def plot_lambda_sensitivity(
     Example:
         >>> plot_lambda_sensitivity(read_dir_rows("runs/stsb")).show()
     """
-    _check_rows(df)
-    _check_choice("dataset", dataset, DIR_DATASETS)
+    check_frame(df, "results rows")
+    check_choice("dataset", dataset, DIR_DATASETS)
     if metric is not None:
-        _check_choice("metric", metric, DIR_METRICS)
+        check_choice("metric", metric, DIR_METRICS)
     curves = lambda_sensitivity(df, dataset, metric)
     return _lambda_figure(curves, dataset, metric or PRIMARY_METRIC[dataset])
 
@@ -150,7 +149,7 @@ def _dir_results_figure(
         title=title,
         barmode="overlay",
         height=_FACET_HEIGHT * len(rows) + 170,
-        width=_WIDTH,
+        width=WIDTH,
         margin={"t": 90, "b": 110},
         legend={"orientation": "h", "x": 0, "y": -0.3 / len(rows)},
     )
@@ -172,15 +171,15 @@ def _lambda_figure(curves: pl.DataFrame, dataset: str, metric: str) -> go.Figure
         rows=len(rows),
         cols=len(variants),
         subplot_titles=[
-            f"{_SHORT_VARIANTS[v]} · {_row_title(t, s)} · {b} data"
+            f"{VARIANT_NAMES[v]} · {_row_title(t, s)} · {b} data"
             for t, b, s in rows
             for v in variants
         ],
         horizontal_spacing=0.06,
         vertical_spacing=min(0.15, 0.5 / len(rows)),
     )
-    classes = sorted(curves["num_classes"].drop_nulls().unique().to_list())
-    colors = dict(zip(classes, _palette(len(classes)), strict=True))
+    colors = class_colors(curves)
+    columns = ("mean", "std", "reg_mean", "reg_std")
     shown: set[str] = set()  # one legend entry per line name, wherever it first appears
     for r, (target, balance, selection) in enumerate(rows, start=1):
         keys = (
@@ -192,51 +191,16 @@ def _lambda_figure(curves: pl.DataFrame, dataset: str, metric: str) -> go.Figure
             facet = curves.filter(keys & (pl.col("variant") == variant))
             if facet.is_empty():
                 continue
-            lams = sorted(facet["lam"].drop_nulls().unique().to_list())
-            reg = facet.filter(pl.col("reg_mean").is_not_null()).head(1)
-            if reg.height and lams:
-                mean, std = reg["reg_mean"][0], reg["reg_std"][0] or 0.0
-                _add_band(
-                    figure,
-                    r,
-                    c,
-                    lams,
-                    [mean] * len(lams),
-                    [std] * len(lams),
-                    VARIANT_COLORS["reg"],
-                    "reg",
-                    "reg" not in shown,
-                    dash="dash",
-                    alpha=0.15,
-                )
-                shown.add("reg")
-            for num_classes in classes:
-                line = facet.filter(pl.col("num_classes") == num_classes).sort("lam")
-                if line.is_empty():
-                    continue
-                _add_band(
-                    figure,
-                    r,
-                    c,
-                    line["lam"].to_list(),
-                    line["mean"].to_list(),
-                    line["std"].to_list(),
-                    colors[num_classes],
-                    f"C={num_classes}",
-                    f"C={num_classes}" not in shown,
-                    hover=[
-                        f"n={n}, diverged={d}, failed={f}"
-                        for n, d, f in line.select("n", "n_diverged", "n_failed").iter_rows()
-                    ],
-                    alpha=0.08,
-                )
-                shown.add(f"C={num_classes}")
+            drawn = add_lambda_lines(
+                figure, r, c, facet, columns, colors, (0.15, 0.08), lambda n: n not in shown
+            )
+            shown.update(drawn)
     figure.update_xaxes(type="log", dtick=1, exponentformat="power", title_text="λ")
     figure.update_yaxes(title_text=f"test {label}", col=1)
     figure.update_layout(
         title=title,
         height=_FACET_HEIGHT * len(rows) + 140,
-        width=_WIDTH,
+        width=WIDTH,
         margin={"t": 90, "b": 60},
         hovermode="closest",
     )
@@ -252,7 +216,7 @@ def _add_bars(
         bars = cell.filter((pl.col("variant") == variant) & pl.col(column).is_not_null())
         if bars.is_empty():
             continue
-        legend = f"{_SHORT_VARIANTS[variant]} (ours)"
+        legend = f"{VARIANT_NAMES[variant]} (ours)"
         figure.add_trace(
             go.Bar(
                 x=[_config_label(r) for r in bars.iter_rows(named=True)],
@@ -319,7 +283,7 @@ def _config_label(row: dict) -> str:
     """x label of a config: "reg", "reg+cls C=10", "reg+cls bal C=100"; literature: its name."""
     if row["variant"] is None:
         return str(row.get("method"))
-    label = _SHORT_VARIANTS.get(row["variant"], row["variant"])
+    label = VARIANT_NAMES.get(row["variant"], row["variant"])
     if row["num_classes"] is not None:
         label += f" C={row['num_classes']}"
     if row.get("data_balance") == "rebalanced":

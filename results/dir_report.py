@@ -16,8 +16,15 @@ import plotly.graph_objects as go
 import polars as pl
 
 from results import dir_analysis as analysis
+from results._render import (
+    details,
+    figure_div,
+    html_table,
+    note,
+    terminal_blocks,
+    write_csv_tables,
+)
 from results.dir_figures import DATASET_NAMES, plot_dir_results, plot_lambda_sensitivity
-from results.report import _PLOT_CONFIG, _details, _html_table, _note
 
 _TABLES_OF = {
     "imdb_wiki_dir": "core paper Tables 3 and 4",
@@ -74,14 +81,7 @@ def dir_report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 def write_dir_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
     """One CSV per `dir_report_tables` table under `<out_dir>/tables/` (headers only if empty)."""
-    folder = Path(out_dir) / "tables"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, table in dir_report_tables(df).items():
-        path = folder / f"{name}.csv"
-        table.write_csv(path)
-        paths.append(path)
-    return paths
+    return write_csv_tables(lambda: dir_report_tables(df), out_dir)
 
 
 def format_dir_tables_for_terminal(df: pl.DataFrame) -> str:
@@ -99,17 +99,7 @@ def format_dir_tables_for_terminal(df: pl.DataFrame) -> str:
         blocks.append((f"{name}: best config on validation", analysis.best_config(df, dataset)))
     helps = analysis.helps_summary(df).filter(pl.col("num_classes").is_null())
     blocks.append(("reg+cls beats its paired reg (test, pooled over C, λ, seeds)", helps))
-    parts = []
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=400,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        fmt_str_lengths=60,
-    ):
-        for heading, frame in blocks:
-            parts.append(f"{heading}\n{frame if frame.height else '(no rows)'}")
+    parts = terminal_blocks(blocks)
     if len(blocks) == 1 and not helps.height:
         parts.insert(0, "(no DIR rows)")
     return "\n\n".join(parts)
@@ -129,7 +119,7 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
         layout = "Mean ± std over seeds; n = finished models."
     pearson = " Pearson in %." if "pearson" in metrics else ""
     html_parts = [
-        _note(
+        note(
             f"Test metrics of our rows at the λ chosen on validation (lowest mean validation "
             f"{primary.upper()}) beside the published rows ({_TABLES_OF[dataset]}). {layout}"
             f"{pearson} data_balance 'rebalanced' is Table 4's control (both losses on "
@@ -149,7 +139,7 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
     helps = analysis.helps_summary(df).filter(pl.col("dataset") == dataset)
     html_parts += [
         "<h3>Does classification help? (test)</h3>",
-        _note(
+        note(
             f"% of reg+cls models (per variant, C, λ, seed) whose test {primary.upper()} is "
             "below that of the reg model trained on the same data; diverged count as not "
             "helping. Rows with an empty C pool every C."
@@ -157,7 +147,7 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
         _table(helps.drop("dataset")),
         "<h3>Best config on validation</h3>",
         _table(analysis.best_config(df, dataset)),
-        _details(
+        details(
             "Every λ (test, mean ± std)",
             _table(
                 _display(
@@ -173,7 +163,7 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
 
 def _table(frame: pl.DataFrame) -> str:
     """`results.report`'s table, unwrapped cells ("mean ± std") and scrolling when wide."""
-    table = _html_table(frame).replace(
+    table = html_table(frame).replace(
         "<table class='rows'>", "<table class='rows' style='white-space:nowrap'>"
     )
     return f"<div style='overflow-x:auto'>{table}</div>"
@@ -181,13 +171,7 @@ def _table(frame: pl.DataFrame) -> str:
 
 def _figure_div(figure: go.Figure, name: str) -> str:
     """A plotly div without the bundle (the page's first figure inlined plotly.js)."""
-    div = figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"figure-dir-{name}",
-        config=_PLOT_CONFIG,
-    )
-    return f'<div class="figure">{div}</div>'
+    return figure_div(figure, f"figure-dir-{name}", include_plotlyjs=False)
 
 
 def _display(frame: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from results._tables import IDENTITY_FIELDS, RUN_INFO_FIELDS, conform
 from results.schema import ROW_SCHEMA, read_rows
 
 DIR_DATASETS = ("imdb_wiki_dir", "nyud2_dir", "breakfast", "stsb_dir")
@@ -43,12 +44,7 @@ def dir_metric_columns() -> list[str]:
 DIR_ROW_SCHEMA: pa.Schema = pa.schema(
     [
         # identity
-        ("row_key", _S),
-        ("trial_key", _S),
-        ("config_hash", _S),
-        ("study", _S),
-        ("stage", _S),  # "train" | "balanced_data"
-        ("search", _S),
+        *IDENTITY_FIELDS,  # row_key .. search; stage "train" | "balanced_data"
         ("preset", _S),
         ("dataset", _S),  # one of DIR_DATASETS
         ("data_split", _S),  # Breakfast "S1".."S4"; null elsewhere
@@ -86,13 +82,7 @@ DIR_ROW_SCHEMA: pa.Schema = pa.schema(
         ("paired_reg_test_mae", _F),
         # run
         ("wall_time_s", _F),
-        ("device", _S),
-        ("torch_version", _S),
-        ("ray_version", _S),
-        ("numpy_version", _S),
-        ("python_version", _S),
-        ("hostname", _S),
-        ("finished_at", _S),
+        *RUN_INFO_FIELDS,  # device, package versions, hostname, finished_at
     ]
 )
 
@@ -125,10 +115,4 @@ def conform_dir_rows(df: pl.DataFrame) -> pl.DataFrame:
 
     Extra columns are kept after the schema's.
     """
-    schema = empty_dir_rows().schema
-    columns = [
-        pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype=dtype).alias(name)
-        for name, dtype in schema.items()
-    ]
-    extra = [name for name in df.columns if name not in schema]
-    return df.select(*columns, *extra)
+    return conform(df, empty_dir_rows().schema)

@@ -14,9 +14,19 @@ from types import MappingProxyType
 
 import plotly.graph_objects as go
 import polars as pl
-from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from results._plotting import (
+    VARIANT_COLORS,
+    VARIANT_NAMES,
+    WIDTH,
+    add_band,
+    add_lambda_lines,
+    class_colors,
+    counts_hover,
+    empty_figure,
+)
+from results._tables import check_choice, check_frame
 from results.analysis import (
     AVERAGE,
     classes_curves,
@@ -30,17 +40,10 @@ from results.analysis import (
     paper_table1,
 )
 
-VARIANT_COLORS = MappingProxyType(
-    {"reg": "#e00000", "reg+cls": "#1a8a1a", "reg+cls-balanced": "#7fe000"}
-)
 CLASS_MODE_COLORS = MappingProxyType(
     {"imbalanced": VARIANT_COLORS["reg+cls"], "balanced": VARIANT_COLORS["reg+cls-balanced"]}
 )
-_VARIANT_NAMES = MappingProxyType(
-    {"reg": "reg", "reg+cls": "reg+cls", "reg+cls-balanced": "reg+cls bal"}
-)
 _FACET_HEIGHT = 260
-_WIDTH = 1250
 
 
 def plot_lambda_curves(df: pl.DataFrame, class_mode: str = "imbalanced") -> go.Figure:
@@ -57,8 +60,8 @@ def plot_lambda_curves(df: pl.DataFrame, class_mode: str = "imbalanced") -> go.F
         >>> fig = plot_lambda_curves(read_rows("runs/synthetic_1d-quick-grid"))
         >>> fig.write_html("figure4.html")
     """
-    _check_rows(df)
-    _check_choice("class_mode", class_mode, ("imbalanced", "balanced"))
+    check_frame(df, "results rows")
+    check_choice("class_mode", class_mode, ("imbalanced", "balanced"))
     curves = lambda_curves(df).filter(pl.col("class_mode") == class_mode)
     return _lambda_curves_figure(curves, class_mode)
 
@@ -76,8 +79,8 @@ def plot_classes_curves(df: pl.DataFrame, stage: str = "test") -> go.Figure:
     Example:
         >>> plot_classes_curves(read_rows("runs/synthetic_1d-quick-grid")).show()
     """
-    _check_rows(df)
-    _check_choice("stage", stage, ("test", "noise"))
+    check_frame(df, "results rows")
+    check_choice("stage", stage, ("test", "noise"))
     return _classes_curves_figure(classes_curves(df, stage), gaps(df, stage))
 
 
@@ -93,7 +96,7 @@ def plot_noise_curves(df: pl.DataFrame) -> go.Figure:
     Example:
         >>> plot_noise_curves(read_rows("runs/synthetic_1d-quick-grid")).show()
     """
-    _check_rows(df)
+    check_frame(df, "results rows")
     return _noise_curves_figure(noise_curves(df))
 
 
@@ -109,7 +112,7 @@ def plot_helps_table(df: pl.DataFrame) -> go.Figure:
     Example:
         >>> plot_helps_table(read_rows("runs/synthetic_1d-quick-grid")).show()
     """
-    _check_rows(df)
+    check_frame(df, "results rows")
     return _helps_table_figure(helps_table(df))
 
 
@@ -127,7 +130,7 @@ def plot_optuna_vs_grid(df: pl.DataFrame) -> go.Figure:
     Example:
         >>> plot_optuna_vs_grid(read_rows("runs/synthetic_1d-quick-optuna")).show()
     """
-    _check_rows(df)
+    check_frame(df, "results rows")
     trials = optuna_trials(df)
     classes = trials["num_classes"].drop_nulls().unique().to_list()
     num_classes = classes[0] if len(classes) == 1 else None
@@ -136,64 +139,21 @@ def plot_optuna_vs_grid(df: pl.DataFrame) -> go.Figure:
     return _optuna_vs_grid_figure(trials, grid, optuna_vs_grid(df), label)
 
 
-def empty_figure(title: str, note: str) -> go.Figure:
-    """A figure with no data and a centred note saying why."""
-    figure = go.Figure(layout=go.Layout(title=title, height=300, width=_WIDTH))
-    figure.add_annotation(
-        text=note, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font_size=16
-    )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return figure
-
-
 def _lambda_curves_figure(curves: pl.DataFrame, class_mode: str) -> go.Figure:
     title = f"Figure 4: validation MSE vs λ ({class_mode} classes), reg in red"
     if curves.is_empty():
         return empty_figure(title, f"no lambda_search rows with {class_mode} classes")
     rows, cols = _facet_values(curves, "scenario"), _facet_values(curves, "sampling")
     figure = _facets(title, rows, cols, "scenario")
-    classes = sorted(curves["num_classes"].drop_nulls().unique().to_list())
-    colors = dict(zip(classes, _palette(len(classes)), strict=True))
+    colors = class_colors(curves)
+    columns = ("val_mse_mean", "val_mse_std", "reg_val_mse_mean", "reg_val_mse_std")
     for (r, scenario), (c, sampling) in _grid(rows, cols):
         facet = curves.filter((pl.col("scenario") == scenario) & (pl.col("sampling") == sampling))
         if facet.is_empty():
             continue
-        first = (r, c) == (1, 1)
-        lams = sorted(facet["lam"].drop_nulls().unique().to_list())
-        reg = facet.filter(pl.col("reg_val_mse_mean").is_not_null()).head(1)
-        if reg.height:
-            mean, std = reg["reg_val_mse_mean"][0], reg["reg_val_mse_std"][0] or 0.0
-            _add_band(
-                figure,
-                r,
-                c,
-                lams,
-                [mean] * len(lams),
-                [std] * len(lams),
-                VARIANT_COLORS["reg"],
-                "reg",
-                first,
-                dash="dash",
-                alpha=0.2,
-            )
-        for num_classes in classes:
-            line = facet.filter(pl.col("num_classes") == num_classes).sort("lam")
-            if line.is_empty():
-                continue
-            _add_band(
-                figure,
-                r,
-                c,
-                line["lam"].to_list(),
-                line["val_mse_mean"].to_list(),
-                line["val_mse_std"].to_list(),
-                colors[num_classes],
-                f"C={num_classes}",
-                first,
-                hover=_counts_hover(line),
-                alpha=0.07,
-            )
+        first = (r, c) == (1, 1)  # the legend comes from the first facet
+        show_legend = (lambda _: True) if first else (lambda _: False)
+        add_lambda_lines(figure, r, c, facet, columns, colors, (0.2, 0.07), show_legend)
     figure.update_xaxes(type="log", dtick=1, exponentformat="power", tickangle=0, tickfont_size=9)
     figure.update_xaxes(title_text="λ", row=len(rows))
     figure.update_yaxes(title_text="val MSE", col=1)
@@ -210,7 +170,7 @@ def _classes_curves_figure(curves: pl.DataFrame, gap_table: pl.DataFrame) -> go.
         keys = (pl.col("scenario") == scenario) & (pl.col("sampling") == sampling)
         _add_variants(figure, r, c, curves.filter(keys), (r, c) == (1, 1))
         text = "<br>".join(
-            f"gap {_VARIANT_NAMES.get(g['variant'], g['variant'])}: {_fmt(g['gap'])}"
+            f"gap {VARIANT_NAMES.get(g['variant'], g['variant'])}: {_fmt(g['gap'])}"
             for g in gap_table.filter(keys).iter_rows(named=True)
         )
         if text:
@@ -316,7 +276,7 @@ def _helps_table_figure(table: pl.DataFrame) -> go.Figure:
     figure.add_hline(y=50, line_dash="dot", line_color="grey")
     figure.update_yaxes(range=[0, 105], title_text="% runs helped", col=1)
     figure.update_xaxes(categoryorder="array", categoryarray=[*_SAMPLINGS_X, AVERAGE])
-    figure.update_layout(barmode="group", height=420, width=_WIDTH, title=title)
+    figure.update_layout(barmode="group", height=420, width=WIDTH, title=title)
     return figure
 
 
@@ -340,7 +300,7 @@ def _optuna_vs_grid_figure(
         first = c == 1
         line = grid.filter(pl.col("scenario") == scenario).sort("lam")
         if line.height:
-            _add_band(
+            add_band(
                 figure,
                 1,
                 c,
@@ -385,7 +345,7 @@ def _optuna_vs_grid_figure(
     figure.update_yaxes(title_text="val MSE", col=1)
     figure.update_layout(
         height=460,
-        width=_WIDTH,
+        width=WIDTH,
         title=title,
         legend={"orientation": "h", "x": 0, "y": -0.22},
         margin={"b": 90, "t": 110},
@@ -406,18 +366,6 @@ def _optuna_title(trials: pl.DataFrame, best: pl.DataFrame, scenario: str) -> st
 
 
 _SAMPLINGS_X = ("uniform", "mild", "moderate", "severe")
-
-
-def _check_rows(df: pl.DataFrame) -> None:
-    if not isinstance(df, pl.DataFrame):
-        raise ValueError(
-            f"df: expected a polars DataFrame of results rows, got {type(df).__name__}"
-        )
-
-
-def _check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
-    if value not in accepted:
-        raise ValueError(f"{name}: got {value!r}; accepted values: {', '.join(accepted)}")
 
 
 def _facet_values(frame: pl.DataFrame, column: str) -> list:
@@ -445,63 +393,12 @@ def _facets(title: str, rows: list, cols: list, row_label: str) -> go.Figure:
     figure.update_layout(
         title=title,
         height=_FACET_HEIGHT * len(rows) + 140,
-        width=_WIDTH,
+        width=WIDTH,
         margin={"t": 90, "b": 50},
         hovermode="closest",
     )
     figure.update_annotations(font_size=12)
     return figure
-
-
-def _add_band(
-    figure: go.Figure,
-    row: int,
-    col: int,
-    x: list,
-    mean: list,
-    std: list,
-    color: str,
-    name: str,
-    show_legend: bool,
-    dash: str = "solid",
-    hover: list[str] | None = None,
-    alpha: float = 0.18,
-) -> None:
-    """A mean line with a +-std shaded band of opacity `alpha` (std null -> no spread)."""
-    points = [
-        (xi, m, s or 0.0)
-        for xi, m, s in zip(x, mean, std, strict=True)
-        if m is not None and not math.isnan(m)
-    ]
-    if not points:
-        return
-    xs = [p[0] for p in points]
-    upper = [m + s for _, m, s in points]
-    lower = [m - s for _, m, s in points]
-    fill = _rgba(color, alpha)
-    band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False}
-    figure.add_trace(go.Scatter(x=xs, y=upper, legendgroup=name, **band), row=row, col=col)
-    figure.add_trace(
-        go.Scatter(x=xs, y=lower, fill="tonexty", fillcolor=fill, legendgroup=name, **band),
-        row=row,
-        col=col,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=xs,
-            y=[p[1] for p in points],
-            mode="lines+markers",
-            name=name,
-            legendgroup=name,
-            showlegend=show_legend,
-            line={"color": color, "width": 2, "dash": dash},
-            marker={"size": 5},
-            text=hover,
-            hovertemplate="%{x}: %{y:.4g}" + ("<br>%{text}" if hover else ""),
-        ),
-        row=row,
-        col=col,
-    )
 
 
 def _add_variants(
@@ -511,7 +408,7 @@ def _add_variants(
         line = facet.filter(pl.col("variant") == variant).sort("num_classes")
         if line.is_empty():
             continue
-        _add_band(
+        add_band(
             figure,
             row,
             col,
@@ -519,9 +416,9 @@ def _add_variants(
             line["test_mse_mean"].to_list(),
             line["test_mse_std"].to_list(),
             color,
-            _VARIANT_NAMES[variant],
+            VARIANT_NAMES[variant],
             show_legend,
-            hover=_counts_hover(line),
+            hover=counts_hover(line),
         )
 
 
@@ -534,27 +431,6 @@ def _classes_axes(figure: go.Figure, curves: pl.DataFrame, n_rows: int) -> None:
     ]
     figure.update_xaxes(type="log", tickvals=classes, ticktext=labels)
     figure.update_xaxes(title_text="C", row=n_rows)
-
-
-def _counts_hover(line: pl.DataFrame) -> list[str]:
-    return [
-        f"n={n}, diverged={d}, failed={f}"
-        for n, d, f in line.select("n", "n_diverged", "n_failed").iter_rows()
-    ]
-
-
-def _palette(count: int) -> list[str]:
-    if count == 1:
-        return ["#1f4e9c"]
-    return sample_colorscale("Viridis", [0.9 * i / (count - 1) for i in range(count)])
-
-
-def _rgba(color: str, alpha: float) -> str:
-    if color.startswith("#"):
-        red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    else:  # "rgb(r, g, b)" from a plotly colour scale
-        red, green, blue = (int(float(v)) for v in color[color.index("(") + 1 : -1].split(","))
-    return f"rgba({red},{green},{blue},{alpha})"
 
 
 def _fmt(value: float | None) -> str:

@@ -7,7 +7,6 @@ figure, and any `extra_sections` HTML holding plotly divs, reuses that bundle.
 from __future__ import annotations
 
 import html
-import math
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,6 +16,15 @@ import plotly.graph_objects as go
 import polars as pl
 
 from results import analysis, figures
+from results._render import (
+    details,
+    figure_div,
+    html_table,
+    note,
+    terminal_blocks,
+    write_csv_tables,
+)
+from results._tables import check_frame
 from results.schema import empty_rows
 
 _VERSION_COLUMNS = (
@@ -28,7 +36,6 @@ _VERSION_COLUMNS = (
     "dtype",
     "hostname",
 )
-_PLOT_CONFIG = {"displaylogo": False, "responsive": False}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1300px; color: #222; }
@@ -59,10 +66,7 @@ def write_report(
     Example:
         >>> write_report(read_rows("runs/x"), "runs/x", title="regcls: synthetic_1d (quick)")
     """
-    if not isinstance(df, pl.DataFrame):
-        raise ValueError(
-            f"df: expected a polars DataFrame of results rows, got {type(df).__name__}"
-        )
+    check_frame(df, "results rows")
     extra = _check_sections(extra_sections)
     if df.width == 0:
         df = empty_rows()
@@ -96,14 +100,7 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 def write_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
     """One CSV per report table under `<out_dir>/tables/` (headers only when empty)."""
-    folder = Path(out_dir) / "tables"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, table in report_tables(df).items():
-        path = folder / f"{name}.csv"
-        table.write_csv(path)
-        paths.append(path)
-    return paths
+    return write_csv_tables(lambda: report_tables(df), out_dir)
 
 
 def format_tables_for_terminal(df: pl.DataFrame) -> str:
@@ -126,18 +123,7 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
     comparison = analysis.optuna_vs_grid(df)
     if comparison.height:
         blocks.append(("Optuna vs grid", comparison))
-    parts = []
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=400,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        fmt_str_lengths=60,
-    ):
-        for heading, frame in blocks:
-            parts.append(f"{heading}\n{frame if frame.height else '(no rows)'}")
-    return "\n\n".join(parts)
+    return "\n\n".join(terminal_blocks(blocks))
 
 
 def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
@@ -147,48 +133,48 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
     return [
         (
             "Table 1: does classification help? (validation)",
-            _note(
+            note(
                 "Percentage of lambda-search runs where reg+cls has a lower validation MSE than "
                 "the reg model trained on the same data, over C × λ × functions × seeds. "
                 "Diverged reg+cls runs count as not helping. Columns: class mode / scenario; "
                 "'paper' columns are the published Table 1."
             )
-            + _html_table(_rounded(tables["table1_vs_paper"], 2))
+            + html_table(_rounded(tables["table1_vs_paper"], 2))
             + figure_html(figures.plot_helps_table(df), "table1")
-            + _details("Counts per cell", _html_table(tables["table1_helps"])),
+            + details("Counts per cell", html_table(tables["table1_helps"])),
         ),
         (
             "Figure 4: effect of λ on validation",
             figure_html(figures.plot_lambda_curves(df, "imbalanced"), "figure4-imbalanced")
             + figure_html(figures.plot_lambda_curves(df, "balanced"), "figure4-balanced")
-            + _details("Figure 4 data", _html_table(tables["figure4_lambda_curves"])),
+            + details("Figure 4 data", html_table(tables["figure4_lambda_curves"])),
         ),
         (
             "λ chosen on validation",
-            _note(
+            note(
                 "Per scenario and class mode, the λ with the lowest mean validation MSE over "
                 "samplings × C × functions × seeds (finished models); test_lam is the λ the "
                 "test-stage rows used."
             )
-            + _html_table(tables["selected_lambdas"]),
+            + html_table(tables["selected_lambdas"]),
         ),
         (
             "Figure 3: test MSE vs number of classes",
             figure_html(figures.plot_classes_curves(df), "figure3")
-            + _note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
-            + _html_table(tables["figure3_gaps"])
-            + _details("Figure 3 data", _html_table(tables["figure3_classes_curves"])),
+            + note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
+            + html_table(tables["figure3_gaps"])
+            + details("Figure 3 data", html_table(tables["figure3_classes_curves"])),
         ),
         (
             "Figure 5: effect of noisy targets",
             figure_html(figures.plot_noise_curves(df), "figure5")
-            + _details("Figure 5 data", _html_table(tables["figure5_noise_curves"])),
+            + details("Figure 5 data", html_table(tables["figure5_noise_curves"])),
         ),
         (
             "Optuna vs grid",
             figure_html(figures.plot_optuna_vs_grid(df), "optuna")
-            + _html_table(tables["optuna_vs_grid"])
-            + _details("Optuna trials", _html_table(tables["optuna_trials"])),
+            + html_table(tables["optuna_vs_grid"])
+            + details("Optuna trials", html_table(tables["optuna_trials"])),
         ),
     ]
 
@@ -201,13 +187,7 @@ class _FigureWriter:
 
     def __call__(self, figure: go.Figure, name: str) -> str:
         self.count += 1
-        div = figure.to_html(
-            full_html=False,
-            include_plotlyjs=self.count == 1,
-            div_id=f"figure-{name}",
-            config=_PLOT_CONFIG,
-        )
-        return f'<div class="figure">{div}</div>'
+        return figure_div(figure, f"figure-{name}", include_plotlyjs=self.count == 1)
 
 
 def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]]) -> str:
@@ -239,11 +219,11 @@ def _summary(df: pl.DataFrame) -> str:
     )
     return (
         "<h3>Rows by stage and status</h3>"
-        + _html_table(by_stage)
+        + html_table(by_stage)
         + "<h3>Grid in the rows</h3>"
-        + _html_table(_grid_summary(df))
+        + html_table(_grid_summary(df))
         + "<h3>Run environment</h3>"
-        + _html_table(_versions(df))
+        + html_table(_versions(df))
     )
 
 
@@ -288,40 +268,6 @@ def _versions(df: pl.DataFrame) -> pl.DataFrame:
         total = df["wall_time_s"].drop_nulls().sum()
         records.append({"field": "training time (sum over models)", "values": f"{total:.0f} s"})
     return pl.DataFrame(records, schema={"field": pl.String, "values": pl.String})
-
-
-def _html_table(frame: pl.DataFrame) -> str:
-    """A frame as an HTML table (floats to 4 significant digits, nulls blank)."""
-    if frame.height == 0:
-        return "<p class='note'>(no rows)</p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-    text = {c for c, t in frame.schema.items() if t == pl.String}
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class='text'>{_cell(v)}</td>" if c in text else f"<td>{_cell(v)}</td>"
-            for c, v in zip(frame.columns, row, strict=True)
-        )
-        + "</tr>"
-        for row in frame.iter_rows()
-    )
-    return f"<table class='rows'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    return html.escape(str(value))
-
-
-def _note(text: str) -> str:
-    return f"<p class='note'>{html.escape(text)}</p>"
-
-
-def _details(summary: str, content: str) -> str:
-    return f"<details><summary>{html.escape(summary)}</summary>{content}</details>"
 
 
 def _rounded(frame: pl.DataFrame, digits: int) -> pl.DataFrame:

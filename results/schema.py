@@ -12,6 +12,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from results._tables import IDENTITY_FIELDS, RUN_INFO_FIELDS, check_columns, conform
+
 _S, _I, _F = pa.string(), pa.int64(), pa.float64()
 
 _METRICS = tuple(
@@ -22,13 +24,7 @@ _METRICS = tuple(
 
 ROW_SCHEMA: pa.Schema = pa.schema(
     [
-        # identity
-        ("row_key", _S),
-        ("trial_key", _S),
-        ("config_hash", _S),
-        ("study", _S),
-        ("stage", _S),
-        ("search", _S),
+        *IDENTITY_FIELDS,  # row_key, trial_key, config_hash, study, stage, search
         # data
         ("scenario", _S),
         ("sampling", _S),
@@ -71,13 +67,7 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("wall_time_s", _F),
         ("trial_wall_time_s", _F),
         ("models_in_pack", _I),
-        ("device", _S),
-        ("torch_version", _S),
-        ("ray_version", _S),
-        ("numpy_version", _S),
-        ("python_version", _S),
-        ("hostname", _S),
-        ("finished_at", _S),
+        *RUN_INFO_FIELDS,  # device, package versions, hostname, finished_at
     ]
 )
 
@@ -108,19 +98,10 @@ def read_rows(path: str | Path) -> pl.DataFrame:
 
 def conform_rows(df: pl.DataFrame) -> pl.DataFrame:
     """`df` with every schema column present (missing ones null) and cast to the schema's type."""
-    schema = empty_rows().schema
-    columns = [
-        pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype=dtype).alias(name)
-        for name, dtype in schema.items()
-    ]
-    extra = [name for name in df.columns if name not in schema]
-    return df.select(*columns, *extra)
+    return conform(df, empty_rows().schema)
 
 
 def validate_rows(df: pl.DataFrame, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Return `df` unchanged; raise ValueError naming the schema columns (or `columns`) it lacks."""
-    required = ROW_SCHEMA.names if columns is None else columns
-    missing = [name for name in required if name not in df.columns]
-    if missing:
-        raise ValueError(f"rows: missing columns {', '.join(missing)}")
+    check_columns(df, ROW_SCHEMA.names if columns is None else columns)
     return df
