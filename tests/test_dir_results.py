@@ -9,9 +9,7 @@ from __future__ import annotations
 import glob
 import math
 import re
-import shutil
 import statistics
-import subprocess
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -548,33 +546,8 @@ def test_report_of_dir_rows_only_holds_every_section(report):
     assert page.index("Optuna vs grid") < page.index("IMDB-WIKI-DIR (")
 
 
-def test_report_dir_figures_render_in_headless_chromium(report, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install -y chromium) - cannot render report")
-    result = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            report.resolve().as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    dom = result.stdout
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_report_dir_figures_render_in_headless_chromium(report, render_in_chromium):
+    dom = render_in_chromium(report)
     figures = dom.split('id="figure-')[1:]
     assert len([f for f in figures if f.startswith("dir-")]) == DIR_FIGURES
     for figure in figures:  # plotly drew each one, the DIR divs included: an svg inside

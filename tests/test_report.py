@@ -5,8 +5,6 @@ in headless Chromium; the CSV tables and the terminal rendering."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -252,33 +250,8 @@ def test_report_rejects_bad_extra_sections(rows, tmp_path):
     assert not (tmp_path / "report.html").exists()
 
 
-def test_report_figures_render_in_headless_chromium(report, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install -y chromium) - cannot render report")
-    result = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            report.resolve().as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    dom = result.stdout
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_report_figures_render_in_headless_chromium(report, render_in_chromium):
+    dom = render_in_chromium(report)
     figures = dom.split('id="figure-')[1:]
     assert len(figures) == FIGURES
     for figure in figures:  # plotly drew each one: its div became a plot holding an svg
