@@ -300,6 +300,48 @@ def gaps(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
     return _ordered(typed(out, columns), "scenario", "sampling", "variant")
 
 
+def helps_on_test(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
+    """Figure 3 in numbers: how often, and by how much, reg+cls beats reg on test.
+
+    Per scenario x sampling x reg+cls variant, at the lambda chosen on validation (the test and
+    noise stages use one lambda per scenario): the Table 1 pair counts on test MSE
+    (`helps_counts`), the mean test MSE of reg+cls and of their paired reg models over usable
+    pairs, and `gain_pct` = 100 x (mean reg - mean reg+cls) / mean reg (positive: classification
+    helps). Rows of the noise stage are keyed by noise_sigma as well.
+    """
+    _check_stage(stage)
+    keys = ("noise_sigma", "sampling") if stage == "noise" else ("scenario", "sampling")
+    columns = {
+        **{k: (pl.Float64 if k == "noise_sigma" else pl.String) for k in keys},
+        "variant": pl.String,
+        "n_pairs": COUNT,
+        "n_helps": COUNT,
+        "pct_helps": pl.Float64,
+        "mse_reg_cls": pl.Float64,
+        "mse_reg": pl.Float64,
+        "gain_pct": pl.Float64,
+        "n_diverged": COUNT,
+        "n_failed": COUNT,
+    }
+    rows = _rows(df, stage).filter(pl.col("variant") != "reg")
+    both = usable("test_mse") & pl.col("paired_reg_test_mse").is_finite().fill_null(False)
+    table = (
+        rows.group_by(*keys, "variant")
+        .agg(
+            *helps_counts(pl.col("test_mse"), pl.col("paired_reg_test_mse")),
+            pl.col("test_mse").filter(both).mean().alias("mse_reg_cls"),
+            pl.col("paired_reg_test_mse").filter(both).mean().alias("mse_reg"),
+        )
+        .with_columns(
+            pct_helps(),
+            (100.0 * (pl.col("mse_reg") - pl.col("mse_reg_cls")) / pl.col("mse_reg")).alias(
+                "gain_pct"
+            ),
+        )
+    )
+    return _ordered(typed(table, columns), *keys, "variant")
+
+
 def noise_curves(df: pl.DataFrame) -> pl.DataFrame:
     """Figure 5: test MSE vs C per noise level sigma x sampling for reg, reg+cls, reg+cls balanced.
 
@@ -453,6 +495,7 @@ _USED_COLUMNS = (
     "test_mse",
     "paired_reg_row_key",
     "paired_reg_val_mse",
+    "paired_reg_test_mse",
 )
 
 

@@ -92,6 +92,8 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "selected_lambdas": analysis.selected_lambdas(df),
         "figure3_classes_curves": analysis.classes_curves(df),
         "figure3_gaps": analysis.gaps(df),
+        "figure3_helps": analysis.helps_on_test(df),
+        "figure5_helps": analysis.helps_on_test(df, "noise"),
         "figure5_noise_curves": analysis.noise_curves(df),
         "optuna_trials": analysis.optuna_trials(df),
         "optuna_vs_grid": analysis.optuna_vs_grid(df),
@@ -119,6 +121,10 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
         ),
         ("Lambda chosen on validation (and used by the test stage)", analysis.selected_lambdas(df)),
         ("Figure 3 gaps: mean over C of |MSE reg - MSE reg+cls(C)|", analysis.gaps(df)),
+        (
+            "Test: % of pairs where reg+cls beats reg, and mean MSE gain, at the chosen lambda",
+            _rounded(analysis.helps_on_test(df), 4),
+        ),
     ]
     comparison = analysis.optuna_vs_grid(df)
     if comparison.height:
@@ -163,11 +169,18 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
             figure_html(figures.plot_classes_curves(df), "figure3")
             + note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
             + html_table(tables["figure3_gaps"])
+            + note(
+                "How often and by how much classification helps on test, at the λ chosen on "
+                "validation: % of reg+cls models with a lower test MSE than their paired reg "
+                "model, and gain_pct = 100 × (mean MSE reg − mean MSE reg+cls) / mean MSE reg."
+            )
+            + html_table(_rounded(tables["figure3_helps"], 4))
             + details("Figure 3 data", html_table(tables["figure3_classes_curves"])),
         ),
         (
             "Figure 5: effect of noisy targets",
             figure_html(figures.plot_noise_curves(df), "figure5")
+            + html_table(_rounded(tables["figure5_helps"], 4))
             + details("Figure 5 data", html_table(tables["figure5_noise_curves"])),
         ),
         (

@@ -16,6 +16,7 @@ from results import (
     classes_curves,
     empty_rows,
     gaps,
+    helps_on_test,
     helps_table,
     helps_table_wide,
     helps_vs_paper,
@@ -380,3 +381,26 @@ def test_empty_table1_still_shows_the_paper():
     assert compared.height == 5
     assert compared["imbalanced/clean paper"].to_list() == [55.42, 54.17, 47.50, 36.83, 48.48]
     assert compared["imbalanced/clean"].null_count() == 5
+
+
+def test_helps_on_test_counts_pairs_and_mean_gain():
+    regs = [
+        row(f"g{seed}", "test", "reg", test=mse, seed=seed) for seed, mse in ((0, 0.2), (1, 0.4))
+    ]
+    cls = []
+    for i, (seed, classes, mse) in enumerate(
+        [(0, 4, 0.1), (1, 4, 0.5), (0, 16, 0.15), (1, 16, 0.3)]
+    ):
+        r = row(f"c{i}", "test", "reg+cls", C=classes, lam=10.0, test=mse, seed=seed)
+        cls.append({**r, "paired_reg_test_mse": regs[seed]["test_mse"]})
+    diverged = row("d", "test", "reg+cls", C=64, lam=10.0, status="diverged", seed=1)
+    cls.append({**diverged, "paired_reg_test_mse": 0.4})
+    table = helps_on_test(frame(regs + cls))
+    assert table.height == 1
+    got = table.row(0, named=True)
+    assert (got["n_pairs"], got["n_helps"], got["n_diverged"]) == (5, 3, 1)
+    assert got["pct_helps"] == pytest.approx(60.0)
+    assert got["mse_reg_cls"] == pytest.approx((0.1 + 0.5 + 0.15 + 0.3) / 4)
+    assert got["mse_reg"] == pytest.approx(0.3)
+    assert got["gain_pct"] == pytest.approx(100 * (0.3 - 0.2625) / 0.3)
+    assert helps_on_test(frame(regs + cls), "noise").height == 0
