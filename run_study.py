@@ -8,9 +8,14 @@ import sys
 from pathlib import Path
 
 from results import (
+    DIR_ROW_SCHEMA,
     ROW_SCHEMA,
+    dir_report_sections,
+    format_dir_tables_for_terminal,
     format_tables_for_terminal,
+    read_dir_rows,
     read_rows,
+    write_dir_tables_csv,
     write_report,
     write_tables_csv,
 )
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.report_only:
         try:
-            entry.run(options, ROW_SCHEMA)
+            entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
         except (ValueError, OutputFolderError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -63,9 +68,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stopped: {str(stop) or 'interrupted'}; rerun with --resume", file=sys.stderr)
             return 130
     rows = read_rows(options.out)
-    report = write_report(rows, options.out, title=f"regcls: {entry.name} ({options.preset})")
-    tables = write_tables_csv(rows, options.out)
-    print(format_tables_for_terminal(rows))
+    title = f"regcls: {entry.name} ({options.preset})"
+    if entry.kind == "dir":
+        dir_rows = read_dir_rows(options.out)
+        report = write_report(rows, options.out, title, dir_report_sections(dir_rows))
+        tables = write_dir_tables_csv(dir_rows, options.out)
+        print(format_dir_tables_for_terminal(dir_rows))
+    else:
+        report = write_report(rows, options.out, title=title)
+        tables = write_tables_csv(rows, options.out)
+        print(format_tables_for_terminal(rows))
     print(f"{len(rows)} result rows in {options.out / 'rows'}")
     print(f"tables: {', '.join(str(t) for t in tables)}")
     print(f"report: {report.resolve()}")

@@ -68,6 +68,8 @@ DIR_ROW_SCHEMA: pa.Schema = pa.schema(
         ("reg_loss", _S),  # "mse" | "l1"
         ("model_selection", _S),  # "best_val" | "final"
         ("shot_bin_width", _F),
+        ("encoder", _S),  # STS-B-DIR: the frozen sentence encoder; null elsewhere
+        ("hidden", _S),  # MLP hidden widths ("40,20"); null for the image models
         # outcome
         ("status", _S),  # "ok" | "diverged" | "failed" | "early_stopped"
         ("error", _S),

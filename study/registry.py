@@ -8,6 +8,13 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
+from study.dir_study import (
+    DirStudy,
+    describe_presets,
+    dir_studies,
+    run_dir_study,
+    validate_dir_study,
+)
 from study.options import StudyOptions
 from study.synthetic_1d import resolve_preset, run_synthetic_1d
 from study.synthetic_1d_plan import declared_models
@@ -22,6 +29,7 @@ class StudyEntry:
     presets: dict[str, str]  # preset name -> one-line description
     validate: Callable[[StudyOptions], None]
     run: Callable[[StudyOptions, pa.Schema], object]
+    kind: str = "synthetic_1d"  # "synthetic_1d" | "dir": which row schema and report it uses
 
 
 def _synthetic_1d_presets() -> dict[str, str]:
@@ -48,7 +56,19 @@ def studies() -> dict[str, StudyEntry]:
             run=run_synthetic_1d,
         ),
     ]
+    entries += [_dir_entry(study) for study in dir_studies().values()]
     return {entry.name: entry for entry in entries}
+
+
+def _dir_entry(study: DirStudy) -> StudyEntry:
+    return StudyEntry(
+        name=study.name,
+        description=study.description,
+        presets=describe_presets(study),
+        validate=lambda options: validate_dir_study(study, options),
+        run=lambda options, schema: run_dir_study(study, options, schema),
+        kind="dir",
+    )
 
 
 def get_study(name: str) -> StudyEntry:

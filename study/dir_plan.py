@@ -1,0 +1,184 @@
+"""The trials of each real-data (DIR) study, built from its preset: reg, then reg+cls per class
+mode and (C, lambda), and for the image studies the Table 4 balanced-data control."""
+
+from __future__ import annotations
+
+from search_spaces.breakfast import TARGET_NAMES, BreakfastPreset
+from search_spaces.real_data import VARIANT_OF_MODE, ImagePreset
+from search_spaces.stsb_dir import StsbPreset
+from study.dir_spec import DirSpec
+
+IMAGE_TARGETS = {"imdb_wiki_dir": "age", "nyud2_dir": "depth"}
+
+
+def image_specs(study: str, preset: ImagePreset, data_root: str) -> list[DirSpec]:
+    """IMDB-WIKI-DIR / NYUD2-DIR: one trial per model (seed); reg trials first."""
+    base = {
+        "study": study,
+        "preset": preset.name,
+        "dataset": study,
+        "target": IMAGE_TARGETS[study],
+        "data_split": None,
+        "task": None,
+        "weight_decay": preset.weight_decay,
+        "backbone": preset.backbone,
+        "img_size": preset.img_size,
+        "model_selection": preset.model_selection,
+        "shot_bin_width": preset.shot_bin_width,
+        "equalize_rounding": preset.equalize_rounding,
+        "data_root": data_root,
+        "epochs": preset.epochs,
+    }
+    settings = {"loader_workers": preset.loader_workers, "train_subset": preset.train_subset}
+    natural = {
+        **base,
+        "stage": "train",
+        "lr": preset.lr,
+        "batch_size": preset.batch_size,
+        "grad_accumulation": preset.grad_accumulation,
+        "reg_loss": preset.reg_loss,
+        "settings": _settings(settings),
+    }
+    grid = [("reg", None, None)] + [
+        (VARIANT_OF_MODE[mode], c, lam)
+        for mode in preset.class_modes
+        for c, lam in preset.class_lambdas
+    ]
+    specs = [
+        DirSpec(**natural, variant=v, num_classes=c, lam=lam, seeds=(seed,))
+        for v, c, lam in grid
+        for seed in preset.seeds
+    ]
+    if preset.balanced_data:
+        control = {
+            **base,
+            "stage": "balanced_data",
+            "lr": preset.balanced_data_lr,
+            "batch_size": preset.balanced_data_batch_size,
+            "grad_accumulation": preset.balanced_data_accumulation,
+            "reg_loss": preset.balanced_data_reg_loss,
+            "settings": _settings(
+                {**settings, "balanced_data_classes": preset.balanced_data_classes}
+            ),
+        }
+        # Table 4: reg and reg+cls (100 classes; the classes of re-balanced data are balanced).
+        classes, lam = preset.balanced_data_classes, preset.balanced_data_lam
+        for seed in preset.seeds:
+            specs.append(
+                DirSpec(**control, variant="reg", num_classes=None, lam=None, seeds=(seed,))
+            )
+            specs.append(
+                DirSpec(**control, variant="reg+cls", num_classes=classes, lam=lam, seeds=(seed,))
+            )
+    return _reg_first(specs)
+
+
+def breakfast_specs(preset: BreakfastPreset, data_root: str) -> list[DirSpec]:
+    """One trial per split x target x task x variant x C (its seeds trained in turn)."""
+    lambdas, widths = dict(preset.lambdas), dict(preset.shot_bin_widths)
+    settings = _settings(
+        {
+            "lr_milestones": preset.lr_milestones,
+            "val_fraction": preset.val_fraction,
+            "skip_first_row": preset.skip_first_row,
+        }
+    )
+    specs = []
+    for split in preset.splits:
+        for target in preset.targets:
+            grid = [("reg", None, None)] + [
+                (VARIANT_OF_MODE[mode], c, lambdas[target])
+                for mode in preset.class_modes
+                for c in preset.class_counts
+            ]
+            for task in preset.tasks:
+                for variant, classes, lam in grid:
+                    specs.append(
+                        DirSpec(
+                            study="breakfast",
+                            preset=preset.name,
+                            stage="train",
+                            dataset="breakfast",
+                            target=TARGET_NAMES[target],
+                            data_split=split.upper(),
+                            task=task,
+                            variant=variant,
+                            num_classes=classes,
+                            lam=lam,
+                            seeds=preset.seeds,
+                            lr=preset.lr,
+                            epochs=preset.epochs,
+                            batch_size=preset.batch_size,
+                            grad_accumulation=1,
+                            weight_decay=preset.weight_decay,
+                            backbone="mlp",
+                            img_size=None,
+                            reg_loss="mse",
+                            model_selection=preset.model_selection,
+                            shot_bin_width=widths[target],
+                            equalize_rounding=preset.equalize_rounding,
+                            data_root=data_root,
+                            hidden=preset.hidden,
+                            settings=settings,
+                        )
+                    )
+    return _reg_first(specs)
+
+
+def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
+    """One packed trial per grid point (variant x C x lambda), holding every seed."""
+    grid = [("reg", None, None)] + [
+        (VARIANT_OF_MODE[mode], c, lam)
+        for mode in preset.class_modes
+        for c in preset.class_counts
+        for lam in preset.lambdas
+    ]
+    settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
+    return [
+        DirSpec(
+            study="stsb_dir",
+            preset=preset.name,
+            stage="train",
+            dataset="stsb_dir",
+            target="similarity",
+            data_split=None,
+            task=None,
+            variant=variant,
+            num_classes=classes,
+            lam=lam,
+            seeds=preset.seeds,
+            lr=preset.lr,
+            epochs=preset.epochs,
+            batch_size=preset.batch_size,
+            grad_accumulation=1,
+            weight_decay=preset.weight_decay,
+            backbone="mlp",
+            img_size=None,
+            reg_loss="mse",
+            model_selection=preset.model_selection,
+            shot_bin_width=preset.shot_bin_width,
+            equalize_rounding=preset.equalize_rounding,
+            data_root=data_root,
+            encoder=preset.encoder,
+            hidden=preset.hidden,
+            settings=settings,
+        )
+        for variant, classes, lam in grid
+    ]
+
+
+def declared_models(specs: list[DirSpec]) -> dict[str, int]:
+    """Models per stage."""
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.stage] = counts.get(spec.stage, 0) + len(spec.seeds)
+    return counts
+
+
+def _settings(values: dict[str, object]) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted(values.items()))
+
+
+def _reg_first(specs: list[DirSpec]) -> list[DirSpec]:
+    # reg trials first, so reg+cls rows find their pair early (stable: grid order otherwise).
+    return sorted(specs, key=lambda s: s.variant != "reg")

@@ -1,0 +1,74 @@
+"""Turning one trained DIR model into its results row (`results.dir_schema` columns)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from regcls.dir_metrics import SHOTS, dir_metrics
+from study.dir_spec import DirSpec, identity_fields
+from study.run_info import run_info
+
+METRICS = ("mae", "mse", "rmse", "gm", "pearson", "delta1")
+
+
+def split_metrics(
+    split: str,
+    pred: np.ndarray,
+    target: np.ndarray,
+    train_counts: np.ndarray,
+    bin_width: float,
+    delta: bool = False,
+) -> dict[str, float | None]:
+    """`{split}_{metric}_{shot}` columns (shot "all" = every sample) of one split's predictions."""
+    values = dir_metrics(pred, target, train_counts, bin_width, delta=delta)
+    columns: dict[str, float | None] = {}
+    for metric in METRICS:
+        columns[f"{split}_{metric}_all"] = finite_or_none(values.get(metric))
+        for shot in SHOTS:
+            columns[f"{split}_{metric}_{shot}"] = finite_or_none(values.get(f"{metric}_{shot}"))
+    return columns
+
+
+def model_row(
+    spec: DirSpec,
+    seed: int,
+    *,
+    status: str,
+    epochs_trained: int,
+    best_epoch: int | None,
+    final_train_loss: float | None,
+    metrics: dict[str, float | None],
+    wall_time_s: float,
+    device: str,
+    error: str | None = None,
+) -> dict:
+    """The full row of one model: identity, outcome, metrics and run info."""
+    return {
+        **identity_fields(spec, seed),
+        "status": status,
+        "error": error,
+        "epochs_trained": int(epochs_trained),
+        "best_epoch": best_epoch,
+        "final_train_loss": finite_or_none(final_train_loss),
+        **metrics,
+        "wall_time_s": float(wall_time_s),
+        **run_info(device),
+    }
+
+
+def finite_or_none(value: float | None) -> float | None:
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value)
+
+
+def empty_metrics() -> dict[str, None]:
+    """Every metric column, null (a diverged model has no predictions)."""
+    return {
+        f"{split}_{metric}_{shot}": None
+        for split in ("val", "test")
+        for metric in METRICS
+        for shot in ("all", *SHOTS)
+    }

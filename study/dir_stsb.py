@@ -1,0 +1,182 @@
+"""STS-B-DIR: encode the sentence pairs once, then train one grid point's seeds packed.
+
+The features are computed in the driver before Tune starts (cached on disk, so a resumed or
+repeated study does not encode again) and reach every trial through Ray's object store; all
+models of a pack share the one training tensor. Ray-free, so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from regcls.binning import ClassBinning, make_binning
+from regcls.datasets.stsb import load_stsb_dir
+from regcls.dir_metrics import bin_counts
+from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
+from regcls.text_encoding import encode_pairs, encode_stsb_split
+from study.dir_rows import empty_metrics, model_row, split_metrics
+from study.dir_spec import DirSpec
+
+SPLITS = ("train", "val", "test")
+STSB_MAX = 5.0  # scores lie in [0, 5]
+
+
+def prepare_stsb_features(
+    root: str | Path | None,
+    encoder: str,
+    cache_dir: Path,
+    subset: tuple[int, int, int] | None = None,
+    device: str = "cpu",
+) -> dict[str, np.ndarray]:
+    """{"x_train", "y_train", "x_val", ...}: pair features [N, 4d] float32 and scores.
+
+    `subset`: a random subset (seed 0) of that many pairs per split (train, val, test).
+    """
+    features: dict[str, np.ndarray] = {}
+    for index, split in enumerate(SPLITS):
+        if subset is None:
+            x, y = encode_stsb_split(split, root, encoder, cache_dir, device)
+        else:
+            pairs = load_stsb_dir(split, root)
+            count = min(int(subset[index]), len(pairs.score))
+            rows = np.sort(np.random.default_rng(0).choice(len(pairs.score), count, False))
+            x = encode_pairs(
+                [pairs.sentence1[i] for i in rows],
+                [pairs.sentence2[i] for i in rows],
+                encoder,
+                cache_dir,
+                device=device,
+            )
+            y = pairs.score[rows]
+        features[f"x_{split}"], features[f"y_{split}"] = np.ascontiguousarray(x), y
+    return features
+
+
+def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str) -> list[dict]:
+    """Train every seed of `spec` in one pack; return one results row per model."""
+    started = time.perf_counter()
+    dtype = getattr(torch, str(spec.setting("dtype", "float32")))
+    y_train = features["y_train"]
+    x_train = torch.as_tensor(features["x_train"], dtype=dtype, device=device)
+    y_train_t = torch.as_tensor(y_train, dtype=dtype, device=device)
+    binning = _binning(spec, y_train)
+    tasks = [_task(spec, x_train, y_train_t, y_train, binning, seed, device) for seed in spec.seeds]
+    settings = TrainSettings(
+        epochs=spec.epochs,
+        batch_size=spec.batch_size,
+        weight_decay=spec.weight_decay,
+        dtype=str(spec.setting("dtype", "float32")),
+        hidden=spec.hidden,
+    )
+    tracker = _BestOnVal(features, dtype, device, len(tasks))
+    best_val = spec.model_selection == "best_val"
+    trained = train_packed(tasks, settings, on_epoch=tracker.on_epoch if best_val else None)
+    wall = time.perf_counter() - started
+    # Scores lie in [0, 5]: Yang et al.'s 50 bins of 0.1 put a score of exactly 5.0 in the last
+    # bin; `shot_masks` would call its bin (index 50) zero-shot, so it gets the last bin's count.
+    counts = bin_counts(y_train, spec.shot_bin_width, round(STSB_MAX / spec.shot_bin_width))
+    counts = np.append(counts, counts[-1])
+    rows = []
+    for index, seed in enumerate(spec.seeds):
+        diverged = bool(trained.diverged[index])
+        best_epoch = None
+        metrics = empty_metrics()
+        if not diverged:
+            if best_val and tracker.best_epoch[index] is not None:
+                preds = tracker.best_pred[index]
+                best_epoch = tracker.best_epoch[index]
+            else:
+                preds = {s: tracker.predict(trained, s, index) for s in ("val", "test")}
+                best_epoch = int(trained.epochs_trained[index])
+            for split in ("val", "test"):
+                metrics.update(
+                    split_metrics(
+                        split, preds[split], features[f"y_{split}"], counts, spec.shot_bin_width
+                    )
+                )
+        rows.append(
+            model_row(
+                spec,
+                seed,
+                status="diverged" if diverged else "ok",
+                epochs_trained=int(trained.epochs_trained[index]),
+                best_epoch=best_epoch,
+                final_train_loss=float(trained.final_loss[index]),
+                metrics=metrics,
+                wall_time_s=wall / len(tasks),
+                device=device,
+            )
+            | {"effective_classes": None if binning is None else int(binning.num_classes)}
+        )
+    return rows
+
+
+class _BestOnVal:
+    """After each epoch: every live model's validation MSE; keeps val/test predictions of its best
+    epoch (the pack's weights are not copied, only 2 x 1,000 predictions per model)."""
+
+    def __init__(self, features: dict, dtype: torch.dtype, device: str, count: int) -> None:
+        self.x = {
+            s: torch.as_tensor(features[f"x_{s}"], dtype=dtype, device=device)
+            for s in ("val", "test")
+        }
+        self.y_val = features["y_val"]
+        self.best_mse = [math.inf] * count
+        self.best_epoch: list[int | None] = [None] * count
+        self.best_pred: list[dict[str, np.ndarray] | None] = [None] * count
+
+    def predict(self, state: TrainedModels, split: str, index: int) -> np.ndarray:
+        return state.predict(self.x[split], index=index).double().cpu().numpy()
+
+    def on_epoch(self, epoch: int, state: TrainedModels) -> None:
+        for index in range(len(self.best_mse)):
+            if bool(state.diverged[index]):
+                continue
+            val = self.predict(state, "val", index)
+            mse = float(np.mean((val - self.y_val) ** 2))
+            if math.isfinite(mse) and mse < self.best_mse[index]:
+                self.best_mse[index] = mse
+                self.best_epoch[index] = epoch + 1
+                self.best_pred[index] = {"val": val, "test": self.predict(state, "test", index)}
+
+
+def _binning(spec: DirSpec, y_train: np.ndarray) -> ClassBinning | None:
+    if spec.num_classes is None:
+        return None
+    return make_binning(
+        y_train,
+        spec.num_classes,
+        balanced=spec.class_mode == "balanced",
+        rounding=spec.equalize_rounding,
+    )
+
+
+def _task(
+    spec: DirSpec,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    y_np: np.ndarray,
+    binning: ClassBinning | None,
+    seed: int,
+    device: str,
+) -> ModelTask:
+    if binning is None:
+        return ModelTask(x_train=x, y_train=y, seed=seed, lr=spec.lr)
+    keep = None
+    if spec.class_mode == "balanced":
+        keep = torch.as_tensor(binning.keep_per_sample(y_np), dtype=x.dtype, device=device)
+    return ModelTask(
+        x_train=x,
+        y_train=y,
+        seed=seed,
+        lr=spec.lr,
+        lam=float(spec.lam),
+        labels=torch.as_tensor(binning.labels(y_np), device=device),
+        num_classes=binning.num_classes,
+        keep_prob=keep,
+    )
