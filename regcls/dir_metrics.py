@@ -54,14 +54,16 @@ def shot_masks(
     bin_width: float,
     origin: float = 0.0,
     zero_in_few: bool = True,
+    num_bins: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Boolean masks over the (flattened) targets: many / medium / few, and zero (no training).
 
-    Targets beyond the last bin of `train_counts` are zero-shot unless `train_counts` was built
-    with `num_bins` (then they clip into the last bin, like Yang et al.'s depth bins).
+    With `num_bins` (the value `train_counts` was built with), targets clip into the end bins,
+    like Yang et al.'s depth bins and an STS-B score of exactly 5.0; without it, targets beyond
+    the last bin of `train_counts` are zero-shot.
     """
     counts = np.asarray(train_counts, dtype=np.int64)
-    index = bin_index(target, bin_width, None, origin)
+    index = bin_index(target, bin_width, num_bins, origin)
     known = index < counts.size
     count = np.where(known, counts[np.minimum(index, counts.size - 1)], 0)
     many_at, few_below = SHOT_THRESHOLDS
@@ -108,6 +110,7 @@ def dir_metrics(
     delta: bool = False,
     eps: float = GM_EPS,
     zero_in_few: bool = True,
+    num_bins: int | None = None,
 ) -> dict[str, float]:
     """Overall and per-shot metrics: keys `mae`, `mae_many`, `mae_medium`, `mae_few`, ...
 
@@ -119,7 +122,7 @@ def dir_metrics(
     target = np.asarray(target, dtype=np.float64).ravel()
     out = regression_errors(pred, target, delta, eps)
     out["n"] = float(target.size)
-    masks = shot_masks(target, train_counts, bin_width, origin, zero_in_few)
+    masks = shot_masks(target, train_counts, bin_width, origin, zero_in_few, num_bins)
     for shot in SHOTS:
         mask = masks[shot]
         for key, value in regression_errors(pred[mask], target[mask], delta, eps).items():

@@ -20,9 +20,13 @@ def split_metrics(
     train_counts: np.ndarray,
     bin_width: float,
     delta: bool = False,
+    num_bins: int | None = None,
 ) -> dict[str, float | None]:
-    """`{split}_{metric}_{shot}` columns (shot "all" = every sample) of one split's predictions."""
-    values = dir_metrics(pred, target, train_counts, bin_width, delta=delta)
+    """`{split}_{metric}_{shot}` columns (shot "all" = every sample) of one split's predictions.
+
+    `num_bins`: the bin count `train_counts` was built with, so end targets clip into it.
+    """
+    values = dir_metrics(pred, target, train_counts, bin_width, delta=delta, num_bins=num_bins)
     columns: dict[str, float | None] = {}
     for metric in METRICS:
         columns[f"{split}_{metric}_all"] = finite_or_none(values.get(metric))

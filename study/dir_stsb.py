@@ -77,10 +77,9 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
     best_val = spec.model_selection == "best_val"
     trained = train_packed(tasks, settings, on_epoch=tracker.on_epoch if best_val else None)
     wall = time.perf_counter() - started
-    # Scores lie in [0, 5]: Yang et al.'s 50 bins of 0.1 put a score of exactly 5.0 in the last
-    # bin; `shot_masks` would call its bin (index 50) zero-shot, so it gets the last bin's count.
-    counts = bin_counts(y_train, spec.shot_bin_width, round(STSB_MAX / spec.shot_bin_width))
-    counts = np.append(counts, counts[-1])
+    # Scores lie in [0, 5]: Yang et al.'s 50 bins of 0.1, a score of exactly 5.0 in the last one.
+    num_bins = round(STSB_MAX / spec.shot_bin_width)
+    counts = bin_counts(y_train, spec.shot_bin_width, num_bins)
     rows = []
     for index, seed in enumerate(spec.seeds):
         diverged = bool(trained.diverged[index])
@@ -96,7 +95,12 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
             for split in ("val", "test"):
                 metrics.update(
                     split_metrics(
-                        split, preds[split], features[f"y_{split}"], counts, spec.shot_bin_width
+                        split,
+                        preds[split],
+                        features[f"y_{split}"],
+                        counts,
+                        spec.shot_bin_width,
+                        num_bins=num_bins,
                     )
                 )
         rows.append(

@@ -78,3 +78,14 @@ def test_dir_metrics_per_shot_is_sample_weighted():
         2,
         0,
     )
+
+
+def test_targets_past_the_last_bin_clip_into_it_when_num_bins_is_given():
+    # STS-B: 50 bins of 0.1 over [0, 5]; a score of exactly 5.0 belongs to the last bin.
+    counts = np.zeros(50, dtype=np.int64)
+    counts[-1] = 150
+    target = np.array([5.0, 4.95])
+    clipped = shot_masks(target, counts, 0.1, num_bins=50)
+    assert clipped["many"].tolist() == [True, True]
+    unclipped = shot_masks(target, counts, 0.1)
+    assert unclipped["zero"].tolist() == [True, False]
