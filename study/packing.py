@@ -1,10 +1,10 @@
-"""Pack sizing: which models share a trial, from a per-(C, N, epochs) cost model and the slots.
+"""Pack sizing: which models share a trial, from a per-(C, N, epochs) cost model.
 
 A grid point (one `TrialSpec`) packs all its replicates by default. On a machine with S trial
 slots (S concurrent trials: one per core on CPU, `1 / gpu_fraction` per GPU) the study ends when
 the slowest slot ends, so a costly grid point (C=1024 x 50 models is half of the Figure 3 slice)
-is split into several trials of fewer replicates, and the trials run longest first; every slot
-then finishes within about one small trial of the others.
+is split into trials of at most `MAX_TRIAL_SECONDS` modelled seconds, and the trials run longest
+first; every slot then finishes within about one such trial of the others.
 
 Cost model (seconds, one thread, measured by `benchmarks/bench_synthetic_1d.py`, which fits the
 constants below and prints them):
@@ -16,12 +16,12 @@ regression head and Adam of one model, `class_step_s` the class head per class, 
 `model_class_s` data generation and evaluation per model (evaluation computes class logits),
 `trial_s` Tune's per-trial bookkeeping (not fitted; a guess).
 
-On a GPU the same trainer runs one pack per grid point and `1 / gpu_fraction` trials share each
-GPU; the ETA there comes from the same linear model scaled by a calibration on the GPU, which is
-only a rough guide (a GPU step's cost is mostly launch latency, nearly flat in K).
+On a GPU the same trainer runs the same packs and `1 / gpu_fraction` trials share each GPU; the
+ETA there comes from the same linear model scaled by a calibration on the GPU, which is only a
+rough guide (a GPU step's cost is mostly launch latency, nearly flat in K).
 
-Limitation: the split depends on the slot count, so a study must be resumed with the same number
-of slots (a different split names different trials and would retrain their models).
+The split is a function of the specs and the stored constants only (not of the slots, device or
+a calibration), so a study resumed on other hardware plans the same trials and adds no rows.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ import torch
 from regcls.packed import ModelTask, TrainSettings, train_packed
 from study.trial_spec import TrialSpec
 
-# Trials per slot a study should have at least, so the longest-first order can even out the
-# slots (the last trial to start is at most ~1/PIECES_PER_SLOT of a slot's work).
-PIECES_PER_SLOT = 4
+# Longest modelled trial (seconds on one core): costlier grid points are split, so that with
+# longest-first order every slot finishes within about one such trial of the others.
+MAX_TRIAL_SECONDS = 20.0
 # Calibration pack (shape of the costly part of a study), trained for a few steps at start-up.
 _CALIBRATION = {"k": 4, "classes": 256, "steps": 24, "batch": 256}
 
@@ -92,25 +92,22 @@ class CostModel:
         return replace(self, speed=measured / modelled)
 
 
-def split_for_slots(
-    specs: list[TrialSpec], slots: int, cost: CostModel | None = None
+def split_costly(
+    specs: list[TrialSpec], cost: CostModel | None = None, max_seconds: float = MAX_TRIAL_SECONDS
 ) -> list[TrialSpec]:
     """Split costly grid points into trials of fewer replicates; costliest trials first.
 
-    No trial is planned above total / (slots * PIECES_PER_SLOT) seconds unless it holds a single
-    replicate; a grid point is cut into equal parts of consecutive replicates. Each part is a
-    `TrialSpec` of its own (its own key and Parquet file); rows pair by content, not by key.
+    A grid point whose modelled cost exceeds `max_seconds` is cut into the fewest equal parts of
+    consecutive replicates that each stay under it (a single replicate is never cut). Each part
+    is a `TrialSpec` of its own (its own key and Parquet file); rows pair by content, not by key.
+    The split depends only on the specs and the stored cost model, never on the machine, so a
+    study resumed on other hardware plans exactly the same trials (no retrained duplicates).
     """
-    if slots < 1:
-        raise ValueError(f"slots: must be >= 1, got {slots}")
     cost = cost or CostModel()
-    if slots == 1 or not specs:
-        return sorted(specs, key=cost.trial_seconds, reverse=True)
-    target = sum(cost.trial_seconds(s) for s in specs) / (slots * PIECES_PER_SLOT)
     out = []
     for spec in specs:
         count = len(spec.replicates)
-        parts = min(count, max(1, math.ceil(cost.trial_seconds(spec) / target)))
+        parts = min(count, max(1, math.ceil(cost.trial_seconds(spec) / max_seconds)))
         bounds = [round(i * count / parts) for i in range(parts + 1)]
         out += [
             spec.with_values(replicates=spec.replicates[lo:hi]) if parts > 1 else spec
@@ -146,10 +143,9 @@ def plan_trials(
 ) -> tuple[list[TrialSpec], str]:
     """The trials to run for `specs` on this cluster, and a one-line start-up ETA."""
     slots = trial_slots(cluster, cpus, gpus)
-    # On a GPU a pack's step time barely grows with K, so grid points stay whole (one pack per
-    # grid point, several trials per GPU); on CPU the cost grows with K and splitting pays.
-    # The split uses the stored model only, so a resumed study plans the same trials.
-    trials = split_for_slots(specs, slots if device == "cpu" else 1, CostModel())
+    # The split uses the stored model only (not the slots or device), so a resumed study plans
+    # the same trials wherever it runs; on a GPU the parts simply share the GPU's slots.
+    trials = split_costly(specs, CostModel())
     cost = CostModel().calibrated(device)
     models = sum(len(s.replicates) for s in trials)
     eta = eta_seconds(trials, slots, cost)
