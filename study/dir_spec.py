@@ -8,12 +8,12 @@ rewrites its own Parquet file.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
-VARIANTS = ("reg", "reg+cls", "reg+cls-balanced")
-CLASS_MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}
+from study.spec_keys import content_key, field_values
+from study.variants import CLASS_MODES, check_variant
+from study.variants import VARIANTS as VARIANTS  # kept importable from here
+
 # "balanced_data": the core paper's Table 4 control (both losses on re-balanced batches).
 STAGES = ("train", "balanced_data")
 
@@ -50,12 +50,7 @@ class DirSpec:
     settings: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant: accepted values are {', '.join(VARIANTS)}")
-        if self.stage not in STAGES:
-            raise ValueError(f"stage: accepted values are {', '.join(STAGES)}")
-        if (self.variant == "reg") != (self.num_classes is None):
-            raise ValueError("num_classes: required for reg+cls variants, absent for reg")
+        check_variant(self.variant, self.num_classes, self.stage, STAGES)
 
     @property
     def class_mode(self) -> str:
@@ -71,8 +66,7 @@ class DirSpec:
     @property
     def key(self) -> str:
         """Stable content hash of the spec (16 hex digits)."""
-        payload = json.dumps(self.to_config(), sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return content_key(self.to_config())
 
     def to_config(self) -> dict:
         """A JSON-able dict, the Tune config of the trial."""
@@ -84,8 +78,7 @@ class DirSpec:
 
     @classmethod
     def from_config(cls, config: dict) -> DirSpec:
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in config.items() if k in names}
+        values = field_values(cls, config)
         values["seeds"] = tuple(int(s) for s in values["seeds"])
         if values.get("hidden") is not None:
             values["hidden"] = tuple(int(h) for h in values["hidden"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
-VARIANTS = ("reg", "reg+cls", "reg+cls-balanced")
-CLASS_MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}
+from study.spec_keys import content_key, field_values
+from study.variants import CLASS_MODES, check_variant
+from study.variants import VARIANTS as VARIANTS  # kept importable from here
+
 STAGES = ("lambda_search", "optuna", "test", "noise")
 
 
@@ -42,12 +42,7 @@ class TrialSpec:
     equalize_rounding: str = "floor"
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant: accepted values are {', '.join(VARIANTS)}")
-        if self.stage not in STAGES:
-            raise ValueError(f"stage: accepted values are {', '.join(STAGES)}")
-        if (self.variant == "reg") != (self.num_classes is None):
-            raise ValueError("num_classes: required for reg+cls variants, absent for reg")
+        check_variant(self.variant, self.num_classes, self.stage, STAGES)
 
     @property
     def class_mode(self) -> str:
@@ -56,8 +51,7 @@ class TrialSpec:
     @property
     def key(self) -> str:
         """Stable content hash of the spec (16 hex digits)."""
-        payload = json.dumps(self.to_config(), sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return content_key(self.to_config())
 
     def to_config(self) -> dict:
         """A JSON-able dict, the Tune config of the trial."""
@@ -68,8 +62,7 @@ class TrialSpec:
 
     @classmethod
     def from_config(cls, config: dict) -> TrialSpec:
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in config.items() if k in names}
+        values = field_values(cls, config)
         values["replicates"] = tuple(tuple(int(x) for x in r) for r in values["replicates"])
         values["hidden"] = tuple(int(h) for h in values["hidden"])
         return cls(**values)
