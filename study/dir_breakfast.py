@@ -13,12 +13,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from regcls.binning import make_binning
 from regcls.datasets.breakfast import FEATURE_DIM, FrameSet, load_breakfast
 from regcls.dir_metrics import bin_counts
-from regcls.epoch_trainer import EpochSettings, predict, train_epochs
+from regcls.epoch_trainer import train_epochs
 from regcls.single import MLP
-from study.dir_rows import empty_metrics, model_row, split_metrics
+from study.class_tasks import class_binning
+from study.dir_epochs import epoch_model_row, epoch_settings
 from study.dir_spec import DirSpec
 
 # The row's target name -> the loader's.
@@ -38,16 +38,7 @@ def train_breakfast_trial(spec: DirSpec, device: str) -> list[dict]:
     )
     sets = {"train": splits.train, "val": splits.val, "test": splits.test}
     counts = bin_counts(splits.train.y, spec.shot_bin_width)
-    binning = (
-        None
-        if spec.num_classes is None
-        else make_binning(
-            splits.train.y,
-            spec.num_classes,
-            balanced=spec.class_mode == "balanced",
-            rounding=spec.equalize_rounding,
-        )
-    )
+    binning = class_binning(spec, splits.train.y)
     rows = []
     for seed in spec.seeds:
         started = time.perf_counter()
@@ -56,39 +47,15 @@ def train_breakfast_trial(spec: DirSpec, device: str) -> list[dict]:
         loaders = {
             name: _loader(s, spec.batch_size, name == "train", seed) for name, s in sets.items()
         }
-        settings = EpochSettings(
-            epochs=spec.epochs,
-            lr=spec.lr,
-            lam=1.0 if spec.lam is None else float(spec.lam),
-            reg_loss=spec.reg_loss,
-            weight_decay=spec.weight_decay,
-            lr_milestones=tuple(spec.setting("lr_milestones", ())),
-            select_metric="rmse",
-            keep_seed=seed,
-            restore_best=spec.model_selection == "best_val",
-        )
+        settings = epoch_settings(spec, seed, select_metric="rmse")
         result = train_epochs(
             model, loaders["train"], loaders["val"], settings, binning, None, device
         )
-        metrics = empty_metrics()
-        if result.status != "diverged":
-            for split in ("val", "test"):
-                pred, target = predict(model, loaders[split], device)
-                metrics.update(split_metrics(split, pred, target, counts, spec.shot_bin_width))
-        best = result.best_epoch if spec.model_selection == "best_val" else result.epochs_trained
-        row = model_row(
-            spec,
-            seed,
-            status=result.status,
-            epochs_trained=result.epochs_trained,
-            best_epoch=best,
-            final_train_loss=result.final_train_loss,
-            metrics=metrics,
-            wall_time_s=time.perf_counter() - started,
-            device=device,
+        rows.append(
+            epoch_model_row(
+                spec, seed, model, result, loaders, counts, binning, started=started, device=device
+            )
         )
-        row["effective_classes"] = None if binning is None else int(binning.num_classes)
-        rows.append(row)
     return rows
 
 

@@ -15,14 +15,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from regcls.binning import ClassBinning, make_binning
+from regcls.binning import make_binning
 from regcls.datasets.imdb_wiki import ImdbWikiDataset, read_imdb_wiki
 from regcls.datasets.nyud2 import Nyud2Dataset, read_depth_png, read_nyud2
 from regcls.dir_metrics import bin_counts
-from regcls.epoch_trainer import EpochSettings, predict, train_epochs
+from regcls.epoch_trainer import train_epochs
 from regcls.vision import DepthEncoderDecoder, ResNetRegressor
 from search_spaces.nyud2_dir import SHOT_BINS, image_shape
-from study.dir_rows import empty_metrics, model_row, split_metrics
+from study.class_tasks import class_binning
+from study.dir_epochs import epoch_model_row, epoch_settings
 from study.dir_spec import DirSpec
 
 # (epoch, that epoch's history row) -> True to stop; the Tune trainable reports from here.
@@ -99,7 +100,7 @@ def _train_seed(
     started = time.perf_counter()
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
-    binning = _binning(spec, data.y_train)
+    binning = class_binning(spec, data.y_train)
     balance = (
         make_binning(
             data.y_train,
@@ -123,54 +124,29 @@ def _train_seed(
         )
         for split, dataset in data.splits.items()
     }
-    settings = EpochSettings(
-        epochs=spec.epochs,
-        lr=spec.lr,
-        lam=1.0 if spec.lam is None else float(spec.lam),
-        reg_loss=spec.reg_loss,
-        weight_decay=spec.weight_decay,
-        accumulate=spec.grad_accumulation,
-        # Yang et al. keep the best validation epoch by the training loss's own metric.
-        select_metric="rmse" if data.depth else ("mae" if spec.reg_loss == "l1" else "mse"),
-        keep_seed=seed,
-        restore_best=spec.model_selection == "best_val",
-    )
+    # Yang et al. keep the best validation epoch by the training loss's own metric.
+    select = "rmse" if data.depth else ("mae" if spec.reg_loss == "l1" else "mse")
     result = train_epochs(
-        model, loaders["train"], loaders["val"], settings, binning, balance, device, on_epoch
+        model,
+        loaders["train"],
+        loaders["val"],
+        epoch_settings(spec, seed, select),
+        binning,
+        balance,
+        device,
+        on_epoch,
     )
-    metrics = empty_metrics()
-    if result.status != "diverged":
-        for split in ("val", "test"):
-            pred, target = predict(model, loaders[split], device)
-            metrics.update(
-                split_metrics(
-                    split, pred, target, data.train_counts, spec.shot_bin_width, delta=data.depth
-                )
-            )
-    best = result.best_epoch if spec.model_selection == "best_val" else result.epochs_trained
-    row = model_row(
+    return epoch_model_row(
         spec,
         seed,
-        status=result.status,
-        epochs_trained=result.epochs_trained,
-        best_epoch=best,
-        final_train_loss=result.final_train_loss,
-        metrics=metrics,
-        wall_time_s=time.perf_counter() - started,
+        model,
+        result,
+        loaders,
+        data.train_counts,
+        binning,
+        started=started,
         device=device,
-    )
-    row["effective_classes"] = None if binning is None else int(binning.num_classes)
-    return row
-
-
-def _binning(spec: DirSpec, y_train: np.ndarray) -> ClassBinning | None:
-    if spec.num_classes is None:
-        return None
-    return make_binning(
-        y_train,
-        spec.num_classes,
-        balanced=spec.class_mode == "balanced",
-        rounding=spec.equalize_rounding,
+        delta=data.depth,
     )
 
 

@@ -3,6 +3,8 @@ mode and (C, lambda), and for the image studies the Table 4 balanced-data contro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from search_spaces.breakfast import TARGET_NAMES, BreakfastPreset
 from search_spaces.real_data import VARIANT_OF_MODE, ImagePreset
 from search_spaces.stsb_dir import StsbPreset
@@ -39,11 +41,7 @@ def image_specs(study: str, preset: ImagePreset, data_root: str) -> list[DirSpec
         "reg_loss": preset.reg_loss,
         "settings": _settings(settings),
     }
-    grid = [("reg", None, None)] + [
-        (VARIANT_OF_MODE[mode], c, lam)
-        for mode in preset.class_modes
-        for c, lam in preset.class_lambdas
-    ]
+    grid = _variant_grid(preset.class_modes, preset.class_lambdas)
     specs = [
         DirSpec(**natural, variant=v, num_classes=c, lam=lam, seeds=(seed,))
         for v, c, lam in grid
@@ -86,39 +84,23 @@ def breakfast_specs(preset: BreakfastPreset, data_root: str) -> list[DirSpec]:
     specs = []
     for split in preset.splits:
         for target in preset.targets:
-            grid = [("reg", None, None)] + [
-                (VARIANT_OF_MODE[mode], c, lambdas[target])
-                for mode in preset.class_modes
-                for c in preset.class_counts
-            ]
+            grid = _variant_grid(
+                preset.class_modes, [(c, lambdas[target]) for c in preset.class_counts]
+            )
             for task in preset.tasks:
                 for variant, classes, lam in grid:
                     specs.append(
-                        DirSpec(
-                            study="breakfast",
-                            preset=preset.name,
-                            stage="train",
-                            dataset="breakfast",
+                        _mlp_spec(
+                            "breakfast",
+                            preset,
+                            data_root,
                             target=TARGET_NAMES[target],
                             data_split=split.upper(),
                             task=task,
                             variant=variant,
                             num_classes=classes,
                             lam=lam,
-                            seeds=preset.seeds,
-                            lr=preset.lr,
-                            epochs=preset.epochs,
-                            batch_size=preset.batch_size,
-                            grad_accumulation=1,
-                            weight_decay=preset.weight_decay,
-                            backbone="mlp",
-                            img_size=None,
-                            reg_loss="mse",
-                            model_selection=preset.model_selection,
                             shot_bin_width=widths[target],
-                            equalize_rounding=preset.equalize_rounding,
-                            data_root=data_root,
-                            hidden=preset.hidden,
                             settings=settings,
                         )
                     )
@@ -127,43 +109,24 @@ def breakfast_specs(preset: BreakfastPreset, data_root: str) -> list[DirSpec]:
 
 def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
     """One packed trial per grid point (variant x C x lambda), holding every seed."""
-    grid = [("reg", None, None)] + [
-        (VARIANT_OF_MODE[mode], c, lam)
-        for mode in preset.class_modes
-        for c in preset.class_counts
-        for lam in preset.lambdas
-    ]
+    pairs = [(c, lam) for c in preset.class_counts for lam in preset.lambdas]
     settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
     return [
-        DirSpec(
-            study="stsb_dir",
-            preset=preset.name,
-            stage="train",
-            dataset="stsb_dir",
+        _mlp_spec(
+            "stsb_dir",
+            preset,
+            data_root,
             target="similarity",
             data_split=None,
             task=None,
             variant=variant,
             num_classes=classes,
             lam=lam,
-            seeds=preset.seeds,
-            lr=preset.lr,
-            epochs=preset.epochs,
-            batch_size=preset.batch_size,
-            grad_accumulation=1,
-            weight_decay=preset.weight_decay,
-            backbone="mlp",
-            img_size=None,
-            reg_loss="mse",
-            model_selection=preset.model_selection,
             shot_bin_width=preset.shot_bin_width,
-            equalize_rounding=preset.equalize_rounding,
-            data_root=data_root,
             encoder=preset.encoder,
-            hidden=preset.hidden,
             settings=settings,
         )
-        for variant, classes, lam in grid
+        for variant, classes, lam in _variant_grid(preset.class_modes, pairs)
     ]
 
 
@@ -173,6 +136,43 @@ def declared_models(specs: list[DirSpec]) -> dict[str, int]:
     for spec in specs:
         counts[spec.stage] = counts.get(spec.stage, 0) + len(spec.seeds)
     return counts
+
+
+def _variant_grid(
+    class_modes: tuple[str, ...], class_lambdas: Iterable[tuple[int, float]]
+) -> list[tuple[str, int | None, float | None]]:
+    """(variant, C, lambda): reg, then each class mode at every (C, lambda) in order."""
+    pairs = list(class_lambdas)
+    return [("reg", None, None)] + [
+        (VARIANT_OF_MODE[mode], c, lam) for mode in class_modes for c, lam in pairs
+    ]
+
+
+def _mlp_spec(
+    study: str, preset: BreakfastPreset | StsbPreset, data_root: str, **point: object
+) -> DirSpec:
+    """A packed-MLP trial (Breakfast, STS-B-DIR): every seed of the grid point, MSE, no
+    accumulation; `point` holds the grid point's own fields."""
+    return DirSpec(
+        study=study,
+        preset=preset.name,
+        stage="train",
+        dataset=study,
+        seeds=preset.seeds,
+        lr=preset.lr,
+        epochs=preset.epochs,
+        batch_size=preset.batch_size,
+        grad_accumulation=1,
+        weight_decay=preset.weight_decay,
+        backbone="mlp",
+        img_size=None,
+        reg_loss="mse",
+        model_selection=preset.model_selection,
+        equalize_rounding=preset.equalize_rounding,
+        data_root=data_root,
+        hidden=preset.hidden,
+        **point,
+    )
 
 
 def _settings(values: dict[str, object]) -> tuple[tuple[str, object], ...]:

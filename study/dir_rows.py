@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
+from regcls.binning import ClassBinning
 from regcls.dir_metrics import SHOTS, dir_metrics
 from study.dir_spec import DirSpec, identity_fields
 from study.run_info import run_info
@@ -35,6 +37,21 @@ def split_metrics(
     return columns
 
 
+def prediction_metrics(
+    predictions: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
+    train_counts: np.ndarray,
+    bin_width: float,
+    delta: bool = False,
+    num_bins: int | None = None,
+) -> dict[str, float | None]:
+    """Every metric column of one model from its (prediction, target) per split; all null when
+    it has no predictions (diverged)."""
+    metrics = empty_metrics()
+    for split, (pred, target) in (predictions or {}).items():
+        metrics.update(split_metrics(split, pred, target, train_counts, bin_width, delta, num_bins))
+    return metrics
+
+
 def model_row(
     spec: DirSpec,
     seed: int,
@@ -46,9 +63,10 @@ def model_row(
     metrics: dict[str, float | None],
     wall_time_s: float,
     device: str,
+    binning: ClassBinning | None,
     error: str | None = None,
 ) -> dict:
-    """The full row of one model: identity, outcome, metrics and run info."""
+    """The full row of one model: identity, outcome, metrics, run info and its class count C̄."""
     return {
         **identity_fields(spec, seed),
         "status": status,
@@ -59,6 +77,7 @@ def model_row(
         **metrics,
         "wall_time_s": float(wall_time_s),
         **run_info(device),
+        "effective_classes": None if binning is None else int(binning.num_classes),
     }
 
 

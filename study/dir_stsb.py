@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from regcls.binning import ClassBinning, make_binning
 from regcls.datasets.stsb import load_stsb_dir
 from regcls.dir_metrics import bin_counts
-from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
+from regcls.packed import TrainedModels, TrainSettings, train_packed
 from regcls.text_encoding import encode_pairs, encode_stsb_split
-from study.dir_rows import empty_metrics, model_row, split_metrics
+from study.class_tasks import class_binning, packed_task
+from study.dir_rows import model_row, prediction_metrics
 from study.dir_spec import DirSpec
 
 SPLITS = ("train", "val", "test")
@@ -64,8 +64,8 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
     y_train = features["y_train"]
     x_train = torch.as_tensor(features["x_train"], dtype=dtype, device=device)
     y_train_t = torch.as_tensor(y_train, dtype=dtype, device=device)
-    binning = _binning(spec, y_train)
-    tasks = [_task(spec, x_train, y_train_t, y_train, binning, seed, device) for seed in spec.seeds]
+    binning = class_binning(spec, y_train)
+    tasks = [packed_task(spec, x_train, y_train_t, y_train, binning, seed) for seed in spec.seeds]
     settings = TrainSettings(
         epochs=spec.epochs,
         batch_size=spec.batch_size,
@@ -83,8 +83,7 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
     rows = []
     for index, seed in enumerate(spec.seeds):
         diverged = bool(trained.diverged[index])
-        best_epoch = None
-        metrics = empty_metrics()
+        best_epoch, predictions = None, None
         if not diverged:
             if best_val and tracker.best_epoch[index] is not None:
                 preds = tracker.best_pred[index]
@@ -92,17 +91,7 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
             else:
                 preds = {s: tracker.predict(trained, s, index) for s in ("val", "test")}
                 best_epoch = int(trained.epochs_trained[index])
-            for split in ("val", "test"):
-                metrics.update(
-                    split_metrics(
-                        split,
-                        preds[split],
-                        features[f"y_{split}"],
-                        counts,
-                        spec.shot_bin_width,
-                        num_bins=num_bins,
-                    )
-                )
+            predictions = {s: (preds[s], features[f"y_{s}"]) for s in ("val", "test")}
         rows.append(
             model_row(
                 spec,
@@ -111,11 +100,13 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
                 epochs_trained=int(trained.epochs_trained[index]),
                 best_epoch=best_epoch,
                 final_train_loss=float(trained.final_loss[index]),
-                metrics=metrics,
+                metrics=prediction_metrics(
+                    predictions, counts, spec.shot_bin_width, num_bins=num_bins
+                ),
                 wall_time_s=wall / len(tasks),
                 device=device,
+                binning=binning,
             )
-            | {"effective_classes": None if binning is None else int(binning.num_classes)}
         )
     return rows
 
@@ -147,40 +138,3 @@ class _BestOnVal:
                 self.best_mse[index] = mse
                 self.best_epoch[index] = epoch + 1
                 self.best_pred[index] = {"val": val, "test": self.predict(state, "test", index)}
-
-
-def _binning(spec: DirSpec, y_train: np.ndarray) -> ClassBinning | None:
-    if spec.num_classes is None:
-        return None
-    return make_binning(
-        y_train,
-        spec.num_classes,
-        balanced=spec.class_mode == "balanced",
-        rounding=spec.equalize_rounding,
-    )
-
-
-def _task(
-    spec: DirSpec,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    y_np: np.ndarray,
-    binning: ClassBinning | None,
-    seed: int,
-    device: str,
-) -> ModelTask:
-    if binning is None:
-        return ModelTask(x_train=x, y_train=y, seed=seed, lr=spec.lr)
-    keep = None
-    if spec.class_mode == "balanced":
-        keep = torch.as_tensor(binning.keep_per_sample(y_np), dtype=x.dtype, device=device)
-    return ModelTask(
-        x_train=x,
-        y_train=y,
-        seed=seed,
-        lr=spec.lr,
-        lam=float(spec.lam),
-        labels=torch.as_tensor(binning.labels(y_np), device=device),
-        num_classes=binning.num_classes,
-        keep_prob=keep,
-    )

@@ -14,10 +14,11 @@ from dataclasses import fields
 import numpy as np
 import torch
 
-from regcls.binning import ClassBinning, make_binning
+from regcls.binning import ClassBinning
 from regcls.metrics import accuracy, regression_metrics
 from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
 from regcls.synthetic import DataConfig, Dataset1D, make_dataset
+from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
 from study.trial_spec import TrialSpec
 
@@ -52,7 +53,10 @@ def train_points(
     started = time.perf_counter()
     members = [(spec, f, seed) for spec in specs for f, seed in spec.replicates]
     datasets = [_dataset(spec, f, seed) for spec, f, seed in members]
-    binnings = [_binning(spec, data) for (spec, _, _), data in zip(members, datasets, strict=True)]
+    binnings = [
+        class_binning(spec, data.y_train)
+        for (spec, _, _), data in zip(members, datasets, strict=True)
+    ]
     tasks = [
         _task(spec, data, binning, seed, device)
         for (spec, _, seed), data, binning in zip(members, datasets, binnings, strict=True)
@@ -101,38 +105,13 @@ def _dataset(spec: TrialSpec, function_id: int, seed: int) -> Dataset1D:
     return make_dataset(data_config(spec, function_id, seed))
 
 
-def _binning(spec: TrialSpec, data: Dataset1D) -> ClassBinning | None:
-    if spec.num_classes is None:
-        return None
-    return make_binning(
-        data.y_train,
-        spec.num_classes,
-        balanced=spec.class_mode == "balanced",
-        rounding=spec.equalize_rounding,
-    )
-
-
 def _task(
     spec: TrialSpec, data: Dataset1D, binning: ClassBinning | None, seed: int, device: str
 ) -> ModelTask:
     dtype = getattr(torch, spec.dtype)
     x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
     y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
-    if binning is None:
-        return ModelTask(x_train=x, y_train=y, seed=seed, lr=spec.lr)
-    keep = None
-    if spec.class_mode == "balanced":
-        keep = torch.as_tensor(binning.keep_per_sample(data.y_train), dtype=dtype, device=device)
-    return ModelTask(
-        x_train=x,
-        y_train=y,
-        seed=seed,
-        lr=spec.lr,
-        lam=float(spec.lam),
-        labels=torch.as_tensor(binning.labels(data.y_train), device=device),
-        num_classes=binning.num_classes,
-        keep_prob=keep,
-    )
+    return packed_task(spec, x, y, data.y_train, binning, seed)
 
 
 def _epoch_hook(datasets: list[Dataset1D], report: EpochReport, device: str):
