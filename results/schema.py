@@ -52,6 +52,8 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("hidden", _S),
         ("lambda_source", _S),
         ("equalize_rounding", _S),
+        ("shot_bins", _I),
+        ("lambda_selection", _S),
         # outcome
         ("status", _S),
         ("error", _S),

@@ -20,6 +20,7 @@ from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
 from regcls.synthetic import DataConfig, Dataset1D, make_dataset
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
+from study.selection import LAMBDA_SELECTION
 from study.trial_spec import TrialSpec
 
 # Called after each epoch with (epoch, mean validation MSE over live models); True stops training.
@@ -224,6 +225,8 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "hidden": ",".join(str(h) for h in spec.hidden),
         "lambda_source": spec.lambda_source,
         "equalize_rounding": spec.equalize_rounding,
+        "shot_bins": spec.shot_bins,
+        "lambda_selection": LAMBDA_SELECTION,
     }
 
 

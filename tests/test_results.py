@@ -43,6 +43,8 @@ CONTRACT_COLUMNS = {
     "epochs": pa.int64(), "batch_size": pa.int64(), "weight_decay": pa.float64(),
     "dtype": pa.string(), "hidden": pa.string(), "lambda_source": pa.string(),
     "equalize_rounding": pa.string(),
+    "shot_bins": pa.int64(),
+    "lambda_selection": pa.string(),
     "status": pa.string(), "error": pa.string(), "epochs_trained": pa.int64(),
     "final_train_loss": pa.float64(),
     **{

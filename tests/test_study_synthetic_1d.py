@@ -115,6 +115,10 @@ def test_rows_record_every_config_field(tiny_study):
         "total_samples",
         "config_hash",
         "torch_version",
+        "noise_distribution",
+        "equalize_rounding",
+        "shot_bins",
+        "lambda_selection",
     ):
         assert rows[column].null_count() == 0, column
     balanced = rows.filter(rows["variant"] == "reg+cls-balanced")
