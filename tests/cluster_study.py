@@ -36,7 +36,17 @@ SPACE = {
 
 
 def main(out: Path) -> None:
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    # Detect the killed node within ~1.5 s, so Tune's retries are not placed on it (Ray's default
+    # takes ~30 s; a retry placed on a dead node fails again and uses up max_failures).
+    fast_health_checks = {
+        "health_check_initial_delay_ms": 0,
+        "health_check_period_ms": 500,
+        "health_check_failure_threshold": 3,
+    }
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "_system_config": fast_health_checks},
+    )
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
@@ -45,7 +55,7 @@ def main(out: Path) -> None:
         preset="quick",
         out=out,
         space_overrides=SPACE,
-        max_failures=3,
+        max_failures=6,
         address=cluster.address,
     )
     errors: list[BaseException] = []
@@ -83,6 +93,11 @@ def main(out: Path) -> None:
                 "errors": [repr(e) for e in errors],
                 "hosts": nodes,
                 "retried_trials": sum(s.retried_trials for s in summaries.values()),
+                "failed_errors": sorted(
+                    set(rows.filter(rows["status"] == "failed")["error"].to_list())
+                )
+                if len(rows)
+                else [],
             }
         )
     )
