@@ -382,28 +382,14 @@ def settings_of(spec):
 
 def single_task(spec, function_id: int, seed: int):
     """The model's task, built the way the study builds it (float32 tensors in memory)."""
-    from regcls.binning import make_binning
-    from regcls.packed import ModelTask
     from regcls.synthetic import make_dataset
+    from study.class_tasks import class_binning, packed_task
 
     data = make_dataset(data_config(spec, function_id, seed))
     x = torch.as_tensor(data.x_train, dtype=torch.float32).unsqueeze(1)
     y = torch.as_tensor(data.y_train, dtype=torch.float32)
-    if spec.num_classes is None:
-        return ModelTask(x_train=x, y_train=y, seed=seed, lr=spec.lr), data
-    binning = make_binning(
-        data.y_train, spec.num_classes, balanced=False, rounding=spec.equalize_rounding
-    )
-    task = ModelTask(
-        x_train=x,
-        y_train=y,
-        seed=seed,
-        lr=spec.lr,
-        lam=float(spec.lam),
-        labels=torch.as_tensor(binning.labels(data.y_train)),
-        num_classes=binning.num_classes,
-    )
-    return task, data
+    binning = class_binning(spec, data.y_train)
+    return packed_task(spec, x, y, data.y_train, binning, seed), data
 
 
 def _load() -> str:

@@ -52,7 +52,7 @@ def studies() -> dict[str, StudyEntry]:
             name="synthetic_1d",
             description="the core paper's controlled 1D study (Figures 3-5, Table 1)",
             presets=_synthetic_1d_presets(),
-            validate=lambda options: resolve_preset(options) and None,
+            validate=_validate_synthetic_1d,
             run=run_synthetic_1d,
         ),
     ]
@@ -77,3 +77,8 @@ def get_study(name: str) -> StudyEntry:
     if name not in known:
         raise ValueError(f"--study: unknown study {name!r}; valid studies: {', '.join(known)}")
     return known[name]
+
+
+def _validate_synthetic_1d(options: StudyOptions) -> None:
+    """Bad preset names and search-space overrides raise here, before Ray starts."""
+    resolve_preset(options)

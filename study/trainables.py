@@ -68,20 +68,20 @@ def trial_identity(config: dict) -> tuple[str, str]:
 
 def fallback_rows(config: dict, status: str, error: str | None) -> list[dict]:
     """Rows for a trial that produced none: failed after retries, or stopped early."""
-    rows = []
-    for spec in specs_of(config):
-        for function_id, seed in spec.replicates:
-            rows.append(
-                {
-                    **identity_fields(spec, function_id, seed),
-                    "status": status,
-                    "error": error,
-                    "epochs_trained": 0,
-                    "models_in_pack": sum(len(s.replicates) for s in specs_of(config)),
-                    "device": config.get("device", "cpu"),
-                }
-            )
-    return rows
+    specs = specs_of(config)
+    pack = sum(len(s.replicates) for s in specs)
+    return [
+        {
+            **identity_fields(spec, function_id, seed),
+            "status": status,
+            "error": error,
+            "epochs_trained": 0,
+            "models_in_pack": pack,
+            "device": config.get("device", "cpu"),
+        }
+        for spec in specs
+        for function_id, seed in spec.replicates
+    ]
 
 
 def _objective(value: float) -> float:

@@ -194,3 +194,11 @@ def test_spec_round_trips_through_its_tune_config_with_the_same_key():
     failed = dir_fallback_rows({"spec": [spec.to_config()]}, "failed", "boom")
     assert [r["seed"] for r in failed] == list(spec.seeds)
     assert {r["status"] for r in failed} == {"failed"}
+
+
+def test_breakfast_task_list_is_the_same_in_the_loader_and_the_search_space():
+    # Two copies by the layering rules (search_spaces may not import numpy-heavy regcls).
+    from regcls.datasets import breakfast as loader
+    from search_spaces import breakfast as space
+
+    assert space.TASKS == loader.TASKS
