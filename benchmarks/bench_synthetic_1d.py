@@ -6,8 +6,8 @@ batch 256, 30,000 samples (10,000 for training, 39 full batches per epoch).
 
 Paths measured (every training process uses 1 torch thread; the machine's cores are the Tune
 slots):
-1. packed: the product's path, `StageRunner.run` of the study through Ray Tune: grid points
-   split into trials by `study.packing` (cost model x start-up calibration), many models per
+1. packed: the product's path, `StageRunner.run` of the study through Ray Tune: grid points split
+   into trials by `study.synthetic_1d.packing` (cost model x start-up calibration), many models per
    trial, one trial per core. Timed from `run` to its return (Ray start-up reported apart).
 2. naive: one model per Tune trial (`train_single` inside the trial), a random sample of
    configurations, per-model rate; once with Tune's defaults (reuse_actors=False, a fresh
@@ -54,8 +54,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from search_spaces.synthetic_1d import PRESETS  # noqa: E402
-from study.synthetic_1d_plan import test_specs  # noqa: E402
-from study.synthetic_1d_point import data_config, train_point  # noqa: E402
+from study.synthetic_1d.plan import test_specs  # noqa: E402
+from study.synthetic_1d.point import data_config, train_point  # noqa: E402
 
 SLICE = {
     "scenarios": ["clean"],
@@ -304,7 +304,7 @@ def _naive_trainable(config: dict) -> None:
     from ray import tune
 
     from regcls.single import train_single
-    from study.trial_spec import TrialSpec
+    from study.synthetic_1d.trial_spec import TrialSpec
 
     torch.set_num_threads(1)
     spec = TrialSpec.from_config(config["spec"])
@@ -320,7 +320,7 @@ def measure_packed(specs) -> dict:
     from study.options import StudyOptions
     from study.resources import packed_trial_resources
     from study.sink import ParquetSink
-    from study.synthetic_1d import StageRunner  # the study's own stage runner
+    from study.synthetic_1d.run import StageRunner  # the study's own stage runner
 
     with tempfile.TemporaryDirectory() as out:
         options = StudyOptions(study="synthetic_1d", preset="paper", out=Path(out), dashboard=False)

@@ -1,6 +1,6 @@
 """Results of the regcls studies: the row schema, Polars analysis, Plotly figures, HTML report."""
 
-from results.analysis import (
+from results.synthetic_1d.analysis import (
     PAPER_TABLE1,
     classes_curves,
     gaps,
@@ -17,20 +17,26 @@ from results.analysis import (
     row_counts,
     selected_lambdas,
 )
-from results.figures import (
+from results.synthetic_1d.figures import (
     plot_classes_curves,
     plot_helps_table,
     plot_lambda_curves,
     plot_noise_curves,
     plot_optuna_vs_grid,
 )
-from results.report import (
+from results.synthetic_1d.report import (
     format_tables_for_terminal,
     report_tables,
     write_report,
     write_tables_csv,
 )
-from results.schema import ROW_SCHEMA, conform_rows, empty_rows, read_rows, validate_rows
+from results.synthetic_1d.schema import (
+    ROW_SCHEMA,
+    conform_rows,
+    empty_rows,
+    read_rows,
+    validate_rows,
+)
 
 __all__ = [
     "PAPER_TABLE1",
@@ -65,7 +71,7 @@ __all__ = [
 ]
 
 # Real-data (deep imbalanced regression) studies: IMDB-WIKI-DIR, NYUD2-DIR, Breakfast, STS-B-DIR.
-from results.dir_analysis import (  # noqa: E402
+from results.dir.analysis import (  # noqa: E402
     best_config,
     breakfast_table,
     helps_summary,
@@ -74,14 +80,14 @@ from results.dir_analysis import (  # noqa: E402
     results_table,
     results_vs_published,
 )
-from results.dir_figures import plot_dir_results, plot_lambda_sensitivity  # noqa: E402
-from results.dir_report import (  # noqa: E402
+from results.dir.figures import plot_dir_results, plot_lambda_sensitivity  # noqa: E402
+from results.dir.report import (  # noqa: E402
     dir_report_sections,
     dir_report_tables,
     format_dir_tables_for_terminal,
     write_dir_tables_csv,
 )
-from results.dir_schema import (  # noqa: E402
+from results.dir.schema import (  # noqa: E402
     DIR_ROW_SCHEMA,
     conform_dir_rows,
     dir_metric_columns,

@@ -1,6 +1,6 @@
-"""Plotly pieces shared by the synthetic-1D (`results.figures`) and DIR (`results.dir_figures`)
-figures: the paper's variant colours and names, the empty figure, mean +- std bands, and the
-error-vs-lambda lines of one facet.
+"""Plotly pieces shared by the synthetic-1D (`results.synthetic_1d.figures`) and DIR
+(`results.dir.figures`) figures: the paper's variant colours and names, the empty figure, mean +-
+std bands, and the error-vs-lambda lines of one facet.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Rendering pieces shared by the synthetic-1D (`results.report`) and DIR (`results.dir_report`)
-outputs: figure divs and HTML tables of the report page, CSV tables, terminal tables.
+"""Rendering pieces shared by the synthetic-1D (`results.synthetic_1d.report`) and DIR
+(`results.dir.report`) outputs: figure divs and HTML tables of the report page, CSV tables, terminal
+tables.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
-from study.dir_study import (
+from study.dir.run import (
     DirStudy,
     describe_presets,
     dir_studies,
@@ -16,8 +16,8 @@ from study.dir_study import (
     validate_dir_study,
 )
 from study.options import StudyOptions
-from study.synthetic_1d import resolve_preset, run_synthetic_1d
-from study.synthetic_1d_plan import declared_models
+from study.synthetic_1d.plan import declared_models
+from study.synthetic_1d.run import resolve_preset, run_synthetic_1d
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from results import conform_rows, write_report
-from results.dir_analysis import (
+from results.dir.analysis import (
     best_config,
     breakfast_table,
     helps_summary,
@@ -28,20 +28,20 @@ from results.dir_analysis import (
     results_table,
     results_vs_published,
 )
-from results.dir_figures import plot_dir_results, plot_lambda_sensitivity
-from results.dir_report import (
+from results.dir.figures import plot_dir_results, plot_lambda_sensitivity
+from results.dir.report import (
     dir_report_sections,
     dir_report_tables,
     format_dir_tables_for_terminal,
     write_dir_tables_csv,
 )
-from results.dir_schema import (
+from results.dir.schema import (
     DIR_ROW_SCHEMA,
     dir_metric_columns,
     empty_dir_rows,
     read_dir_rows,
 )
-from results.figures import VARIANT_COLORS
+from results.synthetic_1d.figures import VARIANT_COLORS
 
 PAPERS = Path("/work/shared/papers")
 MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}

@@ -9,8 +9,8 @@ from search_spaces.synthetic_1d import PRESETS
 from study.options import StudyOptions
 from study.resources import packed_trial_resources
 from study.sink import ParquetSink
-from study.synthetic_1d import StageRunner
-from study.synthetic_1d_plan import lambda_search_specs
+from study.synthetic_1d.plan import lambda_search_specs
+from study.synthetic_1d.run import StageRunner
 
 SPACE = {
     "functions": [0],

@@ -38,3 +38,28 @@ def test_package_imports_nothing_forbidden(package, forbidden):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "", f"{package} imports {result.stdout.strip()}"
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("study/synthetic_1d", ("study.dir", "results.dir")),
+        ("study/dir", ("study.synthetic_1d",)),
+        ("results/dir", ("study",)),
+    ],
+)
+def test_study_families_do_not_import_each_other(package, forbidden):
+    sources = {p: p.read_text() for p in (ROOT / package).rglob("*.py")}
+    for path, text in sources.items():
+        for name in forbidden:
+            assert f"from {name}" not in text and f"import {name}" not in text, (path, name)
+
+
+def test_no_study_prefixed_files_outside_their_folder():
+    # One subpackage per study family: `study/dir/plan.py`, never `study/dir_plan.py`.
+    families = ("dir", "synthetic_1d", "stsb", "imdb", "nyud2", "breakfast")
+    for package in ("study", "results"):
+        for path in (ROOT / package).glob("*.py"):
+            assert not path.stem.startswith(families), path
+        folders = {p.name for p in (ROOT / package).iterdir() if p.is_dir() and p.name[0] != "_"}
+        assert {"dir", "synthetic_1d"} <= folders, package

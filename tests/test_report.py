@@ -23,7 +23,7 @@ from results import (
     write_report,
     write_tables_csv,
 )
-from results.figures import VARIANT_COLORS
+from results.synthetic_1d.figures import VARIANT_COLORS
 
 FIGURES = 6  # Table 1 bars, Figure 4 (imbalanced, balanced), Figure 3, Figure 5, Optuna
 MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}

@@ -16,9 +16,9 @@ from regcls.datasets.fixtures import (
 )
 from results import read_dir_rows
 from search_spaces import breakfast, imdb_wiki_dir, nyud2_dir, stsb_dir
-from study.dir_plan import breakfast_specs, declared_models, image_specs, stsb_specs
-from study.dir_spec import DirSpec
-from study.dir_trainables import dir_fallback_rows
+from study.dir.plan import breakfast_specs, declared_models, image_specs, stsb_specs
+from study.dir.spec import DirSpec
+from study.dir.trainables import dir_fallback_rows
 
 FIXTURES = {
     "imdb_wiki_dir": lambda root: write_imdb_wiki_fixture(root, counts=(48, 12, 12)),

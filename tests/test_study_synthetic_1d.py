@@ -13,8 +13,8 @@ from results import ROW_SCHEMA, read_rows
 from search_spaces.synthetic_1d import PRESETS
 from study.options import StudyOptions
 from study.output_folder import OutputFolderError
-from study.synthetic_1d import run_synthetic_1d
-from study.synthetic_1d_plan import declared_models
+from study.synthetic_1d.plan import declared_models
+from study.synthetic_1d.run import run_synthetic_1d
 
 TINY = {
     "functions": [0],

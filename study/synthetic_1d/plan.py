@@ -12,7 +12,7 @@ from __future__ import annotations
 from itertools import product
 
 from search_spaces.synthetic_1d import Synthetic1DPreset
-from study.trial_spec import CLASS_MODES, TrialSpec
+from study.synthetic_1d.trial_spec import CLASS_MODES, TrialSpec
 
 STUDY = "synthetic_1d"
 CLASS_VARIANTS = ("reg+cls", "reg+cls-balanced")

@@ -13,8 +13,8 @@ import math
 import torch
 from ray import tune
 
-from study.synthetic_1d_point import identity_fields, train_points
-from study.trial_spec import TrialSpec
+from study.synthetic_1d.point import identity_fields, train_points
+from study.synthetic_1d.trial_spec import TrialSpec
 
 # Objective reported when every model of a trial diverged: worse than any finite MSE here.
 DIVERGED_OBJECTIVE = 1e9

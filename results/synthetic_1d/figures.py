@@ -1,11 +1,10 @@
 """Plotly figures of the core paper's Figures 3, 4, 5 and Table 1, from the results rows.
 
-Each public `plot_*` function checks its arguments, computes its table with `results.analysis`
-and hands it to a private `_*_figure` function that only draws. Facets are scenario (or noise
-level) x sampling; lines are means over functions x seeds with +-1 std shaded bands. Colours
-follow the paper: reg red, reg+cls green, reg+cls with balanced classes lime. An input without
-the figure's rows gives an empty figure carrying a note instead of raising.
-"""
+Each public `plot_*` function checks its arguments, computes its table with
+`results.synthetic_1d.analysis` and hands it to a private `_*_figure` function that only draws.
+Facets are scenario (or noise level) x sampling; lines are means over functions x seeds with +-1 std
+shaded bands. Colours follow the paper: reg red, reg+cls green, reg+cls with balanced classes lime.
+An input without the figure's rows gives an empty figure carrying a note instead of raising. """
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ from results._plotting import (
     empty_figure,
 )
 from results._tables import check_choice, check_frame
-from results.analysis import (
+from results.synthetic_1d.analysis import (
     AVERAGE,
     classes_curves,
     gaps,
@@ -70,7 +69,7 @@ def plot_classes_curves(df: pl.DataFrame, stage: str = "test") -> go.Figure:
     """Figure 3: test MSE vs number of classes C (log2 x axis), reg vs reg+cls, gap printed.
 
     Facets: scenario (rows) x sampling (columns); mean +- std over functions x seeds. Each facet
-    prints the gap mean_C |MSE_reg - MSE_reg+cls(C)| (`results.analysis.gaps`).
+    prints the gap mean_C |MSE_reg - MSE_reg+cls(C)| (`results.synthetic_1d.analysis.gaps`).
 
     Args:
         df: results rows.

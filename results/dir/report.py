@@ -1,10 +1,11 @@
 """The real-data (DIR) studies in the report: HTML sections, CSV tables, terminal tables.
 
-`dir_report_sections` gives (title, HTML) pairs for `results.report.write_report`'s
+`dir_report_sections` gives (title, HTML) pairs for `results.synthetic_1d.report.write_report`'s
 `extra_sections`; their plotly divs do not carry plotly.js (`include_plotlyjs=False`): the page
 inlines it once, with its first built-in figure. `write_report` runs the synthetic-1D analysis
 on its rows, which needs the 1D columns: give it the rows as `results.read_rows` returns them
-(or `results.schema.conform_rows(dir_rows)`); their DIR stages leave the 1D sections empty.
+(or `results.synthetic_1d.schema.conform_rows(dir_rows)`); their DIR stages leave the 1D
+sections empty.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from results import dir_analysis as analysis
 from results._render import (
     details,
     figure_div,
@@ -24,7 +24,8 @@ from results._render import (
     terminal_blocks,
     write_csv_tables,
 )
-from results.dir_figures import DATASET_NAMES, plot_dir_results, plot_lambda_sensitivity
+from results.dir import analysis
+from results.dir.figures import DATASET_NAMES, plot_dir_results, plot_lambda_sensitivity
 
 _TABLES_OF = {
     "imdb_wiki_dir": "core paper Tables 3 and 4",
@@ -162,7 +163,7 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
 
 
 def _table(frame: pl.DataFrame) -> str:
-    """`results.report`'s table, unwrapped cells ("mean ± std") and scrolling when wide."""
+    """The 1D report's table, unwrapped cells ("mean ± std") and scrolling when wide."""
     table = html_table(frame).replace(
         "<table class='rows'>", "<table class='rows' style='white-space:nowrap'>"
     )

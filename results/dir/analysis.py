@@ -1,14 +1,14 @@
 """Polars analysis of the real-data (DIR) rows: the core paper's Tables 2-5 and what they imply.
 
-Every function is a pure function of a DIR rows frame (`results.dir_schema`) and returns a new
-frame. As in `results.analysis`, only finished models (`status == "ok"`) with a finite metric
-enter a mean; the others are counted, in `n_diverged` (the loss became NaN/inf) and `n_failed`
-(no model: the trial failed or was stopped early). Standard deviations are sample standard
-deviations (ddof = 1), null for fewer than two values. Breakfast trains one model per cooking
-task, and the paper reports mean +- std over the 10 tasks (Table 5): there a task's models are
-first averaged over seeds, then mean and std are taken over tasks (`n` counts tasks); elsewhere
-over models (`n` counts models). Pearson correlations are reported in percent (x100), as Yang et
-al. print them; the rows hold the coefficient r. Empty rows give empty frames with the same
+Every function is a pure function of a DIR rows frame (`results.dir.schema`) and returns a new
+frame. As in `results.synthetic_1d.analysis`, only finished models (`status == "ok"`) with a finite
+metric enter a mean; the others are counted, in `n_diverged` (the loss became NaN/inf) and
+`n_failed` (no model: the trial failed or was stopped early). Standard deviations are sample
+standard deviations (ddof = 1), null for fewer than two values. Breakfast trains one model per
+cooking task, and the paper reports mean +- std over the 10 tasks (Table 5): there a task's models
+are first averaged over seeds, then mean and std are taken over tasks (`n` counts tasks); elsewhere
+over models (`n` counts models). Pearson correlations are reported in percent (x100), as Yang et al.
+print them; the rows hold the coefficient r. Empty rows give empty frames with the same
 columns.
 
 Rows are told apart by the "setting" columns (target, data_split, data_balance,
@@ -36,7 +36,7 @@ from results._tables import (
     typed,
     usable,
 )
-from results.dir_schema import (
+from results.dir.schema import (
     DIR_DATASETS,
     DIR_METRICS,
     DIR_SHOTS,

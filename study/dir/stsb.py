@@ -19,8 +19,8 @@ from regcls.dir_metrics import bin_counts
 from regcls.packed import TrainedModels, TrainSettings, train_packed
 from regcls.text_encoding import encode_pairs, encode_stsb_split
 from study.class_tasks import class_binning, packed_task
-from study.dir_rows import model_row, prediction_metrics
-from study.dir_spec import DirSpec
+from study.dir.rows import model_row, prediction_metrics
+from study.dir.spec import DirSpec
 
 SPLITS = ("train", "val", "test")
 STSB_MAX = 5.0  # scores lie in [0, 5]

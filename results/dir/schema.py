@@ -21,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from results._tables import IDENTITY_FIELDS, RUN_INFO_FIELDS, conform
-from results.schema import ROW_SCHEMA, read_rows
+from results.synthetic_1d.schema import ROW_SCHEMA, read_rows
 
 DIR_DATASETS = ("imdb_wiki_dir", "nyud2_dir", "breakfast", "stsb_dir")
 DIR_SPLITS = ("val", "test")
@@ -97,11 +97,10 @@ def empty_dir_rows() -> pl.DataFrame:
 def read_dir_rows(path: str | Path) -> pl.DataFrame:
     """Every DIR results row under `<path>/rows/*.parquet`, conformed to `DIR_ROW_SCHEMA`.
 
-    Reads with `results.schema.read_rows` (same files: temporaries skipped, missing columns
-    null, extra columns kept), then drops the synthetic-1D columns that reader added and the
-    files do not hold (entirely null), and conforms to the DIR schema. No files: an empty frame
-    with the DIR schema.
-    """
+    Reads with `results.synthetic_1d.schema.read_rows` (same files: temporaries skipped, missing
+    columns null, extra columns kept), then drops the synthetic-1D columns that reader added and the
+    files do not hold (entirely null), and conforms to the DIR schema. No files: an empty frame with
+    the DIR schema. """
     rows = read_rows(path)
     dir_names = set(DIR_ROW_SCHEMA.names)
     added = [

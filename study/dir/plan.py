@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from search_spaces.breakfast import TARGET_NAMES, BreakfastPreset
 from search_spaces.real_data import VARIANT_OF_MODE, ImagePreset
 from search_spaces.stsb_dir import StsbPreset
-from study.dir_spec import DirSpec
+from study.dir.spec import DirSpec
 
 IMAGE_TARGETS = {"imdb_wiki_dir": "age", "nyud2_dir": "depth"}
 

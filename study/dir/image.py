@@ -23,8 +23,8 @@ from regcls.epoch_trainer import train_epochs
 from regcls.vision import DepthEncoderDecoder, ResNetRegressor
 from search_spaces.nyud2_dir import SHOT_BINS, image_shape
 from study.class_tasks import class_binning
-from study.dir_epochs import epoch_model_row, epoch_settings
-from study.dir_spec import DirSpec
+from study.dir.epochs import epoch_model_row, epoch_settings
+from study.dir.spec import DirSpec
 
 # (epoch, that epoch's history row) -> True to stop; the Tune trainable reports from here.
 EpochHook = Callable[[int, dict[str, float]], bool | None]

@@ -18,8 +18,8 @@ from regcls.dir_metrics import bin_counts
 from regcls.epoch_trainer import train_epochs
 from regcls.single import MLP
 from study.class_tasks import class_binning
-from study.dir_epochs import epoch_model_row, epoch_settings
-from study.dir_spec import DirSpec
+from study.dir.epochs import epoch_model_row, epoch_settings
+from study.dir.spec import DirSpec
 
 # The row's target name -> the loader's.
 LOADER_TARGETS = {"progress_pct": "percent", "frames": "frames"}

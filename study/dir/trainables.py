@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from ray import tune
 
-from study.dir_spec import DirSpec, identity_fields
+from study.dir.spec import DirSpec, identity_fields
 
 # Objective reported when no model of a trial finished: worse than any finite error here.
 DIVERGED_OBJECTIVE = 1e9
@@ -25,15 +25,15 @@ def dir_trainable(config: dict, features: dict[str, np.ndarray] | None = None) -
     spec = spec_of(config)
     device = config.get("device", "cpu")
     if spec.dataset == "stsb_dir":
-        from study.dir_stsb import train_stsb_point
+        from study.dir.stsb import train_stsb_point
 
         rows = train_stsb_point(spec, features, device)
     elif spec.dataset == "breakfast":
-        from study.dir_breakfast import train_breakfast_trial
+        from study.dir.breakfast import train_breakfast_trial
 
         rows = train_breakfast_trial(spec, device)
     else:
-        from study.dir_image import train_image_trial
+        from study.dir.image import train_image_trial
 
         def report_epoch(epoch: int, history: dict[str, float]) -> None:
             if epoch < spec.epochs:  # the last epoch is reported with the rows below

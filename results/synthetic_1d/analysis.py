@@ -25,7 +25,7 @@ from results._tables import (
     typed,
     usable,
 )
-from results.schema import empty_rows
+from results.synthetic_1d.schema import empty_rows
 
 SCENARIO_ORDER = ("clean", "noisy", "ood")
 SAMPLING_ORDER = ("uniform", "mild", "moderate", "severe")

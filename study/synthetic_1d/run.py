@@ -20,11 +20,10 @@ from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.cluster import ray_session
 from study.options import StudyOptions
 from study.output_folder import claim_output_folder, write_json_atomic
-from study.packing import plan_trials
 from study.resources import TrialResources, packed_trial_resources
-from study.selection import LAMBDA_SELECTION, choose_lambdas, require_lambdas
 from study.sink import ParquetSink
-from study.synthetic_1d_plan import (
+from study.synthetic_1d.packing import plan_trials
+from study.synthetic_1d.plan import (
     STUDY,
     declared_models,
     lambda_search_specs,
@@ -32,8 +31,9 @@ from study.synthetic_1d_plan import (
     optuna_specs,
     test_specs,
 )
-from study.trainables import fallback_rows, synthetic_1d_trainable, trial_identity
-from study.trial_spec import TrialSpec
+from study.synthetic_1d.selection import LAMBDA_SELECTION, choose_lambdas, require_lambdas
+from study.synthetic_1d.trainables import fallback_rows, synthetic_1d_trainable, trial_identity
+from study.synthetic_1d.trial_spec import TrialSpec
 from study.tune_runner import RunSummary, run_trials
 
 

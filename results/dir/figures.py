@@ -1,10 +1,9 @@
 """Plotly figures of the real-data (DIR) studies: the core paper's Tables 2-5 as bars, and lambda.
 
-Same conventions as `results.figures`: each public `plot_*` function checks its arguments,
-computes its table with `results.dir_analysis` and hands it to a private `_*_figure` function
-that only draws; colours follow the paper (reg red, reg+cls green, reg+cls with balanced
-classes lime); an input without the figure's rows gives an empty figure carrying a note.
-"""
+Same conventions as `results.synthetic_1d.figures`: each public `plot_*` function checks its
+arguments, computes its table with `results.dir.analysis` and hands it to a private `_*_figure`
+function that only draws; colours follow the paper (reg red, reg+cls green, reg+cls with balanced
+classes lime); an input without the figure's rows gives an empty figure carrying a note. """
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from results._plotting import (
     empty_figure,
 )
 from results._tables import check_choice, check_frame
-from results.dir_analysis import (
+from results.dir.analysis import (
     BREAKFAST_SPLITS,
     DATASET_SHOTS,
     PRIMARY_METRIC,
@@ -31,7 +30,7 @@ from results.dir_analysis import (
     published_rows,
     results_table,
 )
-from results.dir_schema import DIR_DATASETS, DIR_METRICS
+from results.dir.schema import DIR_DATASETS, DIR_METRICS
 
 DATASET_NAMES = {
     "imdb_wiki_dir": "IMDB-WIKI-DIR",
@@ -62,7 +61,7 @@ def plot_dir_results(df: pl.DataFrame, dataset: str, metric: str) -> go.Figure:
     label.
 
     Args:
-        df: DIR results rows (`results.dir_schema.read_dir_rows`).
+        df: DIR results rows (`results.dir.schema.read_dir_rows`).
         dataset: "imdb_wiki_dir", "nyud2_dir", "breakfast" or "stsb_dir".
         metric: "mae", "mse", "rmse", "gm", "pearson" (plotted in %) or "delta1".
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from regcls.packed import ModelTask, TrainSettings, train_packed
-from study.trial_spec import TrialSpec
+from study.synthetic_1d.trial_spec import TrialSpec
 
 # Longest modelled trial (seconds on one core): costlier grid points are split, so that with
 # longest-first order every slot finishes within about one such trial of the others.

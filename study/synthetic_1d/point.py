@@ -20,8 +20,8 @@ from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
 from regcls.synthetic import DataConfig, Dataset1D, make_dataset
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
-from study.selection import LAMBDA_SELECTION
-from study.trial_spec import TrialSpec
+from study.synthetic_1d.selection import LAMBDA_SELECTION
+from study.synthetic_1d.trial_spec import TrialSpec
 
 # Called after each epoch with (epoch, mean validation MSE over live models); True stops training.
 EpochReport = Callable[[int, float], bool | None]

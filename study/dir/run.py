@@ -20,9 +20,9 @@ from regcls.datasets import imdb_wiki, layout_error, nyud2, stsb
 from search_spaces import breakfast as breakfast_space
 from search_spaces import imdb_wiki_dir, nyud2_dir, stsb_dir
 from study.cluster import ray_session
-from study.dir_plan import breakfast_specs, declared_models, image_specs, stsb_specs
-from study.dir_spec import DirSpec
-from study.dir_trainables import dir_fallback_rows, dir_identity, dir_trainable
+from study.dir.plan import breakfast_specs, declared_models, image_specs, stsb_specs
+from study.dir.spec import DirSpec
+from study.dir.trainables import dir_fallback_rows, dir_identity, dir_trainable
 from study.options import StudyOptions
 from study.output_folder import claim_output_folder
 from study.resources import (
@@ -194,7 +194,7 @@ def _stsb_features(preset, root: str, options: StudyOptions) -> dict:
 
     import torch
 
-    from study.dir_stsb import prepare_stsb_features
+    from study.dir.stsb import prepare_stsb_features
 
     cache = Path(preset.cache_dir) if preset.cache_dir else options.out / "features"
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -211,7 +211,7 @@ def _stsb_features(preset, root: str, options: StudyOptions) -> dict:
 
 def _print_cpu_estimate(specs: list[DirSpec], root: str, resources: TrialResources) -> None:
     """No GPU: say up front how long the image trials will take, then run anyway."""
-    from study.dir_image import seconds_per_sample, training_size
+    from study.dir.image import seconds_per_sample, training_size
 
     first = specs[0]
     n_train, n_eval = training_size(first.dataset, root)

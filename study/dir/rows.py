@@ -1,4 +1,4 @@
-"""Turning one trained DIR model into its results row (`results.dir_schema` columns)."""
+"""Turning one trained DIR model into its results row (`results.dir.schema` columns)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from regcls.binning import ClassBinning
 from regcls.dir_metrics import SHOTS, dir_metrics
-from study.dir_spec import DirSpec, identity_fields
+from study.dir.spec import DirSpec, identity_fields
 from study.run_info import run_info
 
 METRICS = ("mae", "mse", "rmse", "gm", "pearson", "delta1")

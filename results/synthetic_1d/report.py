@@ -15,7 +15,6 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from results import analysis, figures
 from results._render import (
     details,
     figure_div,
@@ -25,7 +24,8 @@ from results._render import (
     write_csv_tables,
 )
 from results._tables import check_frame
-from results.schema import empty_rows
+from results.synthetic_1d import analysis, figures
+from results.synthetic_1d.schema import empty_rows
 
 _VERSION_COLUMNS = (
     "torch_version",

@@ -11,8 +11,8 @@ import torch
 
 from regcls.binning import ClassBinning
 from regcls.epoch_trainer import EpochResult, EpochSettings, predict
-from study.dir_rows import model_row, prediction_metrics
-from study.dir_spec import DirSpec
+from study.dir.rows import model_row, prediction_metrics
+from study.dir.spec import DirSpec
 
 
 def epoch_settings(spec: DirSpec, seed: int, select_metric: str) -> EpochSettings:

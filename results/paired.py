@@ -1,0 +1,333 @@
+"""Paired statistics for every "A beats B" claim (reg+cls vs reg, reg-scaled vs reg, ...).
+
+A pair is one model A and the model B it is compared with, trained on the same data (same
+function, seed, sampling, ...). For each group of pairs `paired_stats` reports how often A beats
+B with its count, a Wilson interval and an exact two-sided sign-test p-value (Holm-adjusted over
+the table), and the paired mean MSE difference with a bootstrap interval that resamples clusters
+(target functions): the seeds of one function share the function, so they are not independent,
+and resampling single pairs would understate the uncertainty.
+
+Conventions, shared by every function here:
+
+- "A beats B" (a win) means `mse_a < mse_b` strictly. A tie is a pair A does not win.
+- A diverged or failed model A (`mse_a` null, NaN or infinite) is a pair A does not win, as the
+  core paper's Table 1 counts a diverged reg+cls model as "does not help"; it is counted in
+  `n_diverged` and left out of the MSE difference (it has no MSE).
+- A pair without a baseline (`mse_b` null, NaN or infinite) is no pair: it is dropped and
+  counted nowhere.
+- Undefined values are NaN, never null: the Wilson interval of zero pairs, the sign test of zero
+  pairs, the mean difference when every A diverged, and the bootstrap interval of fewer than two
+  clusters (one function shows no between-function spread, so no interval is claimed).
+- Wilson intervals and the sign test treat pairs as independent; only the bootstrap interval of
+  the mean difference accounts for the clustering.
+
+Only the standard library and Polars are used (no numpy/scipy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Sequence
+from fractions import Fraction
+from statistics import NormalDist
+
+import polars as pl
+
+COUNT = pl.Int64
+STAT_COLUMNS: dict[str, pl.DataType] = {
+    "n_pairs": COUNT,
+    "n_wins": COUNT,
+    "n_diverged": COUNT,
+    "pct_wins": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p_value": pl.Float64,
+    "p_holm": pl.Float64,
+    "mean_diff": pl.Float64,
+    "median_diff": pl.Float64,
+    "mean_diff_ci_low": pl.Float64,
+    "mean_diff_ci_high": pl.Float64,
+    "n_clusters": COUNT,
+    "n_boot": COUNT,
+    "bootstrap_seed": COUNT,
+}
+
+_NAN = float("nan")
+# Private working columns of `paired_stats`; input columns of these names are rejected.
+_DIFF, _WIN, _DIVERGED = "__paired_diff", "__paired_win", "__paired_diverged"
+_ALL, _CLUSTER = "__paired_all", "__paired_cluster"
+
+
+def wilson_interval(wins: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of the proportion `wins / n`, on the 0..1 scale.
+
+    With z the two-sided normal quantile of `confidence` and p = wins / n:
+    centre = (p + z^2 / 2n) / (1 + z^2 / n),
+    half-width = z * sqrt(p (1 - p) / n + z^2 / 4n^2) / (1 + z^2 / n).
+    The bounds are exactly 0 when wins == 0 and exactly 1 when wins == n; n == 0 gives
+    (nan, nan).
+    """
+    _check_count("n", n, 0, None)
+    _check_count("wins", wins, 0, n)
+    _check_confidence(confidence)
+    if n == 0:
+        return (_NAN, _NAN)
+    z = _z(confidence)
+    p = wins / n
+    denominator = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denominator
+    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denominator
+    low = 0.0 if wins == 0 else max(0.0, centre - half)
+    high = 1.0 if wins == n else min(1.0, centre + half)
+    return (low, high)
+
+
+def sign_test_p(wins: int, n: int) -> float:
+    """The exact two-sided sign-test p-value of `wins` out of `n` under Binomial(n, 1/2).
+
+    p = min(1, 2 * P(X <= min(wins, n - wins))), computed exactly in integers and rounded once
+    to a float (no overflow for large n; p-values below ~1e-308 round to 0.0). n == 0 gives nan:
+    without pairs there is no test (`holm` passes nan through).
+    """
+    _check_count("n", n, 0, None)
+    _check_count("wins", wins, 0, n)
+    if n == 0:
+        return _NAN
+    tail, term = 0, 1  # term = comb(n, k)
+    for k in range(min(wins, n - wins) + 1):
+        tail += term
+        term = term * (n - k) // (k + 1)
+    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values, in the input order.
+
+    Sorted ascending, the i-th smallest of the m p-values (i = 0..m-1) is adjusted to
+    max over j <= i of min(1, (m - j) * p_(j)), so adjusted values are monotone in the raw ones
+    and capped at 1. NaN (or None) entries stay NaN and are not counted in m.
+    """
+    if isinstance(p_values, str | bytes) or not isinstance(p_values, Sequence):
+        raise ValueError(f"p_values: expected a sequence of floats, got {type(p_values).__name__}")
+    values = [_NAN if p is None else p for p in p_values]
+    for p in values:
+        if not isinstance(p, int | float) or isinstance(p, bool) or not (p != p or 0 <= p <= 1):
+            raise ValueError(f"p_values: got {p!r}; accepted values: floats in [0, 1] or nan")
+    order = sorted((i for i, p in enumerate(values) if not math.isnan(p)), key=values.__getitem__)
+    m = len(order)
+    adjusted = [_NAN] * len(values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def paired_stats(
+    pairs: pl.DataFrame,
+    by: Sequence[str],
+    *,
+    cluster: str = "function_id",
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    """How often, and by how much, model A beats model B: one row per group of `by` values.
+
+    `pairs` holds one row per pair: the `by` columns, the `cluster` column (the unit the
+    bootstrap resamples, e.g. the target function; never null) and the float MSEs `mse_a`,
+    `mse_b` (see the module docstring for wins, ties, diverged A and missing baselines). `by`
+    may be empty (one row over all pairs). Columns of the result, sorted by the `by` columns
+    ascending (nulls last):
+
+    - the `by` columns; `n_pairs`, `n_wins` and `n_diverged` (A diverged or failed);
+    - `pct_wins` = 100 * n_wins / n_pairs, `ci_low`, `ci_high` its Wilson interval in percent;
+    - `p_value`, the exact two-sided sign test of n_wins out of n_pairs against 50% (H0: a pair is
+      as likely to be a win as not; ties and diverged pairs are not wins), and `p_holm`, Holm-
+      adjusted over all rows of this table (a table is one call; to adjust over several tables,
+      call `holm` on their concatenated `p_value` columns);
+    - `mean_diff`, `median_diff` of `mse_a - mse_b` over the pairs where A did not diverge
+      (negative: A is better); `mean_diff_ci_low`, `mean_diff_ci_high` its cluster-bootstrap
+      percentile interval; `n_clusters`, the clusters that hold such pairs;
+    - `n_boot` and `bootstrap_seed`, the bootstrap's settings, recorded.
+
+    The bootstrap draws `n_clusters` clusters with replacement `n_boot` times; a resample's mean
+    is the sum of the drawn clusters' difference sums over the sum of their pair counts (every
+    pair of a drawn cluster, once per draw). The interval is the linearly interpolated
+    (1 - confidence) / 2 and (1 + confidence) / 2 quantiles of the resample means; fewer than two
+    clusters give NaN. Each group draws from `random.Random` seeded with a SHA-256 of (`seed`,
+    group key), so the result does not depend on row or group order. An empty input (after
+    dropping pairs without a baseline) gives an empty frame with the result's columns.
+    """
+    by = _checked_arguments(pairs, by, cluster, n_boot, seed, confidence)
+    schema = {**{name: pairs.schema[name] for name in by}, **STAT_COLUMNS}
+    keys = list(by) or [_ALL]
+    a, b = pl.col("mse_a").cast(pl.Float64), pl.col("mse_b").cast(pl.Float64)
+    a_ok = a.is_finite().fill_null(False)
+    kept = pairs.select(*by, pl.col(cluster).alias(_CLUSTER), a, b, pl.lit(0).alias(_ALL)).filter(
+        b.is_finite().fill_null(False)
+    )
+    groups = (
+        kept.with_columns(
+            pl.when(a_ok).then(a - b).alias(_DIFF),
+            (a_ok & (a < b)).alias(_WIN),
+            (~a_ok).alias(_DIVERGED),
+        )
+        .group_by(keys)
+        .agg(
+            pl.len().alias("n_pairs"),
+            pl.col(_WIN).sum().alias("n_wins"),
+            pl.col(_DIVERGED).sum().alias("n_diverged"),
+            pl.col(_DIFF).median().alias("median_diff"),
+            pl.col(_CLUSTER).filter(pl.col(_DIFF).is_not_null()),
+            pl.col(_DIFF).drop_nulls(),
+        )
+        .sort(keys, nulls_last=True)
+    )
+    stats = [
+        _group_stats(row, by, n_boot, seed, confidence) for row in groups.iter_rows(named=True)
+    ]
+    for row, p in zip(stats, holm([row["p_value"] for row in stats]), strict=True):
+        row["p_holm"] = p
+    return pl.DataFrame(stats, schema=schema)
+
+
+def naive_bootstrap_interval(
+    values: Sequence[float], n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of `values`, resampling single values.
+
+    The per-row counterpart of `paired_stats`' cluster bootstrap (each value its own cluster),
+    drawing from `random.Random` seeded like a `paired_stats` group with an empty key. Right for
+    independent values only; fewer than two values give (nan, nan).
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise ValueError(f"values: expected a sequence of floats, got {type(values).__name__}")
+    for v in values:
+        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+            raise ValueError(f"values: got {v!r}; accepted values: finite floats")
+    _check_count("n_boot", n_boot, 1, None)
+    _check_seed(seed)
+    _check_confidence(confidence)
+    sums = [float(v) for v in values]
+    return _cluster_bootstrap(sums, [1] * len(sums), n_boot, _rng(seed, ()), confidence)
+
+
+def _group_stats(
+    row: dict[str, object], by: list[str], n_boot: int, seed: int, confidence: float
+) -> dict[str, object]:
+    """One output row (`p_holm` still NaN) from a group's aggregated counts and lists."""
+    n_pairs, n_wins = int(row["n_pairs"]), int(row["n_wins"])
+    diffs: list[float] = row[_DIFF]
+    per_cluster: dict[object, list[float]] = {}
+    for c, d in zip(row[_CLUSTER], diffs, strict=True):
+        per_cluster.setdefault(c, []).append(d)
+    ordered = sorted(per_cluster)
+    sums = [math.fsum(per_cluster[c]) for c in ordered]
+    counts = [len(per_cluster[c]) for c in ordered]
+    key = tuple(row[name] for name in by)
+    ci = _cluster_bootstrap(sums, counts, n_boot, _rng(seed, key), confidence)
+    low, high = wilson_interval(n_wins, n_pairs, confidence)
+    return {
+        **{name: row[name] for name in by},
+        "n_pairs": n_pairs,
+        "n_wins": n_wins,
+        "n_diverged": int(row["n_diverged"]),
+        "pct_wins": 100.0 * n_wins / n_pairs,
+        "ci_low": 100.0 * low,
+        "ci_high": 100.0 * high,
+        "p_value": sign_test_p(n_wins, n_pairs),
+        "p_holm": _NAN,
+        "mean_diff": math.fsum(diffs) / len(diffs) if diffs else _NAN,
+        "median_diff": _NAN if row["median_diff"] is None else float(row["median_diff"]),
+        "mean_diff_ci_low": ci[0],
+        "mean_diff_ci_high": ci[1],
+        "n_clusters": len(ordered),
+        "n_boot": n_boot,
+        "bootstrap_seed": seed,
+    }
+
+
+def _cluster_bootstrap(
+    sums: list[float], counts: list[int], n_boot: int, rng: random.Random, confidence: float
+) -> tuple[float, float]:
+    """Percentile interval of sum(drawn sums) / sum(drawn counts) over `n_boot` resamples."""
+    k = len(sums)
+    if k < 2:
+        return (_NAN, _NAN)
+    draws = rng.choices(range(k), k=k * n_boot)
+    get_sum, get_count = sums.__getitem__, counts.__getitem__
+    means = sorted(
+        sum(map(get_sum, draw)) / sum(map(get_count, draw))
+        for draw in (draws[i : i + k] for i in range(0, k * n_boot, k))
+    )
+    alpha = (1.0 - confidence) / 2.0
+    return (_quantile(means, alpha), _quantile(means, 1.0 - alpha))
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted values, linearly interpolated between order statistics."""
+    position = q * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    low, high = ordered[below], ordered[above]
+    return low if low == high else low + (position - below) * (high - low)
+
+
+def _rng(seed: int, key: tuple[object, ...]) -> random.Random:
+    """A generator seeded from `seed` and a group key by SHA-256 (stable across processes)."""
+    digest = hashlib.sha256(repr((seed, key)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _z(confidence: float) -> float:
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def _checked_arguments(
+    pairs: object, by: object, cluster: object, n_boot: object, seed: object, confidence: object
+) -> list[str]:
+    """`by` as a list, once every argument of `paired_stats` is valid; ValueError otherwise."""
+    if not isinstance(pairs, pl.DataFrame):
+        raise ValueError(f"pairs: expected a polars DataFrame, got {type(pairs).__name__}")
+    if isinstance(by, str) or not isinstance(by, Sequence):
+        raise ValueError(f"by: got {by!r}; accepted values: a sequence of column names of pairs")
+    by = list(by)
+    for name in by:
+        reserved = name in STAT_COLUMNS or name in ("mse_a", "mse_b") or name.startswith("__paired")
+        if name not in pairs.columns or reserved:
+            raise ValueError(f"by: got {name!r}; accepted values: columns of pairs (not stats)")
+    if len(set(by)) != len(by):
+        raise ValueError(f"by: got {by!r}; accepted values: distinct column names")
+    if not isinstance(cluster, str) or cluster not in pairs.columns:
+        raise ValueError(f"cluster: got {cluster!r}; accepted values: a column of pairs")
+    if pairs[cluster].null_count():
+        raise ValueError(f"cluster: column {cluster!r} has nulls; accepted values: non-null")
+    for name in ("mse_a", "mse_b"):
+        if name not in pairs.columns or not pairs.schema[name].is_numeric():
+            raise ValueError(f"pairs: needs a numeric column {name!r} (got {pairs.columns})")
+    _check_count("n_boot", n_boot, 1, None)
+    _check_seed(seed)
+    _check_confidence(confidence)
+    return by
+
+
+def _check_count(name: str, value: object, low: int, high: int | None) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        accepted = f"integers >= {low}" if high is None else f"integers {low}..{high}"
+        raise ValueError(f"{name}: got {value!r}; accepted values: {accepted}")
+
+
+def _check_seed(seed: object) -> None:
+    ok = isinstance(seed, int) and not isinstance(seed, bool)
+    if not ok or not -(2**63) <= seed < 2**63:
+        raise ValueError(f"seed: got {seed!r}; accepted values: 64-bit integers")
+
+
+def _check_confidence(confidence: object) -> None:
+    ok = isinstance(confidence, int | float) and not isinstance(confidence, bool)
+    if not ok or not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence: got {confidence!r}; accepted values: floats in (0, 1)")
