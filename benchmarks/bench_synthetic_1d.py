@@ -63,6 +63,7 @@ SLICE = {
     "functions": list(range(10)),
     "test_seeds": [0, 421, 8125, 2481, 849],
     "class_counts": [4, 16, 64, 256, 1024],
+    "controls": [],  # the paper's reg and reg+cls only: the workload of the committed numbers
 }
 LAMBDA = 100.0  # the paper's best lambda on clean data
 EQUAL_RTOL = 1e-3  # float32: summation order differs between packed and single-model training

@@ -108,6 +108,15 @@ class ClassBinning:
         """Keep probability (Eq. 13) of each sample's class."""
         return self.keep[self.labels(y)]
 
+    def centres(self) -> np.ndarray:
+        """[num_classes] the value each class stands for: the midpoint of its target range (a
+        merged class of Eq. 12 spans its old classes), used by regression by classification."""
+        low = np.full(self.num_classes, np.inf)
+        high = np.full(self.num_classes, -np.inf)
+        np.minimum.at(low, self.mapping, self.edges[:-1])
+        np.maximum.at(high, self.mapping, self.edges[1:])
+        return (low + high) / 2.0
+
 
 def make_binning(
     y_train: np.ndarray, num_classes: int, balanced: bool, rounding: str = "floor"

@@ -1,19 +1,17 @@
 """Packed training: K small MLPs trained as one vectorised program.
 
-Every model has its own data, seed, initial weights, minibatch order, keep draws, lambda, learning
-rate and class count, yet the step loop has no per-model Python code: all parameters of all models
-live in one flat tensor `[K, P]` (per-layer views via `MLPLayout`), the forward and backward passes
-are batched matmuls over the leading model dimension, and Adam is a handful of ops on the flat
-tensors. Classification heads are padded to the largest class count in the pack; padded logits are
-masked with -inf, so each model's cross-entropy is its own C-class cross-entropy and the padded
-rows keep zero weights and zero gradients.
+Every model has its own data, seed, initial weights, minibatch order, keep draws, objective,
+lambda, learning rate, weight decay and class count, yet the step loop has no per-model Python
+code: all parameters of all models live in one flat tensor `[K, P]` (per-layer views via
+`MLPLayout`), the forward and backward passes are batched matmuls over the leading model
+dimension, and Adam is a handful of ops on the flat tensors.
 
-The backward pass is written by hand (it is the exact gradient of the loss below; see
-`benchmarks/NOTES.md` for the measured gain over autograd). `regcls.single.train_single` is the
-plain nn.Module + torch.optim.Adam reference the tests compare against.
-
-Loss of one model on one minibatch (Eq. 4): `lam * MSE + CE` for `reg+cls`, `MSE` for `reg`; the CE
-is the mean over the samples kept by the Eq. 13 / Eq. 16 draw (`u <= keep`), zero when none is kept.
+What each model minimises is its `regcls.objectives.Objective` (Eq. 4: `lam * MSE + CE` for
+`reg+cls`, `MSE` for `reg`, ...); the pieces in `regcls.objectives` compute every loss term and
+its exact hand-written gradient (see `benchmarks/NOTES.md` for the measured gain over autograd).
+This module only runs the pack: layout, data and minibatches, the trunk and regression head, the
+step loop, divergence, Adam and the results. `regcls.single.train_single` is the plain
+nn.Module + torch.optim.Adam reference the tests compare against.
 """
 
 from __future__ import annotations
@@ -25,20 +23,17 @@ from dataclasses import dataclass
 import torch
 
 from regcls.mlp import MLPLayout, forward, init_params, torch_dtype
+from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective
+from regcls.objectives.cross_entropy import draw_kept
+from regcls.objectives.mse import MSETerm, batch_weights
+from regcls.objectives.prediction import RULES
 
 BETAS = (0.9, 0.999)
-EPS = 1e-8
-# Seed offsets of a model's minibatch-order and keep-draw generators (the init uses `seed`).
+EPS = 1e-8  # default TrainSettings.adam_eps (torch.optim.Adam's)
+# Seed offsets of a model's minibatch-order and keep-draw generators (from `seed`; the init uses
+# `init_seed`, default `seed`).
 PERM_SEED_OFFSET = 1_000_003
 KEEP_SEED_OFFSET = 2_000_006
-# Widest class head computed class-major `[K, C, B]`; wider heads run sample-major `[K, B, C]`.
-CLASS_MAJOR_MAX = 128
-# Logits of one class-head tile (CPU). Measured (benchmarks/NOTES.md, item 6): 4 MiB tiles, which
-# stay in the shared L3 across the passes over them, beat both L2-sized (0.5-1 MiB) tiles, whose
-# extra per-tile op calls cost more than they save, and untiled packs (52 MB at K=50, C=1024).
-TILE_BYTES = 1 << 22
-_LOG2E = 1.0 / math.log(2.0)
-_LN2 = math.log(2.0)
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,7 @@ class TrainSettings:
     dtype: str = "float32"
     hidden: tuple[int, ...] = (6, 16)
     drop_last: bool = True
+    adam_eps: float = EPS  # Adam's epsilon
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -59,6 +55,8 @@ class TrainSettings:
             raise ValueError(f"batch_size: must be >= 1, got {self.batch_size}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise ValueError(f"weight_decay: must be finite and >= 0, got {self.weight_decay}")
+        if not (self.adam_eps > 0 and math.isfinite(self.adam_eps)):
+            raise ValueError(f"adam_eps: must be finite and > 0, got {self.adam_eps}")
         torch_dtype(self.dtype)
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"hidden: must be a non-empty tuple of widths >= 1, got {self.hidden}")
@@ -66,20 +64,38 @@ class TrainSettings:
 
 @dataclass
 class ModelTask:
-    """One model to train."""
+    """One model to train.
+
+    `objective` names a `regcls.objectives.OBJECTIVES` composition; None infers today's: `reg`
+    without labels, `reg+cls` with labels, `reg+cls-balanced` with labels and `keep_prob`.
+    """
 
     x_train: torch.Tensor  # [N, in_features]; tasks sharing one tensor share its memory
     y_train: torch.Tensor  # [N]
-    seed: int
+    seed: int  # minibatch order and keep draws; also the init unless `init_seed` is given
     lr: float
-    lam: float = 1.0  # loss = lam * MSE + CE (Eq. 4); ignored for reg (loss = MSE)
-    labels: torch.Tensor | None = None  # [N] int64 class ids; None -> reg model
+    lam: float = 1.0  # MSE weight of reg+cls (lam * MSE + CE, Eq. 4) and reg-scaled; else ignored
+    labels: torch.Tensor | None = None  # [N] int64 class ids; None -> no class head
     num_classes: int = 0  # classifier width (C-bar for balanced classes)
     keep_prob: torch.Tensor | None = None  # [N] keep probability (Eq. 13); None -> keep all
+    objective: str | None = None  # an OBJECTIVES name; None -> inferred (see above)
+    class_centres: torch.Tensor | None = None  # [num_classes] value of each class
+    weight_decay: float | None = None  # this model's coupled L2; None -> TrainSettings'
+    init_seed: int | None = None  # seed of the initial weights; None -> `seed`
 
     @property
     def is_classifier(self) -> bool:
+        """Whether the model has a class head (it has labels)."""
         return self.labels is not None
+
+    @property
+    def objective_spec(self) -> Objective:
+        """The model's objective: `objective`, else the one inferred from labels / keep_prob."""
+        if self.objective is not None:
+            return objective(self.objective)
+        if self.labels is None:
+            return OBJECTIVES["reg"]
+        return OBJECTIVES["reg+cls" if self.keep_prob is None else "reg+cls-balanced"]
 
 
 @dataclass
@@ -90,13 +106,18 @@ class TrainedModels:
     diverged: torch.Tensor  # [K] bool
     epochs_trained: torch.Tensor  # [K] int64
     final_loss: torch.Tensor  # [K] mean training loss of the last epoch; nan when diverged
+    # Per model: its `prediction.RULES` name (None: all "regression") and class centres (or None).
+    prediction_rules: Sequence[str] | None = None
+    class_centres: Sequence[torch.Tensor | None] | None = None
 
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
-        """Regression output `[N]` of model `index`, else `[K, N]`; x `[N, in]` or `[K, N, in]`."""
+        """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the
+        regression head, or for `cls-only` the expectation of the class centres); x `[N, in]` or
+        `[K, N, in]`."""
         with torch.no_grad():
             if index is not None:
-                return forward(self.params[index], x)[0]
-            return torch.stack([forward(p, _model_x(x, k))[0] for k, p in enumerate(self.params)])
+                return self._predict(index, x)
+            return torch.stack([self._predict(k, _model_x(x, k)) for k in range(len(self.params))])
 
     def class_logits(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Class logits `[N, C]` of model `index`, else `[K, N, C_max]` padded with -inf."""
@@ -110,6 +131,11 @@ class TrainedModels:
                 for t in logits
             ]
             return torch.stack(padded)
+
+    def _predict(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        rules, centres = self.prediction_rules, self.class_centres
+        rule = RULES["regression" if rules is None else rules[index]]
+        return rule(self.params[index], x, None if centres is None else centres[index])
 
 
 EpochHook = Callable[[int, TrainedModels], bool | None]
@@ -145,9 +171,12 @@ class _Pack:
         self.dtype = torch_dtype(settings.dtype)
         self.device = tasks[0].x_train.device
         in_features = _check_tasks(tasks, settings)
+        objectives = [t.objective_spec for t in tasks]
         k = len(tasks)
         self.counts = [int(t.y_train.shape[0]) for t in tasks]
         self.classes = [int(t.num_classes) if t.is_classifier else 0 for t in tasks]
+        self.prediction_rules = [o.prediction for o in objectives]
+        self.class_centres = [t.class_centres for t in tasks]
         self.layout = MLPLayout(in_features, tuple(settings.hidden), max(self.classes))
         self.has_cls = self.layout.num_classes > 0
         self.has_keep = any(t.keep_prob is not None for t in tasks)
@@ -160,9 +189,8 @@ class _Pack:
         self.flat = torch.zeros(k, self.layout.size, **opts)
         views = self.layout.views(self.flat)
         for row, task in enumerate(tasks):
-            init = init_params(
-                task.seed, in_features, settings.hidden, self.classes[row], self.dtype
-            )
+            seed = task.seed if task.init_seed is None else task.init_seed
+            init = init_params(seed, in_features, settings.hidden, self.classes[row], self.dtype)
             for name, value in init.items():
                 views[name][row, : value.shape[0]] = value
         self.grad = torch.zeros_like(self.flat)
@@ -175,27 +203,25 @@ class _Pack:
 
         lr = torch.tensor([float(t.lr) for t in tasks], dtype=torch.float64, device=self.device)
         self.neg_lr = -lr.unsqueeze(1)  # float64: step sizes are computed like Adam's floats
-        lam = [float(t.lam) if t.is_classifier else 1.0 for t in tasks]
-        # d(MSE term)/d(pred) = 2 * lam * diff / n; folded into one per-model factor.
-        self.two_lam = torch.tensor(lam, **opts).mul_(2.0).unsqueeze(1)
-        self.lam = torch.tensor(lam, **opts)
-        self.ce_on = torch.tensor([float(c > 0) for c in self.classes], **opts).unsqueeze(1)
-        # Additive logit mask: -inf on padded classes; reg models keep a finite (zero) head.
-        c_max, b = self.layout.num_classes, settings.batch_size
-        self.class_mask = torch.zeros(k, c_max, **opts)
-        for row, c in enumerate(self.classes):
-            self.class_mask[row, c if c else c_max :] = -math.inf
-        self.mixed_classes = any(0 < c < c_max for c in self.classes)
-        self.class_major = c_max <= CLASS_MAJOR_MAX
+        # Coupled weight decay: one scalar op when the pack shares one value (the common case),
+        # else a per-model column.
+        decay = [settings.weight_decay if t.weight_decay is None else t.weight_decay for t in tasks]
+        self.decay = float(decay[0])
+        self.decay_col = None
+        if len(set(decay)) > 1:
+            self.decay_col = torch.tensor(decay, **opts).unsqueeze(1)
+
+        # The loss pieces (regcls.objectives): the MSE term, and the class head if any model has
+        # one (one head kind per pack: the kinds compute different heads).
+        scale = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
+        self.mse = MSETerm(torch.tensor(scale, **opts))
+        kinds = sorted({o.class_head for o in objectives if o.class_head is not None})
+        if len(kinds) > 1:
+            raise ValueError(f"tasks: one class-head kind per pack, got {kinds}")
+        self.head = None
         if self.has_cls:
-            self.tile = _class_tile(k, b, c_max, self.class_major, self.flat)
-            tile_k, tile_b = self.tile
-            shape = (tile_k, c_max, tile_b) if self.class_major else (tile_k, tile_b, c_max)
-            self.logits = torch.empty(shape, **opts)
-            if not self.class_major:
-                width = settings.hidden[-1]
-                self.h_aug = torch.ones(k, width + 1, b, **opts)  # h with a row of ones
-                self.grad_t = torch.empty(tile_k, width + 1, c_max, **opts)  # [grad_w^T; grad_b]
+            (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
+            self.head = CLASS_HEADS[kinds[0]](self.classes, b, cls_w, cls_b, grad_w, grad_b)
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)
@@ -252,12 +278,11 @@ class _Pack:
         def by_step(values: torch.Tensor) -> torch.Tensor:  # [K, width] -> [steps, K, B]
             return values.view(k, s, b).transpose(0, 1).contiguous()
 
-        valid_f = by_step(valid.to(self.dtype))
-        w_mse = valid_f / valid_f.sum(-1, keepdim=True).clamp_min(1.0)
+        w_mse = batch_weights(by_step(valid.to(self.dtype)))
         x = _take(self.x_data, self.x_ids, order)  # [K, width, in]
         x = x.view(k, s, b, -1).permute(1, 0, 3, 2).contiguous()
         y = by_step(_take(self.y_data, self.y_ids, order))
-        if not self.has_cls:
+        if self.head is None:
             return [x, y, w_mse, None, None]
         labels = by_step(_take(self.l_data, self.l_ids, order))
         kept = valid.to(self.dtype)
@@ -265,18 +290,15 @@ class _Pack:
             keep_rows = torch.ones(k, width, dtype=self.dtype)
             for row, (keep, gen) in enumerate(zip(self.keep, self.keep_gen, strict=True)):
                 if keep is not None:
-                    # Eq. 16: a sample enters the CE iff u <= keep, one fresh u per sample/epoch.
-                    u = torch.rand(keep.shape[0], generator=gen, dtype=torch.float64)
-                    keep_rows[row] = (u <= keep).to(self.dtype)[order_cpu[row]]
+                    keep_rows[row] = draw_kept(keep, gen).to(self.dtype)[order_cpu[row]]
             kept = kept * keep_rows.to(self.device)
-        kept = by_step(kept)
-        w_ce = kept / kept.sum(-1, keepdim=True).clamp_min(1.0) * self.ce_on
-        return [x, y, w_mse, labels, w_ce]
+        return [x, y, w_mse, labels, self.head.batch_weights(by_step(kept))]
 
     # --- one step -----------------------------------------------------------------------------
 
     def _step(self, epoch, step, x, y, w_mse, labels, w_ce) -> None:
-        """Forward, loss, divergence check, hand-written backward and Adam for all K models.
+        """Forward, loss (the objective pieces), divergence check, hand-written backward and
+        Adam for all K models.
 
         Activations are feature-major `[K, features, B]`: every batched matmul then writes a
         long last dimension (B), which is several times faster than `[K, B, 6]`-shaped outputs.
@@ -288,19 +310,17 @@ class _Pack:
         h = acts[-1]
         reg_w, reg_b = self.weights[top]
         diff = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h)[:, 0, :].sub_(y)  # pred - y, [K, B]
-        d_pred = diff * w_mse  # (pred - y) / n over this model's batch samples
-        loss = (diff * d_pred).sum(-1).mul_(self.lam)
-        d_pred.mul_(self.two_lam)
-        # Backward: the exact gradient of the loss above, written into the flat grad views.
+        loss, d_pred = self.mse(diff, w_mse)
+        # Backward: the exact gradient of the loss, written into the flat grad views.
         grads = self.grads
         d_out = d_pred.unsqueeze(1)  # [K, 1, B]
         h_t = h.transpose(1, 2)
         torch.bmm(d_out, h_t, out=grads[top][0])
         torch.sum(d_pred, dim=1, keepdim=True, out=grads[top][1])
         d_h = torch.mul(reg_w.transpose(1, 2), d_out)  # [K, H, B] outer product
-        if self.has_cls:
-            # Forward, CE and backward of the class head, tile by tile (adds CE to `loss`).
-            self._class_head(h, h_t, labels, w_ce, loss, d_h)
+        if self.head is not None:
+            # Forward, loss and backward of the class heads (adds to `loss`, `d_h`).
+            self.head(h, h_t, labels, w_ce, loss, d_h)
 
         # Divergence without a host sync: a model whose loss is not finite stops for good.
         self.alive.logical_and_(torch.isfinite(loss))
@@ -317,106 +337,13 @@ class _Pack:
                 d_h = torch.bmm(self.weights[layer][0].transpose(1, 2), d_z)
         self._adam(epoch, step, active)
 
-    def _class_head(
-        self,
-        h: torch.Tensor,
-        h_t: torch.Tensor,
-        labels: torch.Tensor,
-        w_ce: torch.Tensor,
-        loss: torch.Tensor,
-        d_h: torch.Tensor,
-    ) -> None:
-        """Class head forward, weighted CE (added to `loss`) and backward (cls grads, `d_h`).
-
-        The work runs tile by tile (`self.tile` models x samples, `TILE_BYTES` of logits) so that
-        one tile's logits stay in cache across the ~10 passes over them (matmul, max, exp2, sum,
-        scale, two backward matmuls); a whole pack's logits at C=1024 are ~1 MB per model.
-        Small heads are class-major `[k, C, B]` (long last dim for the matmuls); large heads are
-        sample-major `[k, B, C]` (softmax over the contiguous last dim)."""
-        cls_w, cls_b = self.weights[-1]
-        grad_w, grad_b = self.grads[-1]
-        # -inf on padded classes, only needed when a pack mixes class counts.
-        bias = cls_b + self.class_mask if self.mixed_classes else cls_b
-        k, b = h.shape[0], h.shape[2]
-        tile_k, tile_b = self.tile
-        if not self.class_major:
-            h_aug, grad_t = self.h_aug, self.grad_t
-            h_aug[:, : h.shape[1]].copy_(h)  # the last row stays ones
-        for lo in range(0, k, tile_k):
-            hi = min(k, lo + tile_k)
-            w = cls_w[lo:hi]
-            for start in range(0, b, tile_b):
-                stop = min(b, start + tile_b)
-                cut = slice(start, stop)
-                if self.class_major:
-                    logits = self.logits[: hi - lo, :, : stop - start]
-                else:
-                    logits = self.logits[: hi - lo, : stop - start]
-                d_logits = self._cross_entropy(
-                    logits,
-                    bias[lo:hi],
-                    w,
-                    h[lo:hi, :, cut],
-                    labels[lo:hi, cut],
-                    w_ce[lo:hi, cut],
-                    loss[lo:hi],
-                )
-                if self.class_major:  # d_logits [k, C, b]
-                    torch.bmm(d_logits, h_t[lo:hi], out=grad_w[lo:hi])
-                    torch.sum(d_logits, dim=2, out=grad_b[lo:hi])
-                    d_h[lo:hi].baddbmm_(w.transpose(1, 2), d_logits)
-                    continue
-                # d_logits [k, b, C]: [H+1, b] @ [b, C] gives grad_w^T and (ones row) grad_b in
-                # one matmul with long output rows, ~2x faster than the [C, H]-shaped product.
-                if start == 0:
-                    torch.bmm(h_aug[lo:hi, :, cut], d_logits, out=grad_t[: hi - lo])
-                else:  # later sample tiles of the same models accumulate
-                    grad_t[: hi - lo].baddbmm_(h_aug[lo:hi, :, cut], d_logits)
-                d_h[lo:hi, :, cut].baddbmm_(w.transpose(1, 2), d_logits.transpose(1, 2))
-            if not self.class_major:
-                width = h.shape[1]
-                grad_w[lo:hi].copy_(grad_t[: hi - lo, :width].transpose(1, 2))
-                grad_b[lo:hi].copy_(grad_t[: hi - lo, width])
-
-    def _cross_entropy(
-        self,
-        logits: torch.Tensor,
-        bias: torch.Tensor,
-        w: torch.Tensor,
-        h: torch.Tensor,
-        labels: torch.Tensor,
-        w_ce: torch.Tensor,
-        loss: torch.Tensor,
-    ) -> torch.Tensor:
-        """One tile: logits into the `logits` buffer, CE added to `loss`, d(loss)/d(logits)
-        returned in place of the logits.
-
-        Logits are in base-2 units (scaled by log2(e) inside the matmul, at no extra pass),
-        because torch.exp2 is ~4x faster than torch.exp and the softmax kernels on this CPU.
-        """
-        scale = {"alpha": _LOG2E, "beta": _LOG2E, "out": logits}
-        if self.class_major:
-            dim = 1
-            torch.baddbmm(bias.unsqueeze(2), w, h, **scale)
-        else:
-            dim = 2
-            torch.baddbmm(bias.unsqueeze(1), h.transpose(1, 2), w.transpose(1, 2), **scale)
-        logits.sub_(logits.amax(dim, keepdim=True))  # shift so exp2 cannot overflow
-        index = labels.unsqueeze(dim)
-        label_logit = logits.gather(dim, index)
-        probs = logits.exp2_()
-        total = probs.sum(dim, keepdim=True)
-        # CE = ln(sum_j e^z_j) - z_label = ln2 * (log2(sum_j 2^u_j) - u_label), u = log2(e) z.
-        ce = total.log2().sub_(label_logit).squeeze(dim).mul_(_LN2)
-        loss.add_((ce * w_ce).sum(-1))
-        # (softmax - onehot) * weight, with the weight of not-kept / padded samples zero.
-        weight = w_ce.unsqueeze(dim)
-        return probs.mul_(weight / total).scatter_add_(dim, index, weight.neg())
-
     def _adam(self, epoch: int, step: int, active: torch.Tensor) -> None:
         """torch.optim.Adam's single-tensor update with coupled weight decay, for all rows."""
         beta1, beta2 = BETAS
-        grad = self.grad.add_(self.flat, alpha=self.settings.weight_decay)
+        if self.decay_col is None:
+            grad = self.grad.add_(self.flat, alpha=self.decay)
+        else:
+            grad = self.grad.addcmul_(self.flat, self.decay_col)
         # Frozen rows (diverged, or no batch this step) must not move: zero grad and zero step.
         grad.masked_fill_(~active.unsqueeze(1), 0.0)
         if self.uniform_steps:
@@ -434,7 +361,7 @@ class _Pack:
         if not self.uniform_steps:
             self.exp_avg.copy_(torch.where(skip, saved[0], self.exp_avg))
             self.exp_avg_sq.copy_(torch.where(skip, saved[1], self.exp_avg_sq))
-        torch.sqrt(self.exp_avg_sq, out=self.denom).div_(bc2_sqrt).add_(EPS)
+        torch.sqrt(self.exp_avg_sq, out=self.denom).div_(bc2_sqrt).add_(self.settings.adam_eps)
         neg_step = (self.neg_lr / bc1).mul_(active.unsqueeze(1)).to(self.dtype)
         torch.mul(self.exp_avg, neg_step, out=self.update)
         self.flat.addcdiv_(self.update, self.denom)
@@ -451,6 +378,8 @@ class _Pack:
             diverged=~self.alive,
             epochs_trained=self.epochs_done.clone(),
             final_loss=self.final_loss.clone(),
+            prediction_rules=self.prediction_rules,
+            class_centres=self.class_centres,
         )
 
 
@@ -478,23 +407,6 @@ class _ParamRows(Sequence):
         return out
 
 
-def _class_tile(
-    k: int, batch: int, classes: int, class_major: bool, like: torch.Tensor
-) -> tuple[int, int]:
-    """(models, samples) per class-head tile: as many as fit `TILE_BYTES` of logits.
-
-    On a GPU one tile is the whole pack (one kernel per op; no cache to fit). Class-major heads
-    (C <= CLASS_MAJOR_MAX) only tile over models, so their matmuls keep the full batch.
-    """
-    if like.device.type != "cpu":
-        return k, batch
-    row = classes * like.element_size()
-    per_model = batch * row
-    if per_model <= TILE_BYTES or class_major:
-        return max(1, min(k, TILE_BYTES // per_model)), batch
-    return 1, max(1, min(batch, TILE_BYTES // row))
-
-
 def _check_tasks(tasks: Sequence[ModelTask], settings: TrainSettings) -> int:
     """Validate every task; return the common input width."""
     in_features = None
@@ -512,19 +424,48 @@ def _check_tasks(tasks: Sequence[ModelTask], settings: TrainSettings) -> int:
             raise ValueError(f"tasks[{i}].x_train: needs at least batch_size={settings.batch_size}")
         if not (t.lr > 0 and math.isfinite(t.lr)):
             raise ValueError(f"tasks[{i}].lr: must be finite and > 0, got {t.lr}")
-        if t.labels is None:
-            if t.keep_prob is not None:
-                raise ValueError(f"tasks[{i}].keep_prob: needs labels (reg models have no CE)")
-            continue
-        if t.num_classes < 1:
-            raise ValueError(f"tasks[{i}].num_classes: must be >= 1 with labels")
-        if tuple(t.labels.shape) != (n,) or t.labels.dtype != torch.int64:
-            raise ValueError(f"tasks[{i}].labels: must be int64 [N] with N={n}")
-        if int(t.labels.min()) < 0 or int(t.labels.max()) >= t.num_classes:
-            raise ValueError(f"tasks[{i}].labels: must lie in [0, {t.num_classes - 1}]")
-        if t.keep_prob is not None and tuple(t.keep_prob.shape) != (n,):
-            raise ValueError(f"tasks[{i}].keep_prob: must be [N] with N={n}")
+        decay = t.weight_decay
+        if decay is not None and not (decay >= 0 and math.isfinite(decay)):
+            raise ValueError(f"tasks[{i}].weight_decay: must be None or finite >= 0, got {decay}")
+        _check_objective(f"tasks[{i}]", t, n)
     return int(in_features)
+
+
+def _check_objective(where: str, t: ModelTask, n: int) -> None:
+    """The task's objective exists and its fields are the ones that objective uses."""
+    try:
+        spec = t.objective_spec
+    except ValueError as error:  # an unknown name; the message starts with "objective: "
+        raise ValueError(f"{where}.{error}") from None
+    name = repr(spec.name)
+    if spec.uses_lam and not (t.lam >= 0 and math.isfinite(t.lam)):
+        raise ValueError(f"{where}.lam: must be finite and >= 0 for {name}, got {t.lam}")
+    if t.keep_prob is not None and not spec.keep:
+        raise ValueError(f"{where}.keep_prob: objective {name} has no keep draws; give None")
+    if spec.class_head is None:
+        for field in ("labels", "class_centres"):
+            if getattr(t, field) is not None:
+                raise ValueError(f"{where}.{field}: objective {name} has no class head; give None")
+        return
+    if t.labels is None:
+        raise ValueError(f"{where}.labels: objective {name} needs int64 labels [N]")
+    if t.num_classes < 1:
+        raise ValueError(f"{where}.num_classes: must be >= 1 with labels")
+    if tuple(t.labels.shape) != (n,) or t.labels.dtype != torch.int64:
+        raise ValueError(f"{where}.labels: must be int64 [N] with N={n}")
+    if int(t.labels.min()) < 0 or int(t.labels.max()) >= t.num_classes:
+        raise ValueError(f"{where}.labels: must lie in [0, {t.num_classes - 1}]")
+    if spec.keep and t.keep_prob is None:
+        raise ValueError(f"{where}.keep_prob: objective {name} needs keep probabilities [N]")
+    if t.keep_prob is not None and tuple(t.keep_prob.shape) != (n,):
+        raise ValueError(f"{where}.keep_prob: must be [N] with N={n}")
+    centres = t.class_centres
+    if centres is None and spec.prediction == "class_expectation":
+        raise ValueError(f"{where}.class_centres: objective {name} predicts from class centres")
+    if centres is not None and (
+        tuple(centres.shape) != (t.num_classes,) or not bool(torch.isfinite(centres).all())
+    ):
+        raise ValueError(f"{where}.class_centres: must be finite [num_classes={t.num_classes}]")
 
 
 def _stack_unique(

@@ -2,6 +2,8 @@
 
 Deliberately unoptimised; it exists so tests can prove that `regcls.packed.train_packed` trains
 exactly the models this loop trains (same init, minibatch order, keep draws, loss and optimiser).
+Every objective of `regcls.objectives.OBJECTIVES` is written here with autograd and
+`F.cross_entropy`, independently of the pieces the packed trainer uses.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from torch import nn
 from regcls.mlp import init_params, torch_dtype
 from regcls.packed import (
     BETAS,
-    EPS,
     KEEP_SEED_OFFSET,
     PERM_SEED_OFFSET,
     ModelTask,
@@ -45,16 +46,24 @@ class MLP(nn.Module):
 
 
 def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
-    """Train one model the plain way; the reference `train_packed` must reproduce (Eq. 4, 13)."""
+    """Train one model the plain way; the reference `train_packed` must reproduce.
+
+    Loss per minibatch by objective: `reg` MSE; `reg+cls` lam * MSE + CE (Eq. 4);
+    `reg+cls-balanced` lam * MSE + CE over the kept samples (Eq. 13, 16); `reg-scaled` lam * MSE;
+    `cls-only` CE.
+    """
     in_features = _check_tasks([task], settings)
+    spec = task.objective_spec
     dtype = torch_dtype(settings.dtype)
-    num_classes = task.num_classes if task.labels is not None else 0
+    num_classes = task.num_classes if spec.class_head is not None else 0
     model = MLP(in_features, tuple(settings.hidden), num_classes).to(dtype)
     model.to(task.x_train.device)
-    init = init_params(task.seed, in_features, tuple(settings.hidden), num_classes, dtype)
+    init_seed = task.seed if task.init_seed is None else task.init_seed
+    init = init_params(init_seed, in_features, tuple(settings.hidden), num_classes, dtype)
     model.load_state_dict(init)
+    decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=task.lr, betas=BETAS, eps=EPS, weight_decay=settings.weight_decay
+        model.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
     )
     perm_gen = torch.Generator().manual_seed(task.seed + PERM_SEED_OFFSET)
     keep_gen = torch.Generator().manual_seed(task.seed + KEEP_SEED_OFFSET)
@@ -73,15 +82,24 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
         for start in range(0, stop, batch):
             idx = perm[start : start + batch]
             pred, logits = model(x[idx])
-            loss = F.mse_loss(pred, y[idx])
-            if task.labels is not None:
+            loss = None
+            if spec.mse != "none":
+                loss = F.mse_loss(pred, y[idx])
+                loss = task.lam * loss if spec.mse == "lam" else loss
+            if spec.class_head == "onehot":
                 mask = None if kept is None else kept[idx]
-                loss = task.lam * loss + _cross_entropy(logits, task.labels[idx], mask)
+                ce = _cross_entropy(logits, task.labels[idx], mask)
+                loss = ce if loss is None else loss + ce
             if not torch.isfinite(loss):
                 diverged = True
                 break
             optimizer.zero_grad()
             loss.backward()
+            for param in model.parameters():
+                # A head the loss does not use (cls-only's regression head) still takes Adam
+                # steps: zero loss gradient plus weight decay, like every parameter of a pack.
+                if param.grad is None:
+                    param.grad = torch.zeros_like(param)
             optimizer.step()
             losses.append(loss.item())
         if diverged:
@@ -96,6 +114,8 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
         diverged=torch.tensor([diverged]),
         epochs_trained=torch.tensor([epochs_trained]),
         final_loss=torch.tensor([final_loss], dtype=dtype),
+        prediction_rules=[spec.prediction],
+        class_centres=[task.class_centres],
     )
 
 

@@ -9,7 +9,8 @@ and resampling single pairs would understate the uncertainty.
 
 Conventions, shared by every function here:
 
-- "A beats B" (a win) means `mse_a < mse_b` strictly. A tie is a pair A does not win.
+- "A beats B" (a win) means `mse_a < mse_b` strictly. A tie is a pair A does not win (for
+  `pct_wins`), and the sign test leaves exact ties out (they have no direction).
 - A diverged or failed model A (`mse_a` null, NaN or infinite) is a pair A does not win, as the
   core paper's Table 1 counts a diverged reg+cls model as "does not help"; it is counted in
   `n_diverged` and left out of the MSE difference (it has no MSE).
@@ -194,6 +195,98 @@ def paired_stats(
     return pl.DataFrame(stats, schema=schema)
 
 
+def rank_correlation(
+    frame: pl.DataFrame,
+    x: str,
+    y: str,
+    by: Sequence[str],
+    *,
+    cluster: str = "function_id",
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    """Spearman's rank correlation of columns `x` and `y` per group of `by`, with a percentile
+    interval from a bootstrap that resamples clusters (all rows of a drawn cluster, once per
+    draw), seeded like `paired_stats`. Rows with a non-finite x or y are left out. Columns: the
+    `by` columns, `n`, `rho`, `ci_low`, `ci_high` (NaN: fewer than three rows or two clusters, or
+    a constant column).
+
+    Example:
+        >>> rank_correlation(pairs, "d_l_extra", "d_mse", ["scenario", "sampling"])
+    """
+    by = list(by)
+    for name in (*by, x, y, cluster):
+        if name not in frame.columns:
+            raise ValueError(f"frame: needs a column {name!r}")
+    _check_count("n_boot", n_boot, 1, None)
+    _check_seed(seed)
+    _check_confidence(confidence)
+    schema = {
+        **{name: frame.schema[name] for name in by},
+        "n": COUNT,
+        "rho": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+    }
+    finite = pl.col(x).cast(pl.Float64).is_finite() & pl.col(y).cast(pl.Float64).is_finite()
+    kept = frame.filter(finite.fill_null(False))
+    keys = by or [_ALL]
+    groups = (
+        kept.with_columns(pl.lit(0).alias(_ALL))
+        .group_by(keys)
+        .agg(
+            pl.col(cluster).alias(_CLUSTER), pl.col(x).cast(pl.Float64), pl.col(y).cast(pl.Float64)
+        )
+        .sort(keys, nulls_last=True)
+    )
+    out = []
+    for row in groups.iter_rows(named=True):
+        per_cluster: dict[object, list[tuple[float, float]]] = {}
+        for c, u, v in zip(row[_CLUSTER], row[x], row[y], strict=True):
+            per_cluster.setdefault(c, []).append((u, v))
+        clusters = [per_cluster[c] for c in sorted(per_cluster)]
+        points = [p for members in clusters for p in members]
+        rho = _spearman(points)
+        low = high = _NAN
+        if len(clusters) >= 2 and math.isfinite(rho):
+            rng = _rng(seed, tuple(row[name] for name in by))
+            values = []
+            for _ in range(n_boot):
+                drawn = rng.choices(clusters, k=len(clusters))
+                value = _spearman([p for members in drawn for p in members])
+                if math.isfinite(value):
+                    values.append(value)
+            if values:
+                values.sort()
+                alpha = (1.0 - confidence) / 2.0
+                low, high = _quantile(values, alpha), _quantile(values, 1.0 - alpha)
+        out.append(
+            {
+                **{n: row[n] for n in by},
+                "n": len(points),
+                "rho": rho,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return pl.DataFrame(out, schema=schema)
+
+
+def with_wilson(frame: pl.DataFrame, wins: str, n: str, confidence: float = 0.95) -> pl.DataFrame:
+    """`frame` with `ci_low`, `ci_high`: the Wilson interval of `wins` out of `n`, in percent
+    (NaN where `n` is 0 or null)."""
+    _check_confidence(confidence)
+    bounds = [
+        wilson_interval(int(w or 0), int(k or 0), confidence)
+        for w, k in zip(frame[wins].to_list(), frame[n].to_list(), strict=True)
+    ]
+    return frame.with_columns(
+        pl.Series("ci_low", [100.0 * b[0] for b in bounds], dtype=pl.Float64),
+        pl.Series("ci_high", [100.0 * b[1] for b in bounds], dtype=pl.Float64),
+    )
+
+
 def naive_bootstrap_interval(
     values: Sequence[float], n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
 ) -> tuple[float, float]:
@@ -230,6 +323,8 @@ def _group_stats(
     key = tuple(row[name] for name in by)
     ci = _cluster_bootstrap(sums, counts, n_boot, _rng(seed, key), confidence)
     low, high = wilson_interval(n_wins, n_pairs, confidence)
+    # The sign test drops exact ties (no direction); a diverged A counts as a loss.
+    n_ties = sum(1 for d in diffs if d == 0.0)
     return {
         **{name: row[name] for name in by},
         "n_pairs": n_pairs,
@@ -238,7 +333,7 @@ def _group_stats(
         "pct_wins": 100.0 * n_wins / n_pairs,
         "ci_low": 100.0 * low,
         "ci_high": 100.0 * high,
-        "p_value": sign_test_p(n_wins, n_pairs),
+        "p_value": sign_test_p(n_wins, n_pairs - n_ties),
         "p_holm": _NAN,
         "mean_diff": math.fsum(diffs) / len(diffs) if diffs else _NAN,
         "median_diff": _NAN if row["median_diff"] is None else float(row["median_diff"]),
@@ -265,6 +360,35 @@ def _cluster_bootstrap(
     )
     alpha = (1.0 - confidence) / 2.0
     return (_quantile(means, alpha), _quantile(means, 1.0 - alpha))
+
+
+def _spearman(points: list[tuple[float, float]]) -> float:
+    """Spearman's rho: Pearson's correlation of the (average, for ties) ranks; NaN when it is
+    undefined (fewer than three points or a constant column)."""
+    if len(points) < 3:
+        return _NAN
+    rx = _ranks([p[0] for p in points])
+    ry = _ranks([p[1] for p in points])
+    mx, my = math.fsum(rx) / len(rx), math.fsum(ry) / len(ry)
+    sxy = math.fsum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sxx = math.fsum((a - mx) ** 2 for a in rx)
+    syy = math.fsum((b - my) ** 2 for b in ry)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else _NAN
+
+
+def _ranks(values: list[float]) -> list[float]:
+    """1-based ranks, ties given their average rank."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
 
 
 def _quantile(ordered: list[float], q: float) -> float:

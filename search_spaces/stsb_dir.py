@@ -2,7 +2,8 @@
 
 Sentences are encoded once by a frozen sentence encoder (`encoder`, default all-MiniLM-L6-v2,
 bundled offline); MLP heads on the pair features [u, v, |u - v|, u * v] are trained with reg,
-reg+cls and reg+cls with balanced classes (Eq. 12-13) across C x lambda x seeds, packed: one
+reg+cls and reg+cls with balanced classes (Eq. 12-13) across C x lambda x seeds, and the
+controls reg-scaled (lambda * MSE, no class head) and cls-only (CE only), packed: one
 Tune trial trains one grid point across its seeds on the shared feature tensor. Metrics: MSE
 and Pearson, overall and per shot over Yang et al.'s 0.1-wide bins. `subset`: encode and train
 on a seeded random subset of (train, val, test) pairs (the smoke preset; null = all).
@@ -29,6 +30,9 @@ from search_spaces.real_data import (
 
 STUDY = "stsb_dir"
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+# Controls of "why does it help?" trained beside reg+cls (see study/variants.py): reg-scaled at
+# every lambda, cls-only at every C. (reg-tuned, a weight-decay sweep, is 1D-only for now.)
+CONTROLS = ("reg-scaled", "cls-only")
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,12 @@ class StsbPreset:
     equalize_rounding: str = "floor"
     subset: tuple[int, int, int] | None = None
     cache_dir: str | None = None  # where encoded features are kept; null = <out>/features
+    controls: tuple[str, ...] = CONTROLS
 
     def __post_init__(self) -> None:
         check_nonempty(self, "seeds", "class_counts", "lambdas", "class_modes", "hidden")
         check_subset("class_modes", self.class_modes, CLASS_MODES)
+        check_subset("controls", self.controls, CONTROLS)
         check_all("class_counts", self.class_counts, lambda v: v >= 2, "integers >= 2")
         check_all("lambdas", self.lambdas, lambda v: v > 0, "values > 0")
         check_all("hidden", self.hidden, lambda v: v >= 1, "widths >= 1")

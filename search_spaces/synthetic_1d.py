@@ -19,6 +19,14 @@ SCENARIOS = ("clean", "noisy", "ood")
 SAMPLINGS = ("uniform", "mild", "moderate", "severe")
 # Section 2.1: Adam learning rate per scenario.
 LEARNING_RATES = {"clean": 1e-3, "noisy": 1e-2, "ood": 1e-4}
+# Controls that isolate what in reg+cls helps (study/variants.py), trained beside reg+cls.
+CONTROLS = ("reg-scaled", "cls-only", "reg-tuned")
+# reg-tuned's weight-decay grid: as many values as the lambda grid (the same tuning budget). With
+# Adam, lam * MSE trains like MSE with weight decay wd / lam, so 1e-8..1e-2 spans wd / lam for
+# the paper's lambdas 1e-1..1e4 at wd 1e-3 (and 0 for none).
+PAPER_WEIGHT_DECAYS = (0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+PAIR_INITS = ("shared", "independent")
+CLASS_MODES = ("imbalanced", "balanced")
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class Synthetic1DPreset:
     test_seeds: tuple[int, ...]
     class_counts: tuple[int, ...]
     lambdas: tuple[float, ...]
-    noise_sigmas: tuple[float, ...] = (0.05, 0.1, 0.5)
+    noise_sigmas: tuple[float, ...] = (0.05, 0.1, 0.5)  # empty: no noise stage (Figure 5)
     scenarios: tuple[str, ...] = SCENARIOS
     samplings: tuple[str, ...] = SAMPLINGS
     learning_rates: dict[str, float] = field(default_factory=lambda: dict(LEARNING_RATES))
@@ -60,6 +68,18 @@ class Synthetic1DPreset:
     # Eq. 12 as printed ("floor") or as in the authors' code ("ceil"): see regcls.binning.
     equalize_rounding: str = "floor"
     optuna: OptunaSpace = OptunaSpace()
+    controls: tuple[str, ...] = CONTROLS
+    weight_decays: tuple[float, ...] = PAPER_WEIGHT_DECAYS
+    # Whether a pair's models start from the same weights (ours) or not (the authors' code).
+    pair_init: str = "shared"
+    # lambda per "scenario" or "scenario/class_mode" given by the user: no lambda search for
+    # reg+cls, rows record lambda_source = "given".
+    given_lambdas: dict[str, float] = field(default_factory=dict)
+    # L_extra (Eq. 8-9): histogram bins and pseudo-count of the target prior, and how many
+    # samples of each split it is evaluated on (the first of a fixed permutation).
+    l_extra_bins: int = 100
+    l_extra_pseudo_count: float = 0.5
+    l_extra_samples: int = 2000
 
     def __post_init__(self) -> None:
         for name in (
@@ -68,7 +88,6 @@ class Synthetic1DPreset:
             "test_seeds",
             "class_counts",
             "lambdas",
-            "noise_sigmas",
             "scenarios",
             "samplings",
         ):
@@ -85,7 +104,25 @@ class Synthetic1DPreset:
         for scenario in self.scenarios:
             if self.learning_rates.get(scenario, 0) <= 0:
                 raise ValueError(f"learning_rates: need a value > 0 for scenario {scenario!r}")
-        for name in ("total_samples", "epochs", "batch_size", "shot_bins"):
+        _check_subset("controls", self.controls, CONTROLS)
+        if "reg-tuned" in self.controls and not self.weight_decays:
+            raise ValueError("weight_decays: the grid is empty; give at least one value")
+        _check_all("weight_decays", self.weight_decays, lambda v: v >= 0, "values >= 0")
+        if self.pair_init not in PAIR_INITS:
+            raise ValueError(
+                f"pair_init: accepted values are {', '.join(PAIR_INITS)}; got {self.pair_init!r}"
+            )
+        _check_given_lambdas(self.given_lambdas, self.scenarios)
+        if not self.l_extra_pseudo_count >= 0:
+            raise ValueError(f"l_extra_pseudo_count: must be >= 0, got {self.l_extra_pseudo_count}")
+        for name in (
+            "total_samples",
+            "epochs",
+            "batch_size",
+            "shot_bins",
+            "l_extra_bins",
+            "l_extra_samples",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.total_samples // 3 < self.batch_size:
@@ -113,11 +150,37 @@ class Synthetic1DPreset:
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
         return replace(self, **values)
 
+    def lambda_for(self, scenario: str, class_mode: str) -> float | None:
+        """The user-given lambda of a scenario and class mode, if any ("scenario/mode" first)."""
+        return self.given_lambdas.get(f"{scenario}/{class_mode}", self.given_lambdas.get(scenario))
+
+    @property
+    def lambdas_given(self) -> bool:
+        """Whether every scenario has given lambdas (then reg+cls skips the lambda search)."""
+        return all(self.lambda_for(s, m) is not None for s in self.scenarios for m in CLASS_MODES)
+
 
 def _check_subset(name: str, values: tuple[str, ...], accepted: tuple[str, ...]) -> None:
     bad = [v for v in values if v not in accepted]
     if bad:
         raise ValueError(f"{name}: unknown value(s) {bad}; accepted values: {', '.join(accepted)}")
+
+
+def _check_given_lambdas(given: dict[str, float], scenarios: tuple[str, ...]) -> None:
+    accepted = [*scenarios, *(f"{s}/{m}" for s in scenarios for m in CLASS_MODES)]
+    bad = sorted(k for k in given if k not in accepted)
+    if bad:
+        raise ValueError(
+            f"given_lambdas: unknown key(s) {bad}; accepted keys: {', '.join(accepted)}"
+        )
+    _check_all("given_lambdas", tuple(given.values()), lambda v: v > 0, "values > 0")
+    if given and not all(
+        given.get(f"{s}/{m}", given.get(s)) is not None for s in scenarios for m in CLASS_MODES
+    ):
+        raise ValueError(
+            "given_lambdas: give a lambda for every scenario of the grid "
+            f"({', '.join(scenarios)}), or none"
+        )
 
 
 def _check_all(name: str, values: tuple, ok, accepted: str) -> None:
@@ -142,6 +205,7 @@ PRESETS: dict[str, Synthetic1DPreset] = {
         test_seeds=(0, 421),
         class_counts=(4, 64, 256),
         lambdas=(1e-1, 1e1, 1e3),
+        weight_decays=(0.0, 1e-5, 1e-3),
         total_samples=15_000,
         epochs=40,
         optuna=OptunaSpace(num_samples=8, grace_period=5),

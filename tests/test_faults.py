@@ -22,6 +22,7 @@ SPACE = {
     "total_samples": 1_500,
     "epochs": 3,
     "batch_size": 64,
+    "controls": [],  # the specs below are the paper's three variants
 }
 
 

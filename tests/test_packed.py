@@ -36,12 +36,17 @@ def _data(seed: int, n: int, num_classes: int, peak: bool = False):
     return x, y, labels
 
 
-def _task(seed, n, dtype, lr, num_classes=0, lam=1.0, keep=None, peak=False) -> ModelTask:
+def _task(seed, n, dtype, lr, num_classes=0, lam=1.0, keep=None, peak=False, **fields) -> ModelTask:
+    """`fields`: the optional ModelTask fields (objective, weight_decay, init_seed, ...); a
+    `cls-only` task gets the centres of its equal-width classes."""
     x, y, labels = _data(seed, n, max(num_classes, 2), peak)
     xt = torch.tensor(x, dtype=dtype).unsqueeze(1)
     yt = torch.tensor(y, dtype=dtype)
     if not num_classes:
-        return ModelTask(xt, yt, seed=seed, lr=lr)
+        return ModelTask(xt, yt, seed=seed, lr=lr, lam=lam, **fields)
+    if fields.get("objective") == "cls-only":
+        edges = np.linspace(y.min(), y.max(), num_classes + 1)
+        fields["class_centres"] = torch.tensor((edges[:-1] + edges[1:]) / 2, dtype=dtype)
     keep_prob = None
     if keep == "balanced":  # Eq. 13 over the (non-empty) classes
         counts = np.bincount(labels, minlength=num_classes)
@@ -49,7 +54,15 @@ def _task(seed, n, dtype, lr, num_classes=0, lam=1.0, keep=None, peak=False) -> 
     elif keep == "ones":
         keep_prob = torch.ones(n, dtype=dtype)
     return ModelTask(
-        xt, yt, seed, lr, lam, torch.tensor(labels), num_classes=num_classes, keep_prob=keep_prob
+        xt,
+        yt,
+        seed,
+        lr,
+        lam,
+        torch.tensor(labels),
+        num_classes=num_classes,
+        keep_prob=keep_prob,
+        **fields,
     )
 
 
@@ -61,6 +74,11 @@ def _mixed_tasks(dtype) -> list[ModelTask]:
         _task(3, 600, dtype, lr=1e-2, num_classes=64, lam=1.0),
         _task(4, 520, dtype, lr=1e-3),  # fewer samples: fewer steps per epoch
         _task(5, 600, dtype, lr=1e-2, num_classes=8, lam=1e3, keep="ones"),
+        _task(6, 600, dtype, lr=1e-2, lam=10.0, objective="reg-scaled"),
+        _task(7, 600, dtype, lr=1e-2, num_classes=32, objective="cls-only"),
+        _task(8, 600, dtype, lr=1e-2, num_classes=4, lam=10.0, weight_decay=3e-2),
+        _task(0, 600, dtype, lr=1e-2, init_seed=42),  # task 0's batches, its own init
+        _task(9, 560, dtype, lr=3e-3, lam=3.0, objective="reg-scaled", weight_decay=0.0),
     ]
 
 
@@ -94,7 +112,8 @@ def test_packed_equals_single(dtype, drop_last, tol):
         assert val_p == pytest.approx(val_s, rel=tol)
         assert float(packed.final_loss[i]) == pytest.approx(float(single.final_loss[0]), rel=tol)
         # Training moved the weights away from the init (the comparison is not vacuous).
-        init = init_params(task.seed, 1, HIDDEN, task.num_classes if task.labels is not None else 0)
+        seed = task.seed if task.init_seed is None else task.init_seed
+        init = init_params(seed, 1, HIDDEN, task.num_classes if task.labels is not None else 0)
         assert _rel_err(packed.params[i], {k: v.to(torch_dtype) for k, v in init.items()}) > 1e-3
 
 
@@ -200,6 +219,13 @@ def test_on_epoch_can_stop_and_sees_live_state():
         ({"num_classes": 2}, "labels"),  # labels reach 3
         ({"labels": None}, "keep_prob"),
         ({"y_train": torch.zeros(5)}, "y_train"),
+        ({"objective": "reg+cls-scaled"}, "objective"),
+        ({"objective": "reg+cls"}, "keep_prob"),  # keep_prob given: that is reg+cls-balanced
+        ({"objective": "reg-scaled", "keep_prob": None}, "labels"),  # no class head
+        ({"objective": "cls-only", "keep_prob": None}, "class_centres"),
+        ({"class_centres": torch.zeros(3)}, "class_centres"),  # 4 classes
+        ({"weight_decay": -1.0}, "weight_decay"),
+        ({"lam": math.nan}, "lam"),
     ],
 )
 def test_bad_task_raises(change, field):
@@ -215,3 +241,5 @@ def test_bad_settings_raise():
         TrainSettings(dtype="float16")
     with pytest.raises(ValueError, match="batch_size"):
         TrainSettings(batch_size=0)
+    with pytest.raises(ValueError, match="adam_eps"):
+        TrainSettings(adam_eps=0.0)

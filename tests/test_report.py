@@ -25,7 +25,8 @@ from results import (
 )
 from results.synthetic_1d.figures import VARIANT_COLORS
 
-FIGURES = 6  # Table 1 bars, Figure 4 (imbalanced, balanced), Figure 3, Figure 5, Optuna
+# Table 1 bars, Figure 4 (imbalanced, balanced), Figure 3, Figure 5, Optuna, what helps, L_extra
+FIGURES = 8
 MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}
 
 
@@ -228,7 +229,15 @@ def test_report_is_self_contained_with_every_figure_and_table(report, rows):
     assert len(re.findall(r"plotly\.js v\d", page)) == 1  # the bundle, inlined once
     assert 'src="http' not in page and "src='http" not in page
     assert page.count('class="plotly-graph-div"') == FIGURES
-    for name in ("table1", "figure4-imbalanced", "figure4-balanced", "figure3", "figure5"):
+    for name in (
+        "table1",
+        "figure4-imbalanced",
+        "figure4-balanced",
+        "figure3",
+        "figure5",
+        "what-helps",
+        "l-extra",
+    ):
         assert f'id="figure-{name}"' in page
     assert page.count("<table class='rows'>") >= 10
     assert "55.42" in page  # the paper's Table 1 beside ours

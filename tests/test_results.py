@@ -45,12 +45,22 @@ CONTRACT_COLUMNS = {
     "equalize_rounding": pa.string(),
     "shot_bins": pa.int64(),
     "lambda_selection": pa.string(),
+    # the controls and L_extra (issue "Why does it help?")
+    "weight_decay_selection": pa.string(), "pair_init": pa.string(), "init_seed": pa.int64(),
+    "l_extra_bins": pa.int64(), "l_extra_pseudo_count": pa.float64(),
+    "l_extra_samples": pa.int64(), "l_extra_sigma2": pa.string(),
     "status": pa.string(), "error": pa.string(), "epochs_trained": pa.int64(),
     "final_train_loss": pa.float64(),
     **{
         f"{split}_{m}": pa.float64()
         for split in ("val", "test")
         for m in ("mse", "mse_clean", "mae", "acc", "mse_many", "mse_medium", "mse_few")
+    },
+    "train_mse": pa.float64(),
+    **{
+        f"{split}_l_extra_{kind}": pa.float64()
+        for split in ("train", "test")
+        for kind in ("gauss", "softmax")
     },
     "paired_reg_row_key": pa.string(), "paired_reg_val_mse": pa.float64(),
     "paired_reg_test_mse": pa.float64(),

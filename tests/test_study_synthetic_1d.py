@@ -74,7 +74,9 @@ def test_test_stage_uses_the_lambda_chosen_on_validation(tiny_study):
         part = search.filter(search["scenario"] == scenario)
         means = part.group_by("lam").agg(pl.col("val_mse").mean().alias("m")).sort("m")
         test = rows.filter(
-            (rows["stage"] == "test") & (rows["scenario"] == scenario) & (rows["variant"] != "reg")
+            (rows["stage"] == "test")
+            & (rows["scenario"] == scenario)
+            & rows["variant"].is_in(["reg+cls", "reg+cls-balanced"])
         )
         assert set(test["lam"]) == {means["lam"][0]}
         assert set(test["lambda_source"]) == {"validation"}
@@ -144,3 +146,75 @@ def test_optuna_search_feeds_its_lambda_and_lr_to_the_test_stage(ray_local, tmp_
         .agg(pl.col("val_mse").mean().alias("m"))
     )
     assert finished.sort("m")["lam"][0] == best["lam"]
+
+
+def test_controls_are_trained_beside_reg_cls_on_the_same_data(tiny_study):
+    rows = read_rows(tiny_study)
+    for stage in ("test", "noise"):
+        part = rows.filter(pl.col("stage") == stage)
+        assert {"reg-scaled", "cls-only", "reg-tuned"} <= set(part["variant"]), stage
+        cls = part.filter(pl.col("variant") == "reg+cls")
+        scaled = part.filter(pl.col("variant") == "reg-scaled")
+        # reg-scaled runs at the lambda and lr of the reg+cls models it controls, no classes.
+        assert set(zip(cls["lam"], cls["lr"], strict=True)) <= set(
+            zip(scaled["lam"], scaled["lr"], strict=True)
+        )
+        assert scaled["num_classes"].null_count() == scaled.height
+        only = part.filter(pl.col("variant") == "cls-only")
+        assert set(only["num_classes"]) == set(cls["num_classes"])
+        assert only["lam"].null_count() == only.height
+        # L_extra is measured for every finished model; the softmax form needs a class head.
+        ok = part.filter(pl.col("status") == "ok")
+        for column in ("train_mse", "train_l_extra_gauss", "test_l_extra_gauss"):
+            assert ok[column].null_count() == 0, column
+        heads = ok.filter(pl.col("num_classes").is_not_null())
+        assert heads["test_l_extra_softmax"].null_count() == 0
+        assert ok.filter(pl.col("num_classes").is_null())["test_l_extra_softmax"].null_count() == (
+            ok.filter(pl.col("num_classes").is_null()).height
+        )
+    assert set(rows["pair_init"]) == {"shared"}
+    # reg-tuned: swept over the weight-decay grid on validation, tested at the chosen value.
+    search = rows.filter((pl.col("stage") == "lambda_search") & (pl.col("variant") == "reg-tuned"))
+    assert set(search["weight_decay"]) == set(PRESETS["quick"].weight_decays)
+    means = search.group_by("scenario", "weight_decay").agg(pl.col("val_mse").mean().alias("m"))
+    chosen = json.loads((tiny_study / "selected_weight_decays.json").read_text())
+    for scenario, wd in chosen.items():
+        part = means.filter(pl.col("scenario") == scenario).sort("m", "weight_decay")
+        assert part["weight_decay"][0] == wd
+        tuned = rows.filter(
+            (pl.col("stage") == "test")
+            & (pl.col("scenario") == scenario)
+            & (pl.col("variant") == "reg-tuned")
+        )
+        assert set(tuned["weight_decay"]) == {wd}
+
+
+def test_helps_stats_table_of_the_study(tiny_study):
+    from results import write_tables_csv
+
+    rows = read_rows(tiny_study)
+    write_tables_csv(rows, tiny_study)
+    stats = pl.read_csv(tiny_study / "tables" / "helps_stats.csv")
+    for column in (
+        "comparison",
+        "n_pairs",
+        "n_wins",
+        "pct_wins",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_holm",
+        "mean_diff",
+        "mean_diff_ci_low",
+        "mean_diff_ci_high",
+    ):
+        assert column in stats.columns, column
+    assert {"reg+cls vs reg", "reg+cls vs reg-scaled", "reg-scaled vs reg"} <= set(
+        stats["comparison"]
+    )
+    assert {"reg+cls vs reg-tuned", "cls-only vs reg"} <= set(stats["comparison"])
+    assert (stats["ci_low"] <= stats["pct_wins"]).all()
+    assert (stats["pct_wins"] <= stats["ci_high"]).all()
+    assert (stats["p_holm"] >= stats["p_value"]).all()
+    for name in ("what_helps", "l_extra", "helps_by_accuracy"):
+        assert pl.read_csv(tiny_study / "tables" / f"{name}.csv").height > 0, name

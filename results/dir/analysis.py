@@ -44,6 +44,7 @@ from results.dir.schema import (
     dir_metric_columns,
     empty_dir_rows,
 )
+from results.paired import with_wilson
 
 # The error each dataset is judged by: reg+cls "helps" when it lowers it, and lambda / the best
 # config are chosen on its validation value (lower is better for all four).
@@ -297,6 +298,7 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
     (`n_diverged`); models that never ran are `n_failed`, those without a partner
     `n_unpaired`. Rows per dataset x target x data_balance x variant x C, then one row per
     dataset x target x data_balance x variant with `num_classes` null pooling every C.
+    `ci_low`, `ci_high`: the Wilson 95% interval of the percentage.
     """
     columns = {
         "dataset": pl.String,
@@ -309,6 +311,8 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
         "n_pairs": COUNT,
         "n_helps": COUNT,
         "pct_helps": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
         "n_diverged": COUNT,
         "n_failed": COUNT,
         "n_unpaired": COUNT,
@@ -322,6 +326,7 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
     pooled = compared.group_by(*keys, "metric").agg(*counts)
     pooled = pooled.with_columns(pl.lit(None, pl.Int64).alias("num_classes"))
     out = pl.concat([per_c, pooled.select(per_c.columns)]).with_columns(pct_helps())
+    out = with_wilson(out, "n_helps", "n_pairs")
     return _ordered(typed(out, columns), "dataset", "target", "data_balance", "variant")
 
 

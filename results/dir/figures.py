@@ -3,7 +3,7 @@
 Same conventions as `results.synthetic_1d.figures`: each public `plot_*` function checks its
 arguments, computes its table with `results.dir.analysis` and hands it to a private `_*_figure`
 function that only draws; colours follow the paper (reg red, reg+cls green, reg+cls with balanced
-classes lime); an input without the figure's rows gives an empty figure carrying a note. """
+classes lime); an input without the figure's rows gives an empty figure carrying a note."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ def read_dir_rows(path: str | Path) -> pl.DataFrame:
     Reads with `results.synthetic_1d.schema.read_rows` (same files: temporaries skipped, missing
     columns null, extra columns kept), then drops the synthetic-1D columns that reader added and the
     files do not hold (entirely null), and conforms to the DIR schema. No files: an empty frame with
-    the DIR schema. """
+    the DIR schema."""
     rows = read_rows(path)
     dir_names = set(DIR_ROW_SCHEMA.names)
     added = [

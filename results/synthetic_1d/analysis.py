@@ -25,6 +25,7 @@ from results._tables import (
     typed,
     usable,
 )
+from results.paired import with_wilson
 from results.synthetic_1d.schema import empty_rows
 
 SCENARIO_ORDER = ("clean", "noisy", "ood")
@@ -70,6 +71,9 @@ def helps_table(df: pl.DataFrame) -> pl.DataFrame:
 
     One "average" row per scenario x class mode, like the paper's: its `pct_helps` is the mean
     of the sampling rows' percentages (the paper's convention), its counts are sums.
+    `ci_low`, `ci_high`: the Wilson 95% interval of n_helps / n_pairs in percent (of the summed
+    counts on average rows); `results.synthetic_1d.controls.helps_stats` adds sign tests and
+    function-bootstrap intervals.
     """
     columns = {
         "scenario": pl.String,
@@ -78,6 +82,8 @@ def helps_table(df: pl.DataFrame) -> pl.DataFrame:
         "n_pairs": COUNT,
         "n_helps": COUNT,
         "pct_helps": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
         "n_diverged": COUNT,
         "n_failed": COUNT,
         "n_unpaired": COUNT,
@@ -94,6 +100,8 @@ def helps_table(df: pl.DataFrame) -> pl.DataFrame:
         *(pl.col(c).sum().cast(COUNT) for c in ("n_failed", "n_unpaired")),
         pl.col("pct_helps").mean(),
     )
+    cells = with_wilson(cells, "n_helps", "n_pairs")
+    average = with_wilson(average, "n_helps", "n_pairs")
     table = pl.concat([typed(cells, columns), typed(average, columns)])
     return _ordered(table, "scenario", "class_mode", "sampling")
 
@@ -317,6 +325,8 @@ def helps_on_test(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
         "n_pairs": COUNT,
         "n_helps": COUNT,
         "pct_helps": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
         "mse_reg_cls": pl.Float64,
         "mse_reg": pl.Float64,
         "gain_pct": pl.Float64,
@@ -339,6 +349,7 @@ def helps_on_test(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
             ),
         )
     )
+    table = with_wilson(table, "n_helps", "n_pairs")
     return _ordered(typed(table, columns), *keys, "variant")
 
 
@@ -461,7 +472,7 @@ def optuna_vs_grid(df: pl.DataFrame) -> pl.DataFrame:
 def row_counts(df: pl.DataFrame) -> pl.DataFrame:
     """Rows per study x stage x status: what the study folder holds."""
     columns = {"study": pl.String, "stage": pl.String, "status": pl.String, "n_rows": COUNT}
-    rows = _rows(df, None)
+    rows = _rows(df, None, paper_only=False)
     counts = rows.group_by("study", "stage", "status").agg(pl.len().cast(COUNT).alias("n_rows"))
     return typed(counts, columns).sort("study", "stage", "status")
 
@@ -499,9 +510,15 @@ _USED_COLUMNS = (
 )
 
 
-def _rows(df: pl.DataFrame, stage: str | None) -> pl.DataFrame:
-    """The rows of one stage (all when None); checks the columns the analysis reads."""
+def _rows(df: pl.DataFrame, stage: str | None, paper_only: bool = True) -> pl.DataFrame:
+    """The rows of one stage (all when None); checks the columns the analysis reads.
+
+    The paper's tables see only the paper's variants (`VARIANT_ORDER`); the controls have
+    their own tables (`results.synthetic_1d.controls`).
+    """
     df = checked_rows(df, "results rows", empty_rows, _USED_COLUMNS)
+    if paper_only:
+        df = df.filter(pl.col("variant").is_in(VARIANT_ORDER))
     return df if stage is None else df.filter(pl.col("stage") == stage)
 
 

@@ -4,7 +4,7 @@ Each public `plot_*` function checks its arguments, computes its table with
 `results.synthetic_1d.analysis` and hands it to a private `_*_figure` function that only draws.
 Facets are scenario (or noise level) x sampling; lines are means over functions x seeds with +-1 std
 shaded bands. Colours follow the paper: reg red, reg+cls green, reg+cls with balanced classes lime.
-An input without the figure's rows gives an empty figure carrying a note instead of raising. """
+An input without the figure's rows gives an empty figure carrying a note instead of raising."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from results._render import (
     write_csv_tables,
 )
 from results._tables import check_frame
-from results.synthetic_1d import analysis, figures
+from results.synthetic_1d import analysis, control_figures, controls, figures
 from results.synthetic_1d.schema import empty_rows
 
 _VERSION_COLUMNS = (
@@ -84,6 +84,7 @@ def write_report(
 def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Every table of the report by file stem (the CSV names of `write_tables_csv`)."""
     helps = analysis.helps_table(df)
+    stats = controls.helps_stats(df)
     return {
         "row_counts": analysis.row_counts(df),
         "table1_helps": helps,
@@ -97,6 +98,10 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "figure5_noise_curves": analysis.noise_curves(df),
         "optuna_trials": analysis.optuna_trials(df),
         "optuna_vs_grid": analysis.optuna_vs_grid(df),
+        "helps_stats": stats,
+        "what_helps": controls.what_helps(df, stats),
+        "l_extra": controls.l_extra_table(df),
+        "helps_by_accuracy": controls.helps_by_accuracy(df),
     }
 
 
@@ -126,6 +131,30 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
             _rounded(analysis.helps_on_test(df), 4),
         ),
     ]
+    what = controls.what_helps(df)
+    if what.height:
+        blocks.append(
+            (
+                "What helps: CE or scale? (test, pooled over C; mean_diff = MSE A - MSE B, "
+                "negative: A better; 95% intervals)",
+                _rounded(
+                    what.select(
+                        "scenario",
+                        "sampling",
+                        "comparison",
+                        "n_pairs",
+                        "pct_wins",
+                        "ci_low",
+                        "ci_high",
+                        "p_holm",
+                        "mean_diff",
+                        "mean_diff_ci_low",
+                        "mean_diff_ci_high",
+                    ),
+                    4,
+                ),
+            )
+        )
     comparison = analysis.optuna_vs_grid(df)
     if comparison.height:
         blocks.append(("Optuna vs grid", comparison))
@@ -182,6 +211,43 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
             figure_html(figures.plot_noise_curves(df), "figure5")
             + html_table(_rounded(tables["figure5_helps"], 4))
             + details("Figure 5 data", html_table(tables["figure5_noise_curves"])),
+        ),
+        (
+            "What helps: CE or scale?",
+            note(
+                "Controls trained on the same data as each reg+cls model: reg-scaled (λ·MSE, no "
+                "class head, at the λ and lr of reg+cls), so reg+cls vs reg-scaled isolates the "
+                "CE term; reg-scaled vs reg shows what the loss scale alone does (with Adam, "
+                "λ·MSE trains like MSE with weight decay wd/λ). Test stage, pooled over C. "
+                "share_from_ce = mean gain of reg+cls over reg-scaled / mean gain over reg. "
+                "Intervals: Wilson (% wins), function bootstrap (mean difference); p_holm: "
+                "sign test, Holm over helps_stats."
+            )
+            + figure_html(control_figures.plot_what_helps(df, tables["what_helps"]), "what-helps")
+            + html_table(_rounded(tables["what_helps"], 4))
+            + details(
+                "Every paired comparison (helps_stats.csv: reg-tuned, cls-only, balanced classes, "
+                "per C, noise stage, Table 1 cells)",
+                html_table(_rounded(tables["helps_stats"], 4)),
+            ),
+        ),
+        (
+            "Does the paper's explanation hold?",
+            note(
+                "L_extra (Eq. 8) at the end of training on the test set: log p̃(y) − log ∫ "
+                "N(y'; ŷ, σ²) p̃(y') dy', p̃ the training-target histogram, σ² the model's own "
+                "training MSE. Per scenario × sampling: the paired change in L_extra (A − B) "
+                "beside the paired change in test MSE, and their Spearman rank correlation "
+                "across pairs (function-bootstrap interval). If the CE term helps by shrinking "
+                "L_extra, reg+cls should lower it where reg-scaled does not."
+            )
+            + figure_html(control_figures.plot_l_extra(df), "l-extra")
+            + html_table(_rounded(tables["l_extra"], 4))
+            + note(
+                "% of pairs where reg+cls beats reg per quartile of its classifier's test "
+                "accuracy (per scenario, pooled over samplings and C)."
+            )
+            + html_table(_rounded(tables["helps_by_accuracy"], 4)),
         ),
         (
             "Optuna vs grid",

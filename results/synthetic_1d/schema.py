@@ -22,6 +22,11 @@ _METRICS = tuple(
     for name in ("mse", "mse_clean", "mae", "acc", "mse_many", "mse_medium", "mse_few")
 )
 
+# L_extra (core paper Eq. 8 and 9) at the end of training, test and noise stages only.
+_L_EXTRA = tuple(
+    f"{split}_l_extra_{kind}" for split in ("train", "test") for kind in ("gauss", "softmax")
+)
+
 ROW_SCHEMA: pa.Schema = pa.schema(
     [
         *IDENTITY_FIELDS,  # row_key, trial_key, config_hash, study, stage, search
@@ -54,6 +59,13 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("equalize_rounding", _S),
         ("shot_bins", _I),
         ("lambda_selection", _S),
+        ("weight_decay_selection", _S),
+        ("pair_init", _S),
+        ("init_seed", _I),
+        ("l_extra_bins", _I),
+        ("l_extra_pseudo_count", _F),
+        ("l_extra_samples", _I),
+        ("l_extra_sigma2", _S),
         # outcome
         ("status", _S),
         ("error", _S),
@@ -61,6 +73,8 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("final_train_loss", _F),
         # metrics
         *((name, _F) for name in _METRICS),
+        ("train_mse", _F),
+        *((name, _F) for name in _L_EXTRA),
         # pairing with the reg model trained on the same data
         ("paired_reg_row_key", _S),
         ("paired_reg_val_mse", _F),

@@ -108,7 +108,8 @@ def breakfast_specs(preset: BreakfastPreset, data_root: str) -> list[DirSpec]:
 
 
 def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
-    """One packed trial per grid point (variant x C x lambda), holding every seed."""
+    """One packed trial per grid point (variant x C x lambda, and the preset's controls),
+    holding every seed."""
     pairs = [(c, lam) for c in preset.class_counts for lam in preset.lambdas]
     settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
     return [
@@ -126,8 +127,21 @@ def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
             encoder=preset.encoder,
             settings=settings,
         )
-        for variant, classes, lam in _variant_grid(preset.class_modes, pairs)
+        for variant, classes, lam in [
+            *_variant_grid(preset.class_modes, pairs),
+            *_stsb_controls(preset),
+        ]
     ]
+
+
+def _stsb_controls(preset: StsbPreset) -> list[tuple[str, int | None, float | None]]:
+    """(variant, C, lambda) of the controls: reg-scaled at every lambda, cls-only at every C."""
+    out: list[tuple[str, int | None, float | None]] = []
+    if "reg-scaled" in preset.controls:
+        out += [("reg-scaled", None, lam) for lam in preset.lambdas]
+    if "cls-only" in preset.controls:
+        out += [("cls-only", c, None) for c in preset.class_counts]
+    return out
 
 
 def declared_models(specs: list[DirSpec]) -> dict[str, int]:

@@ -65,7 +65,10 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
     x_train = torch.as_tensor(features["x_train"], dtype=dtype, device=device)
     y_train_t = torch.as_tensor(y_train, dtype=dtype, device=device)
     binning = class_binning(spec, y_train)
-    tasks = [packed_task(spec, x_train, y_train_t, y_train, binning, seed) for seed in spec.seeds]
+    tasks = [
+        packed_task(spec, x_train, y_train_t, y_train, binning, seed, variant=spec.variant)
+        for seed in spec.seeds
+    ]
     settings = TrainSettings(
         epochs=spec.epochs,
         batch_size=spec.batch_size,

@@ -5,6 +5,13 @@
 - `noise`: Figure 5, noisy data at every sigma, the three variants.
 The `reg` baseline depends on neither C nor lambda: one trial per (scenario, sampling) per stage,
 paired with every reg+cls model trained on the same data.
+
+Controls (`preset.controls`, see `study/variants.py`) are trained wherever reg+cls is trained at
+its chosen lambda (test and noise stages), on the same data: `reg-scaled` at the lambda and lr of
+the reg+cls models it controls (one per distinct lambda of the cell's class modes), `cls-only` at
+every C with the reg+cls lr, `reg-tuned` at the weight decay chosen on validation; the lambda
+search also sweeps `reg-tuned` over `preset.weight_decays`. With `preset.given_lambdas` the
+lambda search trains no reg+cls models (only reg and the reg-tuned sweep).
 """
 
 from __future__ import annotations
@@ -20,22 +27,42 @@ GRID_STAGES = ("lambda_search", "test", "noise")
 
 # A lambda per (scenario, class mode), chosen on validation.
 LambdaChoice = dict[tuple[str, str], float]
+# reg-tuned's weight decay per scenario, chosen on validation.
+WeightDecayChoice = dict[str, float]
 
 
 def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list[TrialSpec]:
-    """Validation grid: scenario x sampling x (reg + class mode x C x lambda)."""
+    """Validation grid: scenario x sampling x (reg + class mode x C x lambda + reg-tuned x wd)."""
     replicates = _replicates(preset.functions, preset.validation_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = _base(preset, "lambda_search", search, scenario, sampling, replicates)
         specs.append(base)
-        for variant, classes, lam in product(CLASS_VARIANTS, preset.class_counts, preset.lambdas):
-            specs.append(
+        if not preset.lambdas_given:
+            grid = product(CLASS_VARIANTS, preset.class_counts, preset.lambdas)
+            specs += [
                 base.with_values(
                     variant=variant, num_classes=classes, lam=lam, lambda_source="grid"
                 )
-            )
+                for variant, classes, lam in grid
+            ]
+        if "reg-tuned" in preset.controls:
+            specs += [
+                base.with_values(variant="reg-tuned", weight_decay=wd, lambda_source="grid")
+                for wd in preset.weight_decays
+            ]
     return specs
+
+
+def given_lambdas(preset: Synthetic1DPreset) -> LambdaChoice:
+    """The user-given lambda per (scenario, class mode); empty when none are given."""
+    if not preset.lambdas_given:
+        return {}
+    return {
+        (scenario, mode): float(preset.lambda_for(scenario, mode))
+        for scenario in preset.scenarios
+        for mode in ("imbalanced", "balanced")
+    }
 
 
 def test_specs(
@@ -43,16 +70,19 @@ def test_specs(
     lambdas: LambdaChoice,
     search: str = "grid",
     learning_rates: dict[str, float] | None = None,
+    weight_decays: WeightDecayChoice | None = None,
 ) -> list[TrialSpec]:
-    """Test grid of Figure 3: scenario x sampling x (reg + reg+cls at every C).
+    """Test grid of Figure 3: scenario x sampling x (reg + reg+cls at every C + controls).
 
-    `learning_rates` (from the Optuna search) applies to reg+cls only; reg keeps the paper's.
+    `learning_rates` (from the Optuna search) applies to reg+cls and the controls that train
+    like it (reg-scaled, cls-only); reg and reg-tuned keep the paper's.
     """
     replicates = _replicates(preset.functions, preset.test_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = _base(preset, "test", search, scenario, sampling, replicates)
-        specs += [base, *_selected(base, ("reg+cls",), preset, lambdas, learning_rates)]
+        selected = _selected(base, ("reg+cls",), preset, lambdas, learning_rates)
+        specs += [base, *selected, *_controls(base, selected, preset, weight_decays)]
     return specs
 
 
@@ -61,15 +91,17 @@ def noise_specs(
     lambdas: LambdaChoice,
     search: str = "grid",
     learning_rates: dict[str, float] | None = None,
+    weight_decays: WeightDecayChoice | None = None,
 ) -> list[TrialSpec]:
-    """Noise study of Figure 5: sigma x sampling x (reg + both class modes at every C)."""
+    """Figure 5 (noise): sigma x sampling x (reg + both class modes at every C + controls)."""
     replicates = _replicates(preset.functions, preset.test_seeds)
     specs = []
     for sigma, sampling in product(preset.noise_sigmas, preset.samplings):
         base = _base(preset, "noise", search, "noisy", sampling, replicates).with_values(
             noise_sigma=sigma
         )
-        specs += [base, *_selected(base, CLASS_VARIANTS, preset, lambdas, learning_rates)]
+        selected = _selected(base, CLASS_VARIANTS, preset, lambdas, learning_rates)
+        specs += [base, *selected, *_controls(base, selected, preset, weight_decays)]
     return specs
 
 
@@ -97,10 +129,14 @@ def declared_models(preset: Synthetic1DPreset) -> dict[str, int]:
         for scenario in preset.scenarios
         for mode in ("imbalanced", "balanced")
     }
+    placeholder = given_lambdas(preset) or placeholder
+    decays = {scenario: preset.weight_decay for scenario in preset.scenarios}
     stages = {
         "lambda_search": lambda_search_specs(preset),
-        "test": test_specs(preset, placeholder),
-        "noise": noise_specs(preset, placeholder) if "noisy" in preset.scenarios else [],
+        "test": test_specs(preset, placeholder, weight_decays=decays),
+        "noise": noise_specs(preset, placeholder, weight_decays=decays)
+        if "noisy" in preset.scenarios
+        else [],
     }
     return {stage: sum(len(s.replicates) for s in specs) for stage, specs in stages.items()}
 
@@ -115,6 +151,8 @@ def _selected(
     """reg+cls trials at every C with the lambda (and lr) chosen for their scenario and mode."""
     rates = learning_rates or preset.learning_rates
     source = "optuna" if base.search == "optuna" else "validation"
+    if preset.lambdas_given:
+        source = "given"
     return [
         base.with_values(
             lr=rates[base.scenario],
@@ -125,6 +163,42 @@ def _selected(
         )
         for variant, classes in product(variants, preset.class_counts)
     ]
+
+
+def _controls(
+    base: TrialSpec,
+    selected: list[TrialSpec],
+    preset: Synthetic1DPreset,
+    weight_decays: WeightDecayChoice | None,
+) -> list[TrialSpec]:
+    """The preset's controls of one cell, beside its reg+cls trials `selected`."""
+    out: list[TrialSpec] = []
+    if "reg-scaled" in preset.controls:
+        # One per distinct (lambda, lr) of the cell's reg+cls models (both modes may share one).
+        settings = sorted({(s.lam, s.lr, s.lambda_source) for s in selected})
+        out += [
+            base.with_values(variant="reg-scaled", lam=lam, lr=lr, lambda_source=source)
+            for lam, lr, source in settings
+        ]
+    if "cls-only" in preset.controls:
+        out += [
+            s.with_values(variant="cls-only", lam=None, lambda_source="none")
+            for s in selected
+            if s.variant == "reg+cls"
+        ]
+    if "reg-tuned" in preset.controls:
+        if weight_decays is None or base.scenario not in weight_decays:
+            raise ValueError(
+                f"weight_decays: reg-tuned needs a weight decay chosen for {base.scenario}"
+            )
+        out.append(
+            base.with_values(
+                variant="reg-tuned",
+                weight_decay=weight_decays[base.scenario],
+                lambda_source="validation",
+            )
+        )
+    return out
 
 
 def _replicates(functions: tuple[int, ...], seeds: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
@@ -162,4 +236,8 @@ def _base(
         hidden=preset.hidden,
         shot_bins=preset.shot_bins,
         equalize_rounding=preset.equalize_rounding,
+        pair_init=preset.pair_init,
+        l_extra_bins=preset.l_extra_bins,
+        l_extra_pseudo_count=preset.l_extra_pseudo_count,
+        l_extra_samples=preset.l_extra_samples,
     )

@@ -15,18 +15,33 @@ import numpy as np
 import torch
 
 from regcls.binning import ClassBinning
+from regcls.l_extra import (
+    SIGMA2_RULE,
+    class_frequencies,
+    l_extra_gauss,
+    l_extra_softmax,
+    target_histogram,
+)
 from regcls.metrics import accuracy, regression_metrics
 from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
 from regcls.synthetic import DataConfig, Dataset1D, make_dataset
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
-from study.synthetic_1d.selection import LAMBDA_SELECTION
+from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
 from study.synthetic_1d.trial_spec import TrialSpec
+from study.variants import VARIANTS
 
 # Called after each epoch with (epoch, mean validation MSE over live models); True stops training.
 EpochReport = Callable[[int, float], bool | None]
 
 _METRIC_NAMES = ("mse", "mse_clean", "mae", "acc", "mse_many", "mse_medium", "mse_few")
+# L_extra (Eq. 8-9) is measured where the paired comparisons are made: the test and noise stages.
+_L_EXTRA_STAGES = ("test", "noise")
+_L_EXTRA_COLUMNS = tuple(
+    f"{split}_l_extra_{kind}" for split in ("train", "test") for kind in ("gauss", "softmax")
+)
+# Init seed offset of a variant's models under pair_init = "independent" (reg keeps `seed`).
+_INIT_SEED_OFFSET = 3_000_017
 
 
 def train_point(
@@ -46,9 +61,9 @@ def train_points(
     """Train the replicates of several grid points as one pack; rows per spec.
 
     The specs must share the training schedule (epochs, batch size, dtype, hidden widths); lambda,
-    learning rate, class count and data may differ per model.
+    learning rate, weight decay, class count and data may differ per model.
     """
-    schedules = {(s.epochs, s.batch_size, s.weight_decay, s.dtype, s.hidden) for s in specs}
+    schedules = {(s.epochs, s.batch_size, s.dtype, s.hidden) for s in specs}
     if len(schedules) != 1:
         raise ValueError("specs: a pack needs one training schedule (epochs, batch, dtype, hidden)")
     started = time.perf_counter()
@@ -106,13 +121,32 @@ def _dataset(spec: TrialSpec, function_id: int, seed: int) -> Dataset1D:
     return make_dataset(data_config(spec, function_id, seed))
 
 
+def init_seed(spec: TrialSpec, seed: int) -> int:
+    """The seed of a model's initial weights: `seed` for every model of a pair when
+    `pair_init = shared`; under `independent`, an offset per variant and class count, so the
+    models of a pair (and of one data set) start from different weights."""
+    if spec.pair_init == "shared" or spec.variant == "reg":
+        return seed
+    return seed + _INIT_SEED_OFFSET * VARIANTS.index(spec.variant) + (spec.num_classes or 0)
+
+
 def _task(
     spec: TrialSpec, data: Dataset1D, binning: ClassBinning | None, seed: int, device: str
 ) -> ModelTask:
     dtype = getattr(torch, spec.dtype)
     x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
     y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
-    return packed_task(spec, x, y, data.y_train, binning, seed)
+    return packed_task(
+        spec,
+        x,
+        y,
+        data.y_train,
+        binning,
+        seed,
+        variant=spec.variant,
+        weight_decay=spec.weight_decay,
+        init_seed=init_seed(spec, seed),
+    )
 
 
 def _epoch_hook(datasets: list[Dataset1D], report: EpochReport, device: str):
@@ -159,7 +193,59 @@ def _evaluate(
             metrics["acc"] = accuracy(logits, binning.labels(target))
         for name in _METRIC_NAMES:
             values[f"{split}_{name}"] = _finite_or_none(metrics[name])
+    x_train = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
+    pred_train = trained.predict(x_train, index=index).double().cpu().numpy()
+    values["train_mse"] = _finite_or_none(float(np.mean((pred_train - data.y_train) ** 2)))
+    if spec.stage in _L_EXTRA_STAGES:
+        values.update(_l_extra(spec, index, data, binning, trained, device, pred_train))
     return values
+
+
+def _l_extra(
+    spec: TrialSpec,
+    index: int,
+    data: Dataset1D,
+    binning: ClassBinning | None,
+    trained: TrainedModels,
+    device: str,
+    pred_train: np.ndarray,
+) -> dict[str, float | None]:
+    """L_extra (Eq. 8, and Eq. 9 for models with a class head) on the training and test sets,
+    each on its first `l_extra_samples` samples of a fixed permutation; sigma^2 of Eq. 8 is the
+    model's own training MSE (`SIGMA2_RULE`)."""
+    prior = target_histogram(data.y_train, spec.l_extra_bins, spec.l_extra_pseudo_count)
+    sigma2 = float(np.mean((pred_train - data.y_train) ** 2))
+    dtype = _param_dtype(trained)
+    out: dict[str, float | None] = dict.fromkeys(_L_EXTRA_COLUMNS)
+    if not (math.isfinite(sigma2) and sigma2 > 0):
+        return out
+    class_prior = None
+    if binning is not None:
+        train_labels = binning.labels(data.y_train)
+        class_prior = class_frequencies(
+            train_labels, binning.num_classes, spec.l_extra_pseudo_count
+        )
+    for split in ("train", "test"):
+        x_all, y_all = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        keep = _subsample(len(y_all), spec.l_extra_samples)
+        x = torch.as_tensor(x_all[keep], dtype=dtype, device=device).unsqueeze(1)
+        pred = trained.predict(x, index=index).double().cpu().numpy()
+        out[f"{split}_l_extra_gauss"] = _finite_or_none(
+            l_extra_gauss(pred, y_all[keep], prior, sigma2)
+        )
+        if binning is not None and class_prior is not None:
+            logits = trained.class_logits(x, index=index).double()
+            log_probs = torch.log_softmax(logits, dim=-1).cpu().numpy()
+            out[f"{split}_l_extra_softmax"] = _finite_or_none(
+                l_extra_softmax(log_probs, binning.labels(y_all[keep]), class_prior)
+            )
+    return out
+
+
+def _subsample(n: int, count: int) -> np.ndarray:
+    """The first `count` indices of a fixed permutation of range(n) (all when n <= count)."""
+    order = np.random.default_rng(0).permutation(n)
+    return np.sort(order[: min(n, count)])
 
 
 def _row(
@@ -173,10 +259,10 @@ def _row(
     device: str,
 ) -> dict:
     diverged = bool(trained.diverged[index])
+    empty = {f"{s}_{m}": None for s in ("val", "test") for m in _METRIC_NAMES}
+    empty.update(dict.fromkeys(("train_mse", *_L_EXTRA_COLUMNS)))
     metrics = (
-        {f"{s}_{m}": None for s in ("val", "test") for m in _METRIC_NAMES}
-        if diverged
-        else _evaluate(spec, index, data, binning, trained, device)
+        empty if diverged else {**empty, **_evaluate(spec, index, data, binning, trained, device)}
     )
     return {
         **identity_fields(spec, function_id, seed),
@@ -227,6 +313,13 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "equalize_rounding": spec.equalize_rounding,
         "shot_bins": spec.shot_bins,
         "lambda_selection": LAMBDA_SELECTION,
+        "weight_decay_selection": WEIGHT_DECAY_SELECTION if spec.variant == "reg-tuned" else None,
+        "pair_init": spec.pair_init,
+        "init_seed": init_seed(spec, seed),
+        "l_extra_bins": spec.l_extra_bins,
+        "l_extra_pseudo_count": spec.l_extra_pseudo_count,
+        "l_extra_samples": spec.l_extra_samples,
+        "l_extra_sigma2": SIGMA2_RULE,
     }
 
 

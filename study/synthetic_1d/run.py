@@ -26,12 +26,20 @@ from study.synthetic_1d.packing import plan_trials
 from study.synthetic_1d.plan import (
     STUDY,
     declared_models,
+    given_lambdas,
     lambda_search_specs,
     noise_specs,
     optuna_specs,
     test_specs,
 )
-from study.synthetic_1d.selection import LAMBDA_SELECTION, choose_lambdas, require_lambdas
+from study.synthetic_1d.selection import (
+    LAMBDA_SELECTION,
+    WEIGHT_DECAY_SELECTION,
+    choose_lambdas,
+    choose_weight_decays,
+    require_lambdas,
+    require_weight_decays,
+)
 from study.synthetic_1d.trainables import fallback_rows, synthetic_1d_trainable, trial_identity
 from study.synthetic_1d.trial_spec import TrialSpec
 from study.tune_runner import RunSummary, run_trials
@@ -53,6 +61,7 @@ def study_config(options: StudyOptions, preset: Synthetic1DPreset) -> dict:
         "study": STUDY,
         "search": options.search,
         "lambda_selection": LAMBDA_SELECTION,
+        "weight_decay_selection": WEIGHT_DECAY_SELECTION,
         "preset": asdict(preset),
     }
 
@@ -76,9 +85,14 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
         resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
         runner = StageRunner(options, sink, resources, summaries)
         runner.run(lambda_search_specs(preset, options.search))
-        lambdas = require_lambdas(
-            choose_lambdas(sink.read("lambda_search").to_pylist()), preset.scenarios
+        search_rows = sink.read("lambda_search").to_pylist()
+        lambdas = given_lambdas(preset) or require_lambdas(
+            choose_lambdas(search_rows), preset.scenarios
         )
+        decays = None
+        if "reg-tuned" in preset.controls:
+            decays = require_weight_decays(choose_weight_decays(search_rows), preset.scenarios)
+            write_json_atomic(options.out / "selected_weight_decays.json", decays)
         learning_rates = None
         if options.search == "optuna":
             found = runner.optuna(preset)
@@ -92,9 +106,9 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
             options.out / "selected_lambdas.json",
             {f"{s}/{m}": lam for (s, m), lam in sorted(lambdas.items())},
         )
-        final = test_specs(preset, lambdas, options.search, learning_rates)
+        final = test_specs(preset, lambdas, options.search, learning_rates, decays)
         if "noisy" in preset.scenarios:
-            final += noise_specs(preset, lambdas, options.search, learning_rates)
+            final += noise_specs(preset, lambdas, options.search, learning_rates, decays)
         runner.run(final, name="test+noise")
     return summaries
 

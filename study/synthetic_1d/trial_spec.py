@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from study.spec_keys import content_key, field_values
-from study.variants import CLASS_MODES, check_variant
+from study.variants import CLASS_MODES, check_variant, uses_lambda
 from study.variants import VARIANTS as VARIANTS  # kept importable from here
 
 STAGES = ("lambda_search", "optuna", "test", "noise")
@@ -14,6 +14,9 @@ STAGES = ("lambda_search", "optuna", "test", "noise")
 @dataclass(frozen=True)
 class TrialSpec:
     """A grid point (scenario, sampling, variant, C, lambda, ...) and the replicates it packs.
+
+    `weight_decay` is the model's own (reg-tuned sweeps it); `pair_init` says whether the
+    models of a pair start from the same weights (`shared`) or not (`independent`).
 
     Every field is recorded in each results row; `key` hashes all of them, so a rerun of the
     same trial maps to the same Parquet file and adds no rows.
@@ -40,9 +43,15 @@ class TrialSpec:
     hidden: tuple[int, ...]
     shot_bins: int
     equalize_rounding: str = "floor"
+    pair_init: str = "shared"
+    l_extra_bins: int = 100
+    l_extra_pseudo_count: float = 0.5
+    l_extra_samples: int = 2000
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
+        if uses_lambda(self.variant) and self.lam is None and self.stage != "optuna":
+            raise ValueError(f"lam: required for variant {self.variant}")
 
     @property
     def class_mode(self) -> str:

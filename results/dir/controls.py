@@ -1,0 +1,105 @@
+"""What in reg+cls helps on real data: paired comparisons with the controls (STS-B-DIR).
+
+The DIR counterpart of `results.synthetic_1d.controls`: every model A is paired with the model B
+trained on the same data with the same seed (and, for `reg+cls vs reg-scaled`, the same lambda),
+and `results.paired.paired_stats` reports how often A has the lower test MSE (count, Wilson 95%
+interval, sign test, Holm over the table) and the paired mean difference A - B with a bootstrap
+interval over seeds (the only replicate unit of a fixed data set). Rows with `num_classes` and
+`lam` null pool a comparison over the grid.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from results._tables import checked_rows, ordered
+from results.dir.schema import empty_dir_rows
+from results.paired import STAT_COLUMNS, paired_stats
+
+# (name, variant A, variant B, columns that must match besides the data and the seed).
+COMPARISONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("reg+cls vs reg", "reg+cls", "reg", ()),
+    ("reg+cls-balanced vs reg", "reg+cls-balanced", "reg", ()),
+    ("reg+cls vs reg-scaled", "reg+cls", "reg-scaled", ("lam",)),
+    ("reg+cls-balanced vs reg-scaled", "reg+cls-balanced", "reg-scaled", ("lam",)),
+    ("reg-scaled vs reg", "reg-scaled", "reg", ()),
+    ("cls-only vs reg", "cls-only", "reg", ()),
+)
+_DATA = ("dataset", "stage", "target", "data_split", "task", "data_balance", "seed")
+_CELL = ("dataset", "comparison", "lam", "num_classes")
+_USED = (*_DATA, "variant", "status", "num_classes", "lam", "test_mse_all")
+
+
+def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.DataFrame:
+    """Every comparison of `COMPARISONS` per dataset x lambda x C and pooled (null), on test MSE
+    over all samples; only datasets that trained the controls (a `reg-scaled` or `cls-only` row)
+    appear.
+
+    Example:
+        >>> controls_stats(read_dir_rows("runs/stsb_dir-quick-grid"))
+    """
+    rows = checked_rows(df, "DIR rows", empty_dir_rows, _USED).filter(
+        pl.col("status").is_in(("ok", "diverged"))
+    )
+    with_controls = rows.filter(pl.col("variant").is_in(("reg-scaled", "cls-only")))
+    rows = rows.filter(pl.col("dataset").is_in(with_controls["dataset"].unique().to_list()))
+    frames = [_pairs(rows, *comparison) for comparison in COMPARISONS]
+    pairs = pl.concat([f for f in frames if f.height] or [_empty_pairs()], how="vertical_relaxed")
+    if pairs.height == 0:
+        return pl.DataFrame(
+            schema={
+                "dataset": pl.String,
+                "comparison": pl.String,
+                "lam": pl.Float64,
+                "num_classes": pl.Int64,
+                **STAT_COLUMNS,
+            }
+        )
+    pooled = pairs.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("lam"),
+        pl.lit(None, dtype=pl.Int64).alias("num_classes"),
+    )
+    both = pl.concat([pairs, pooled], how="vertical_relaxed")
+    stats = paired_stats(both, _CELL, cluster="seed", n_boot=n_boot, seed=seed)
+    return ordered(stats, {}, ("dataset", "comparison"))
+
+
+def _pairs(rows: pl.DataFrame, name: str, a: str, b: str, match: tuple[str, ...]) -> pl.DataFrame:
+    keys = [*_DATA, *match]
+    side_a = rows.filter(pl.col("variant") == a).select(
+        *keys,
+        "num_classes",
+        *([] if "lam" in match else [pl.col("lam").alias("_lam_a")]),
+        pl.when(pl.col("status") == "ok").then(pl.col("test_mse_all")).alias("mse_a"),
+    )
+    side_b = rows.filter((pl.col("variant") == b) & (pl.col("status") == "ok")).select(
+        *keys,
+        *([] if "lam" in match else [pl.col("lam").alias("_lam_b")]),
+        pl.col("test_mse_all").alias("mse_b"),
+    )
+    joined = side_a.join(side_b, on=keys, how="inner", nulls_equal=True)
+    if "lam" not in match:
+        joined = joined.with_columns(pl.coalesce("_lam_a", "_lam_b").alias("lam"))
+    return joined.select(
+        "dataset",
+        pl.lit(name).alias("comparison"),
+        pl.col("lam").cast(pl.Float64),
+        pl.col("num_classes").cast(pl.Int64),
+        "seed",
+        "mse_a",
+        "mse_b",
+    )
+
+
+def _empty_pairs() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "dataset": pl.String,
+            "comparison": pl.String,
+            "lam": pl.Float64,
+            "num_classes": pl.Int64,
+            "seed": pl.Int64,
+            "mse_a": pl.Float64,
+            "mse_b": pl.Float64,
+        }
+    )
