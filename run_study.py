@@ -1,4 +1,9 @@
-"""Run a regcls study: `python run_study.py --study synthetic_1d --preset quick`."""
+"""Run a regcls study: `regcls --study synthetic_1d --preset quick` (or `python run_study.py`).
+
+Only argument parsing, `--list` and `--dry-run` happen here at import; Ray, torch and the
+results stack (pyarrow, polars, plotly) are imported once a study runs or a report is built, so
+`--help`, `--list` and `--dry-run` answer at once.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,28 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from results import (
-    DIR_ROW_SCHEMA,
-    ROW_SCHEMA,
-    dir_report_sections,
-    format_dir_tables_for_terminal,
-    format_tables_for_terminal,
-    read_dir_rows,
-    read_rows,
-    write_dir_tables_csv,
-    write_report,
-    write_tables_csv,
-)
-from study.options import StudyOptions
+from study.options import SEARCHES, StudyOptions
 from study.output_folder import OutputFolderError
-from study.registry import get_study, studies
-from study.tune_runner import StudyInterrupted
+from study.registry import StudyEntry, get_study, studies
+
+DESCRIPTION = "Run a regcls study: when does adding a classification loss help a regression model?"
+EXAMPLES = """examples:
+  regcls --list
+      studies, presets and their model counts
+  regcls --study synthetic_1d --preset paper --dry-run
+      the plan: stages, models, Tune trials and ETA; starts and writes nothing
+  regcls --study synthetic_1d --preset quick --out runs/mine
+      run it (rows, tables, report.html); rerun with --resume if it was stopped
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    known = studies()
+    args = _parser(known).parse_args(argv)
     if args.list:
-        print(_listing())
+        print(_listing(known))
         return 0
     try:
         entry = get_study(args.study)
@@ -52,21 +56,58 @@ def main(argv: list[str] | None = None) -> int:
             data_root=Path(args.data_root) if args.data_root else None,
             space_overrides=_space_overrides(args.space),
         )
+        if args.dry_run and args.report_only:
+            raise ValueError("--dry-run: plans a run; it cannot be combined with --report-only")
         entry.validate(options)
         if args.report_only and not any(options.out.glob("rows/*.parquet")):
             raise ValueError(f"--report-only: {options.out} holds no results rows to report")
+        if args.dry_run:
+            print(entry.dry_run(options))
+            return 0
     except (ValueError, OutputFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not args.report_only:
-        try:
-            entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
-        except (ValueError, OutputFolderError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        except (StudyInterrupted, KeyboardInterrupt) as stop:
-            print(f"stopped: {str(stop) or 'interrupted'}; rerun with --resume", file=sys.stderr)
-            return 130
+        code = _run(entry, options)
+        if code:
+            return code
+    return _report(entry, options)
+
+
+def _run(entry: StudyEntry, options: StudyOptions) -> int:
+    """Run the study; 0 when it finished, else the exit code (its one-line reason printed)."""
+    from results import DIR_ROW_SCHEMA, ROW_SCHEMA
+    from study.tune_runner import StudyInterrupted
+
+    try:
+        entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
+    except (ValueError, OutputFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (StudyInterrupted, KeyboardInterrupt) as stop:
+        # A run stopped before it claimed `--out` (e.g. while Ray was connecting) wrote nothing.
+        hint = (
+            "rerun with --resume"
+            if (options.out / "study.json").exists()
+            else f"nothing was written to {options.out}"
+        )
+        print(f"stopped: {str(stop) or 'interrupted'}; {hint}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _report(entry: StudyEntry, options: StudyOptions) -> int:
+    from results import (
+        dir_report_sections,
+        format_dir_tables_for_terminal,
+        format_tables_for_terminal,
+        read_dir_rows,
+        read_rows,
+        write_dir_tables_csv,
+        write_report,
+        write_tables_csv,
+    )
+
     rows = read_rows(options.out)
     title = f"regcls: {entry.name} ({options.preset})"
     if entry.kind == "dir":
@@ -84,15 +125,56 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--study", default="synthetic_1d", help="study to run (see --list)")
-    parser.add_argument("--preset", default="quick", help="preset of the study (see --list)")
-    parser.add_argument("--search", default="grid", help="grid | optuna")
+class _OneLineErrors(argparse.ArgumentParser):
+    """argparse with bad input as one line (no usage block), exit code 2, like every other error
+    of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (unless it has none), keeps the epilog's line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
+    presets = sorted({name for entry in known.values() for name in entry.presets})
+    parser = _OneLineErrors(
+        prog="regcls", description=DESCRIPTION, epilog=EXAMPLES, formatter_class=_HelpFormatter
+    )
+    # Choices are shown, and checked by the study (one line naming the study's own presets).
+    parser.add_argument(
+        "--study", default="synthetic_1d", metavar=f"{{{','.join(known)}}}", help="study to run"
+    )
+    parser.add_argument(
+        "--preset",
+        default="quick",
+        metavar=f"{{{','.join(presets)}}}",
+        help="size of the study (synthetic_1d: paper, quick; see --list)",
+    )
+    parser.add_argument(
+        "--search",
+        default="grid",
+        metavar=f"{{{','.join(SEARCHES)}}}",
+        help="the paper's grids, or TPE + ASHA over lambda and lr (synthetic_1d)",
+    )
     parser.add_argument("--out", help="output folder (default runs/<study>-<preset>-<search>)")
-    parser.add_argument("--address", help="address of an existing Ray cluster (default: local)")
+    parser.add_argument(
+        "--address", help="existing Ray cluster: host:port of its head, or auto (default: local)"
+    )
     parser.add_argument("--resume", action="store_true", help="continue a study in --out")
     parser.add_argument("--report-only", action="store_true", help="rebuild the report only")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (stages, models, trials, ETA) and exit; starts and writes nothing",
+    )
     parser.add_argument("--list", action="store_true", help="list studies and presets")
     parser.add_argument("--space", help="JSON file overriding fields of the preset's grid")
     parser.add_argument("--data-root", help="dataset folder for the real-data studies")
@@ -116,9 +198,9 @@ def _space_overrides(path: str | None) -> dict:
     return overrides
 
 
-def _listing() -> str:
+def _listing(known: dict[str, StudyEntry]) -> str:
     lines = []
-    for entry in studies().values():
+    for entry in known.values():
         lines.append(f"{entry.name}: {entry.description}")
         lines.extend(f"  --preset {name}: {text}" for name, text in entry.presets.items())
     lines.append("searches: grid (the paper's grids), optuna (TPE + ASHA over lambda and lr)")

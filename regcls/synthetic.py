@@ -2,13 +2,19 @@
 
 Every choice follows `spec/synthetic_1d_protocol.md`: ten fixed functions
 f(x) = a sin(cx) + b sin(dx), three scenarios (clean / noisy / ood) and four training samplings
-(uniform, i.e. balanced in y, and mild / moderate / severe peaks). Validation and test sets are
-always balanced in y. A dataset version is a pure function of its `DataConfig`.
+(uniform, i.e. balanced in y, and mild / moderate / severe peaks). Test sets are always, and
+validation sets by default, balanced in y. A dataset version is a pure function of its `DataConfig`.
+
+Where the authors' public 1D code differs from the paper's text on the data side
+(`spec/authors_code_choices.md`), the other choice is a `DataConfig` field whose default keeps
+the paper's (and this module's original) behaviour: `function_set`, `peak_share`, `peak_bins` and
+`validation_sampling`. `total_samples` (60,000 in their code) already was one.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +26,21 @@ NOISE_DISTRIBUTIONS = ("gaussian", "uniform")
 PEAK_WIDTH_RATIO = {"mild": 0.3, "moderate": 0.1, "severe": 0.03}
 FUNCTION_SEED = 2023
 NUM_FUNCTIONS = 10
+# Which ten functions (spec/authors_code_choices.md, "functions"): "paper" draws them from
+# numpy with `function_seed`; "authors" replays the authors' code (Python's `random`, seed 0).
+FUNCTION_SETS = ("paper", "authors")
+AUTHORS_FUNCTION_SEED = 0
+# How the peak's samples are balanced (spec/authors_code_choices.md, "peak bins"): over the
+# global grid of `balance_bins` bins across the whole y range, or over `balance_bins` bins
+# spanning the peak region itself (the authors' code).
+PEAK_BINS = ("global", "region")
+# How the validation split is drawn: balanced in y (the protocol) or with the training split's
+# sampling (the authors' run script for mild / moderate). The test split is always balanced.
+VALIDATION_SAMPLINGS = ("balanced", "as_training")
+# The authors' effective peak share (spec/authors_code_choices.md, "share of training samples
+# from the peak"): 60000 - 1024 - 5 = 58,971 peak samples plus (5 + 1) * 1024 = 6,144 balanced
+# ones, i.e. 58971 / 65115 = 0.9056...
+AUTHORS_PEAK_SHARE = 58_971 / (58_971 + 6_144)
 # ood: nine contiguous x intervals; interval i goes to split i mod 3 (train, val, test).
 OOD_INTERVALS = 9
 
@@ -54,9 +75,56 @@ def sine_functions(count: int = NUM_FUNCTIONS, seed: int = FUNCTION_SEED) -> lis
     return functions
 
 
+def authors_sine_functions(count: int = NUM_FUNCTIONS) -> list[SineFunction]:
+    """The authors' ten functions (spec/authors_code_choices.md, "functions").
+
+    Python's `random` module seeded with 0, then for j = 0..count-1: a = random.random(),
+    b = 1.5 - a, c = random.randint(9, 30), d = c // 3. A private `random.Random` instance is
+    used, so the global `random` state is neither read nor changed. Rounded to four decimals,
+    the ten (a, c) are (0.8444, 22), (0.0405, 25), (0.4859, 18), (0.9678, 20), (0.5834, 15),
+    (0.5047, 18), (0.1397, 12), (0.6184, 17), (0.9873, 26), (0.9828, 28).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count: must be an integer >= 1, got {count!r}")
+    generator = random.Random(AUTHORS_FUNCTION_SEED)
+    functions = []
+    for _ in range(count):
+        a = generator.random()
+        c = generator.randint(9, 30)
+        functions.append(SineFunction(a=a, b=1.5 - a, c=c, d=c // 3))
+    return functions
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """One dataset version; every field is recorded in the results rows."""
+    """One dataset version; every field is recorded in the results rows.
+
+    Fields beyond the repetition (spec/synthetic_1d_protocol.md; the authors' alternatives from
+    spec/authors_code_choices.md):
+
+    - `function_set`: "paper" (default) = `sine_functions(10, function_seed)`; "authors" = the
+      authors' ten functions (`authors_sine_functions`), for which `function_seed` is unused.
+    - `peak_share`: share of the training samples drawn from the peak region, in (0, 1]
+      (default 0.75, the paper; `AUTHORS_PEAK_SHARE` ~ 0.906 is the authors' code). The rest is
+      drawn balanced over the whole range. 0 is rejected: it would be uniform sampling with a
+      meaningless peak centre (use sampling="uniform"). Unused by uniform sampling.
+    - `peak_bins`: "global" (default): the peak's samples are balanced over the bins of the
+      global grid (`balance_bins` equal-width bins over [min y, max y] of the split's pool)
+      that meet the peak region, only pool samples inside the region being candidates; the two
+      bins cut by the region's ends get a full quota for a partial width. "region" (the
+      authors' code): they are balanced over `balance_bins` equal-width bins spanning the peak
+      region [mu - rR, mu + rR] ∩ [min y, max y] itself. Either way every non-empty bin gets an
+      equal quota (the remainder to random bins; bins without pool samples are skipped) and a
+      bin uses each of its pool samples once before drawing with replacement; the non-peak
+      share always uses the global grid. Unused by uniform sampling.
+    - `validation_sampling`: "balanced" (default) = validation balanced in y like test;
+      "as_training" = validation drawn with the training sampling (same peak centre and peak
+      width rR, R the training range; the authors validated mild / moderate this way). The test
+      split is always balanced. Unused by uniform sampling (both are balanced).
+
+    Options left at their defaults do not enter the seed, so every default dataset is the one
+    drawn before these options existed; a non-default option that changes the data does.
+    """
 
     scenario: str
     sampling: str
@@ -68,7 +136,10 @@ class DataConfig:
     peak_share: float = 0.75
     balance_bins: int = 1024
     pool_size: int = 100_000
-    function_seed: int = FUNCTION_SEED
+    function_seed: int = FUNCTION_SEED  # function_set == "paper" only
+    function_set: str = "paper"
+    peak_bins: str = "global"
+    validation_sampling: str = "balanced"
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -80,6 +151,13 @@ class DataConfig:
                 f"noise_distribution: must be one of {NOISE_DISTRIBUTIONS}, "
                 f"got {self.noise_distribution!r}"
             )
+        for name, accepted in (
+            ("function_set", FUNCTION_SETS),
+            ("peak_bins", PEAK_BINS),
+            ("validation_sampling", VALIDATION_SAMPLINGS),
+        ):
+            if getattr(self, name) not in accepted:
+                raise ValueError(f"{name}: must be one of {accepted}, got {getattr(self, name)!r}")
         _check_int("function_id", self.function_id, 0, NUM_FUNCTIONS - 1)
         _check_int("seed", self.seed, 0)
         _check_int("total_samples", self.total_samples, 3)
@@ -87,7 +165,14 @@ class DataConfig:
         _check_int("pool_size", self.pool_size, 2)
         _check_int("function_seed", self.function_seed, 0)
         _check_float("noise_sigma", self.noise_sigma, 0.0, math.inf)
-        _check_float("peak_share", self.peak_share, 0.0, 1.0)
+        _check_float("peak_share", self.peak_share, 0.0, 1.0, low_open=True)
+
+
+def target_function(config: DataConfig) -> SineFunction:
+    """The function f a dataset version samples (its a, b, c, d belong in every results row)."""
+    if config.function_set == "authors":
+        return authors_sine_functions(config.function_id + 1)[config.function_id]
+    return sine_functions(config.function_id + 1, config.function_seed)[config.function_id]
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +197,7 @@ def make_dataset(config: DataConfig) -> Dataset1D:
     Balancing is done on the clean targets f(x); noise (scenario `noisy`) is added afterwards to
     all three splits.
     """
-    f = sine_functions(config.function_id + 1, config.function_seed)[config.function_id]
+    f = target_function(config)
     rng = np.random.default_rng(np.random.SeedSequence(_entropy(config)))
     n = config.total_samples // 3
     if config.scenario == "ood":
@@ -123,12 +208,18 @@ def make_dataset(config: DataConfig) -> Dataset1D:
     pools_y = [f(x) for x in pools]
 
     peak_center = None
+    val = None
     if config.sampling == "uniform":
         train = _balanced(rng, pools_y[0], _range(pools_y[0]), n, config.balance_bins)
     else:
         peak_center = _peak_center(rng, pools_y, config.scenario == "ood")
-        train = _imbalanced(rng, pools_y[0], peak_center, n, config)
-    val = _balanced(rng, pools_y[1], _range(pools_y[1]), n, config.balance_bins)
+        low, high = _range(pools_y[0])
+        half_width = PEAK_WIDTH_RATIO[config.sampling] * (high - low)  # rR of the training pool
+        train = _imbalanced(rng, pools_y[0], peak_center, half_width, n, config)
+        if config.validation_sampling == "as_training":
+            val = _imbalanced(rng, pools_y[1], peak_center, half_width, n, config)
+    if val is None:
+        val = _balanced(rng, pools_y[1], _range(pools_y[1]), n, config.balance_bins)
     test = _balanced(rng, pools_y[2], _range(pools_y[2]), n, config.balance_bins)
 
     arrays: dict[str, np.ndarray] = {}
@@ -153,10 +244,16 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> N
         raise ValueError(f"{name}: must be {accepted}, got {value!r}")
 
 
-def _check_float(name: str, value: object, low: float, high: float) -> None:
+def _check_float(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:
     ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name}: must be a finite number in [{low}, {high}], got {value!r}")
+    above = low < value if low_open else low <= value
+    if not ok or not math.isfinite(value) or not (above and value <= high):
+        interval = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+        raise ValueError(f"{name}: must be a finite number in {interval}, got {value!r}")
+
+
+# Entropy tags of the options added after the first datasets were drawn (see `_entropy`).
+_TAG_FUNCTION_SET, _TAG_PEAK_BINS, _TAG_VALIDATION_SAMPLING = 1001, 1002, 1003
 
 
 def _entropy(config: DataConfig) -> list[int]:
@@ -178,6 +275,19 @@ def _entropy(config: DataConfig) -> list[int]:
             NOISE_DISTRIBUTIONS.index(config.noise_distribution),
             _float_bits(config.noise_sigma),
         ]
+    # Options added later enter only when not at their default (so default datasets keep their
+    # draw) and only where they change the data; each as a (tag, value) pair, so that no two
+    # different configs share an entropy list.
+    if config.function_set != "paper":
+        entropy += [_TAG_FUNCTION_SET, FUNCTION_SETS.index(config.function_set)]
+    if config.sampling != "uniform":
+        if config.peak_bins != "global":
+            entropy += [_TAG_PEAK_BINS, PEAK_BINS.index(config.peak_bins)]
+        if config.validation_sampling != "balanced":
+            entropy += [
+                _TAG_VALIDATION_SAMPLING,
+                VALIDATION_SAMPLINGS.index(config.validation_sampling),
+            ]
     return [int(v) for v in entropy]
 
 
@@ -240,15 +350,25 @@ def _nearest_distance(sorted_values: np.ndarray, points: np.ndarray) -> np.ndarr
 
 
 def _imbalanced(
-    rng: np.random.Generator, pool_y: np.ndarray, center: float, n: int, config: DataConfig
+    rng: np.random.Generator,
+    pool_y: np.ndarray,
+    center: float,
+    half_width: float,
+    n: int,
+    config: DataConfig,
 ) -> np.ndarray:
-    """peak_share of n balanced over the peak region [mu - rR, mu + rR], the rest over all y."""
+    """peak_share of n balanced over the peak region [mu - rR, mu + rR] ∩ [min y, max y] of the
+    pool, the rest balanced over the whole pool range (`half_width` = rR, R the training range).
+
+    The peak's bins are the global grid's (`peak_bins="global"`) or span the region itself
+    (`"region"`); the rest always uses the global grid.
+    """
     low, high = _range(pool_y)
-    half_width = PEAK_WIDTH_RATIO[config.sampling] * (high - low)
     region = (max(low, center - half_width), min(high, center + half_width))
     n_peak = round(config.peak_share * n)
     bins = config.balance_bins
-    peak = _balanced(rng, pool_y, region, n_peak, bins, grid=(low, high))
+    peak_grid = (low, high) if config.peak_bins == "global" else None
+    peak = _balanced(rng, pool_y, region, n_peak, bins, grid=peak_grid)
     rest = _balanced(rng, pool_y, (low, high), n - n_peak, bins, grid=(low, high))
     return np.concatenate([peak, rest])
 

@@ -36,7 +36,19 @@ class StudyOptions:
             raise ValueError(f"--max-failures: must be >= 0, got {self.max_failures}")
         if self.num_cpus is not None and self.num_cpus < 1:
             raise ValueError(f"--num-cpus: must be >= 1, got {self.num_cpus}")
+        if self.address is not None and not _is_address(self.address):
+            raise ValueError(
+                f"--address: accepted values are auto, host:port or ray://host:port, "
+                f"got {self.address!r}"
+            )
         if not 0 < self.gpu_fraction <= 1:
             raise ValueError(
                 f"--gpu-fraction: accepted values are in (0, 1], got {self.gpu_fraction}"
             )
+
+
+def _is_address(address: str) -> bool:
+    if address == "auto" or "://" in address:
+        return True
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit()

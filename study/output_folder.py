@@ -15,8 +15,8 @@ class OutputFolderError(ValueError):
     """The output folder cannot be used for this run (one-line message)."""
 
 
-def claim_output_folder(out: Path, config: dict, resume: bool) -> None:
-    """Check `out` against `config`; record the config when the folder is new.
+def check_output_folder(out: Path, config: dict, resume: bool) -> None:
+    """Every refusal of `claim_output_folder`, reading only: nothing is created or written.
 
     Refuses: a folder holding another study config; a folder already holding rows of this
     config without `--resume`; `--resume` of a folder that holds no study.
@@ -42,8 +42,21 @@ def claim_output_folder(out: Path, config: dict, resume: bool) -> None:
         raise OutputFolderError(f"--out {out}: holds no study to resume (no study.json)")
     if out.exists() and any(out.iterdir()):
         raise OutputFolderError(f"--out {out}: is not empty and holds no study; use another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(recorded_path, _canonical(config))
+
+
+def claim_output_folder(out: Path, config: dict, resume: bool) -> None:
+    """Check `out` against `config` (see `check_output_folder`); record the config when the
+    folder is new.
+
+    A study checks its folder before Ray starts and claims it only once Ray is up, so a run
+    that cannot reach its cluster leaves `--out` untouched; the check is repeated here in case
+    another run claimed the folder meanwhile.
+    """
+    check_output_folder(out, config, resume)
+    recorded_path = Path(out) / "study.json"
+    if not recorded_path.exists():
+        recorded_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(recorded_path, _canonical(config))
 
 
 def write_json_atomic(path: Path, payload: object) -> None:

@@ -1,34 +1,39 @@
-"""The studies this product runs, their presets, and how to validate and run each."""
+"""The studies this product runs, their presets, and how to validate, plan and run each.
+
+Import-light on purpose: everything here comes from the `preflight` modules (no Ray, torch,
+pyarrow), and a study's run module (which imports Ray) is imported only when it runs, so
+`--help`, `--list` and `--dry-run` answer at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
-from study.dir.run import (
-    DirStudy,
-    describe_presets,
-    dir_studies,
-    run_dir_study,
-    validate_dir_study,
-)
+from study.dir.preflight import DirStudy, describe_presets, dir_studies, validate_dir_study
+from study.dir.preflight import dry_run as dir_dry_run
 from study.options import StudyOptions
 from study.synthetic_1d.plan import declared_models
-from study.synthetic_1d.run import resolve_preset, run_synthetic_1d
+from study.synthetic_1d.preflight import dry_run as synthetic_1d_dry_run
+from study.synthetic_1d.preflight import resolve_preset
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
 class StudyEntry:
-    """One selectable study: `validate` raises ValueError on bad input before anything runs."""
+    """One selectable study: `validate` raises ValueError on bad input before anything runs;
+    `dry_run` returns the plan `--dry-run` prints (it starts nothing and writes nothing)."""
 
     name: str
     description: str
     presets: dict[str, str]  # preset name -> one-line description
     validate: Callable[[StudyOptions], None]
     run: Callable[[StudyOptions, pa.Schema], object]
+    dry_run: Callable[[StudyOptions], str]
     kind: str = "synthetic_1d"  # "synthetic_1d" | "dir": which row schema and report it uses
 
 
@@ -53,7 +58,8 @@ def studies() -> dict[str, StudyEntry]:
             description="the core paper's controlled 1D study (Figures 3-5, Table 1)",
             presets=_synthetic_1d_presets(),
             validate=_validate_synthetic_1d,
-            run=run_synthetic_1d,
+            run=_run_synthetic_1d,
+            dry_run=synthetic_1d_dry_run,
         ),
     ]
     entries += [_dir_entry(study) for study in dir_studies().values()]
@@ -61,12 +67,18 @@ def studies() -> dict[str, StudyEntry]:
 
 
 def _dir_entry(study: DirStudy) -> StudyEntry:
+    def run(options: StudyOptions, schema: pa.Schema) -> object:
+        from study.dir.run import run_dir_study
+
+        return run_dir_study(study, options, schema)
+
     return StudyEntry(
         name=study.name,
         description=study.description,
         presets=describe_presets(study),
         validate=lambda options: validate_dir_study(study, options),
-        run=lambda options, schema: run_dir_study(study, options, schema),
+        run=run,
+        dry_run=lambda options: dir_dry_run(study, options),
         kind="dir",
     )
 
@@ -82,3 +94,9 @@ def get_study(name: str) -> StudyEntry:
 def _validate_synthetic_1d(options: StudyOptions) -> None:
     """Bad preset names and search-space overrides raise here, before Ray starts."""
     resolve_preset(options)
+
+
+def _run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> object:
+    from study.synthetic_1d.run import run_synthetic_1d  # imports Ray: only when a study runs
+
+    return run_synthetic_1d(options, schema)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import polars as pl
 import pytest
 
 import run_study
@@ -60,7 +61,8 @@ def _check_rows(out, study: str, preset: str = "smoke"):
             assert partner[field] == row[field]
         assert partner["test_mse_all"] == row["paired_reg_test_mse"]
         assert partner["test_mae_all"] == row["paired_reg_test_mae"]
-        assert row["num_classes"] >= 2 and row["lam"] > 0
+        if row["variant"] in ("reg+cls", "reg+cls-balanced"):  # the controls lack C or lambda
+            assert row["num_classes"] >= 2 and row["lam"] > 0
     return rows
 
 
@@ -101,6 +103,11 @@ def test_stsb_smoke_encodes_with_the_real_encoder_and_trains_packed(ray_local, t
     cached = sorted((out / "features").glob("*.npy"))
     assert len(cached) == 3
     assert {np.load(f).shape[1] for f in cached} == {4 * 384}
+    # The controls train beside reg+cls and the report pairs them with it.
+    assert {"reg-scaled", "cls-only"} <= set(rows["variant"])
+    stats = pl.read_csv(out / "tables" / "dir_helps_stats.csv")
+    assert {"reg+cls vs reg-scaled", "cls-only vs reg"} <= set(stats["comparison"])
+    assert "What helps: CE or scale?" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def _break_imdb(root):

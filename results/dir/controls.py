@@ -27,6 +27,15 @@ COMPARISONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 _DATA = ("dataset", "stage", "target", "data_split", "task", "data_balance", "seed")
 _CELL = ("dataset", "comparison", "lam", "num_classes")
+_PAIRS = {
+    "dataset": pl.String,
+    "comparison": pl.String,
+    "lam": pl.Float64,
+    "num_classes": pl.Int64,
+    "seed": pl.Int64,
+    "mse_a": pl.Float64,
+    "mse_b": pl.Float64,
+}
 _USED = (*_DATA, "variant", "status", "num_classes", "lam", "test_mse_all")
 
 
@@ -46,15 +55,7 @@ def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.Da
     frames = [_pairs(rows, *comparison) for comparison in COMPARISONS]
     pairs = pl.concat([f for f in frames if f.height] or [_empty_pairs()], how="vertical_relaxed")
     if pairs.height == 0:
-        return pl.DataFrame(
-            schema={
-                "dataset": pl.String,
-                "comparison": pl.String,
-                "lam": pl.Float64,
-                "num_classes": pl.Int64,
-                **STAT_COLUMNS,
-            }
-        )
+        return pl.DataFrame(schema={**{c: _PAIRS[c] for c in _CELL}, **STAT_COLUMNS})
     pooled = pairs.with_columns(
         pl.lit(None, dtype=pl.Float64).alias("lam"),
         pl.lit(None, dtype=pl.Int64).alias("num_classes"),
@@ -92,14 +93,4 @@ def _pairs(rows: pl.DataFrame, name: str, a: str, b: str, match: tuple[str, ...]
 
 
 def _empty_pairs() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "dataset": pl.String,
-            "comparison": pl.String,
-            "lam": pl.Float64,
-            "num_classes": pl.Int64,
-            "seed": pl.Int64,
-            "mse_a": pl.Float64,
-            "mse_b": pl.Float64,
-        }
-    )
+    return pl.DataFrame(schema=_PAIRS)

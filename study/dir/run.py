@@ -7,24 +7,20 @@ run again (`--resume`). Reg trials go first, so reg+cls rows find their pair ear
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 from ray import tune
 
-from regcls.datasets import breakfast as breakfast_data
-from regcls.datasets import imdb_wiki, layout_error, nyud2, stsb
-from search_spaces import breakfast as breakfast_space
-from search_spaces import imdb_wiki_dir, nyud2_dir, stsb_dir
 from study.cluster import ray_session
-from study.dir.plan import breakfast_specs, declared_models, image_specs, stsb_specs
+from study.dir.plan import declared_models
+from study.dir.preflight import DirStudy, resolve_preset, study_config
 from study.dir.spec import DirSpec
 from study.dir.trainables import dir_fallback_rows, dir_identity, dir_trainable
+from study.dry_run import duration
 from study.options import StudyOptions
-from study.output_folder import claim_output_folder
+from study.output_folder import check_output_folder, claim_output_folder
 from study.resources import (
     TrialResources,
     full_device_trial_resources,
@@ -46,87 +42,6 @@ DIR_PAIRING = Pairing(
 )
 
 
-@dataclass(frozen=True)
-class DirStudy:
-    """One real-data study: its presets, how to check its data and build its trials."""
-
-    name: str
-    description: str
-    presets: Mapping[str, object]
-    check_data: Callable[[object, Path | None], str]  # (preset, --data-root) -> data root
-    specs: Callable[[object, str], list[DirSpec]]
-    packed: bool  # small MLPs share a core (packed resources) or a trial takes a whole device
-
-
-def dir_studies() -> dict[str, DirStudy]:
-    """Every real-data study by name."""
-    entries = [
-        DirStudy(
-            "imdb_wiki_dir",
-            "IMDB-WIKI-DIR age estimation, ResNet + [F, C] class head (core paper Tables 3-4)",
-            imdb_wiki_dir.PRESETS,
-            _check_imdb_wiki,
-            lambda preset, root: image_specs("imdb_wiki_dir", preset, root),
-            packed=False,
-        ),
-        DirStudy(
-            "nyud2_dir",
-            "NYUD2-DIR depth, ResNet encoder-decoder + per-pixel class head (Tables 2 and 4)",
-            nyud2_dir.PRESETS,
-            _check_nyud2,
-            lambda preset, root: image_specs("nyud2_dir", preset, root),
-            packed=False,
-        ),
-        DirStudy(
-            "breakfast",
-            "Breakfast video progress, one ReLU MLP per task on IDT features (core paper Table 5)",
-            breakfast_space.PRESETS,
-            _check_breakfast,
-            breakfast_specs,
-            packed=True,
-        ),
-        DirStudy(
-            "stsb_dir",
-            "STS-B-DIR similarity, packed MLP heads on frozen sentence-encoder features",
-            stsb_dir.PRESETS,
-            _check_stsb,
-            stsb_specs,
-            packed=True,
-        ),
-    ]
-    return {entry.name: entry for entry in entries}
-
-
-def resolve_preset(study: DirStudy, options: StudyOptions):
-    """The preset named by the options, with the user's search-space overrides applied."""
-    if options.preset not in study.presets:
-        raise ValueError(
-            f"--preset: unknown preset {options.preset!r} for {study.name}; "
-            f"valid presets: {', '.join(study.presets)}"
-        )
-    return study.presets[options.preset].with_overrides(options.space_overrides)
-
-
-def validate_dir_study(study: DirStudy, options: StudyOptions) -> None:
-    """Bad preset, overrides or data root: a one-line ValueError before anything runs."""
-    if options.search != "grid":
-        raise ValueError(f"--search: {study.name} runs the paper's grid only; use --search grid")
-    study.check_data(resolve_preset(study, options), options.data_root)
-
-
-def describe_presets(study: DirStudy) -> dict[str, str]:
-    """Preset name -> one line with its model count."""
-    described = {}
-    for name, preset in study.presets.items():
-        counts = declared_models(study.specs(preset, "<data-root>"))
-        described[name] = (
-            f"{sum(counts.values())} models ("
-            + ", ".join(f"{stage} {count}" for stage, count in counts.items())
-            + ")"
-        )
-    return described
-
-
 def run_dir_study(
     study: DirStudy, options: StudyOptions, schema: pa.Schema
 ) -> dict[str, RunSummary]:
@@ -134,11 +49,10 @@ def run_dir_study(
     preset = resolve_preset(study, options)
     root = study.check_data(preset, options.data_root)
     specs = study.specs(preset, root)
-    claim_output_folder(
-        options.out,
-        {"study": study.name, "search": "grid", "data_root": root, "preset": asdict(preset)},
-        options.resume,
-    )
+    config = study_config(study, preset, root)
+    # Refuse a folder of another study before Ray starts; record ours only once Ray is up, so a
+    # cluster that does not answer leaves `--out` untouched.
+    check_output_folder(options.out, config, options.resume)
     sink = ParquetSink(options.out, schema, DIR_PAIRING)
     declared = declared_models(specs)
     print(
@@ -147,11 +61,6 @@ def run_dir_study(
         + f" (total {sum(declared.values())}) in {len(specs)} trials",
         flush=True,
     )
-    trainable: Callable = dir_trainable
-    if study.name == "stsb_dir":
-        trainable = tune.with_parameters(
-            dir_trainable, features=_stsb_features(preset, root, options)
-        )
     todo = [s for s in specs if not sink.has_trial(s.stage, s.key)]
     if len(todo) < len(specs):
         print(f"{len(specs) - len(todo)} of {len(specs)} trials already done, skipped", flush=True)
@@ -159,6 +68,13 @@ def run_dir_study(
     with ray_session(
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
     ) as cluster:
+        claim_output_folder(options.out, config, options.resume)
+        trainable: Callable = dir_trainable
+        if study.name == "stsb_dir":
+            # After the claim: the feature cache may live in the output folder.
+            trainable = tune.with_parameters(
+                dir_trainable, features=_stsb_features(preset, root, options)
+            )
         if study.packed:
             resources = packed_trial_resources(
                 cluster, options.gpu_fraction, options.cpus_per_trial
@@ -226,70 +142,8 @@ def _print_cpu_estimate(specs: list[DirSpec], root: str, resources: TrialResourc
     models = sum(len(s.seeds) for s in specs)
     print(
         f"no GPU found: {models} image models train on the CPU one at a time "
-        f"({resources.threads} threads); estimated {_duration(total)} "
+        f"({resources.threads} threads); estimated {duration(total)} "
         f"(timed step: {per_image * 1000:.0f} ms per training image, {n_train} training and "
         f"{n_eval} evaluation images per epoch). Running anyway.",
         flush=True,
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.1f} days"
-
-
-def _require_root(study: str, root: Path | None, layout: str) -> Path:
-    if root is None:
-        raise ValueError(f"--data-root: {study} needs its dataset folder; expected {layout}")
-    return Path(root)
-
-
-def _check_imdb_wiki(preset, root: Path | None) -> str:
-    root = _require_root("imdb_wiki_dir", root, imdb_wiki.LAYOUT)
-    for split in imdb_wiki.SPLITS:
-        if len(imdb_wiki.read_imdb_wiki(root, split).ages) == 0:
-            raise layout_error(
-                "imdb_wiki_dir", imdb_wiki.LAYOUT, f"no {split} rows in {root / imdb_wiki.CSV_NAME}"
-            )
-    return str(root.resolve())
-
-
-def _check_nyud2(preset, root: Path | None) -> str:
-    root = _require_root("nyud2_dir", root, nyud2.LAYOUT)
-    for split in nyud2.SPLITS:
-        nyud2.read_nyud2(root, split)
-    return str(root.resolve())
-
-
-def _check_breakfast(preset, root: Path | None) -> str:
-    layout = breakfast_data.LAYOUT
-    root = _require_root("breakfast", root, layout)
-    for task in preset.tasks:
-        folder = root / "features" / task
-        files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-        if not files:
-            raise layout_error("breakfast", layout, f"no .txt feature files in {folder}")
-        breakfast_data.read_breakfast_video(files[0], preset.skip_first_row)
-        people = [int(m.group(1)) for f in files if (m := re.match(r"^P(\d+)_", f.name))]
-        for split in preset.splits:
-            low, high = breakfast_data.TEST_PARTICIPANTS[split]
-            test = sum(low <= p <= high for p in people)
-            if not test or len(people) - test < 2:
-                raise layout_error(
-                    "breakfast",
-                    layout,
-                    f"{folder}: split {split} needs test videos of P{low:02d}-P{high:02d} and "
-                    f">= 2 training videos, found {test} and {len(people) - test}",
-                )
-    return str(root.resolve())
-
-
-def _check_stsb(preset, root: Path | None) -> str:
-    for split in stsb.FILES:
-        stsb.load_stsb_dir(split, root)
-    return str((Path(root) if root is not None else stsb.shipped_root()).resolve())

@@ -30,9 +30,6 @@ import math
 import time
 from dataclasses import dataclass, replace
 
-import torch
-
-from regcls.packed import ModelTask, TrainSettings, train_packed
 from study.synthetic_1d.trial_spec import TrialSpec
 
 # Longest modelled trial (seconds on one core): costlier grid points are split, so that with
@@ -70,6 +67,11 @@ class CostModel:
     def calibrated(self, device: str = "cpu") -> CostModel:
         """This model scaled by a short timing of one pack here and now (~0.1 s), on one
         thread like a trial."""
+        # Imported here, not at the top: `--dry-run` plans with this module without torch.
+        import torch
+
+        from regcls.packed import ModelTask, TrainSettings, train_packed
+
         c = _CALIBRATION
         x = torch.linspace(-1, 1, c["steps"] * c["batch"], device=device).unsqueeze(1)
         y = torch.sin(3 * x[:, 0])

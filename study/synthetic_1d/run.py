@@ -8,7 +8,6 @@ exactly the rows of an uninterrupted one.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import pyarrow as pa
 import ray
@@ -16,10 +15,10 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
+from search_spaces.synthetic_1d import Synthetic1DPreset
 from study.cluster import ray_session
 from study.options import StudyOptions
-from study.output_folder import claim_output_folder, write_json_atomic
+from study.output_folder import check_output_folder, claim_output_folder, write_json_atomic
 from study.resources import TrialResources, packed_trial_resources
 from study.sink import ParquetSink
 from study.synthetic_1d.packing import plan_trials
@@ -32,9 +31,8 @@ from study.synthetic_1d.plan import (
     optuna_specs,
     test_specs,
 )
+from study.synthetic_1d.preflight import resolve_preset, study_config
 from study.synthetic_1d.selection import (
-    LAMBDA_SELECTION,
-    WEIGHT_DECAY_SELECTION,
     choose_lambdas,
     choose_weight_decays,
     require_lambdas,
@@ -45,31 +43,13 @@ from study.synthetic_1d.trial_spec import TrialSpec
 from study.tune_runner import RunSummary, run_trials
 
 
-def resolve_preset(options: StudyOptions) -> Synthetic1DPreset:
-    """The preset named by the options, with the user's search-space overrides applied."""
-    if options.preset not in PRESETS:
-        raise ValueError(
-            f"--preset: unknown preset {options.preset!r} for {STUDY}; "
-            f"valid presets: {', '.join(PRESETS)}"
-        )
-    return PRESETS[options.preset].with_overrides(options.space_overrides)
-
-
-def study_config(options: StudyOptions, preset: Synthetic1DPreset) -> dict:
-    """What the output folder records; a different config may not reuse the folder."""
-    return {
-        "study": STUDY,
-        "search": options.search,
-        "lambda_selection": LAMBDA_SELECTION,
-        "weight_decay_selection": WEIGHT_DECAY_SELECTION,
-        "preset": asdict(preset),
-    }
-
-
 def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunSummary]:
     """Run every stage of the study into `options.out`; return what each Tune run did."""
     preset = resolve_preset(options)
-    claim_output_folder(options.out, study_config(options, preset), options.resume)
+    config = study_config(options, preset)
+    # Refuse a folder of another study before Ray starts; record ours only once Ray is up, so a
+    # cluster that does not answer leaves `--out` untouched.
+    check_output_folder(options.out, config, options.resume)
     sink = ParquetSink(options.out, schema)
     summaries: dict[str, RunSummary] = {}
     declared = declared_models(preset)
@@ -82,6 +62,7 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
     with ray_session(
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
     ) as cluster:
+        claim_output_folder(options.out, config, options.resume)
         resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
         runner = StageRunner(options, sink, resources, summaries)
         runner.run(lambda_search_specs(preset, options.search))
