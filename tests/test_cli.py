@@ -71,5 +71,5 @@ def test_list_names_studies_presets_and_model_counts(capsys):
     assert run_study.main(["--list"]) == 0
     out = capsys.readouterr().out
     assert (
-        "synthetic_1d" in out and "--preset quick" in out and "--preset paper: 50640 models" in out
+        "synthetic_1d" in out and "--preset quick" in out and "--preset paper: 55320 models" in out
     )

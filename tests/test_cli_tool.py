@@ -82,7 +82,7 @@ def test_run_study_script_stays_the_thin_entry():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "--preset paper: 50640 models" in result.stdout
+    assert "--preset paper: 55320 models" in result.stdout
 
 
 @pytest.mark.parametrize("flag", ["--help", "--list"])
@@ -128,7 +128,7 @@ def test_dry_run_prints_every_stage_without_ray_and_creates_nothing(tmp_path):
     declared = declared_models(PRESETS["paper"])
     for stage, models in declared.items():
         assert int(table[stage][0].replace(",", "")) == models, stage
-    assert int(table["total"][0].replace(",", "")) == sum(declared.values()) == 50_640
+    assert int(table["total"][0].replace(",", "")) == sum(declared.values()) == 55_320
     # Packing splits costly grid points into several trials, never merges them.
     assert int(table["lambda_search"][1].replace(",", "")) >= len(
         lambda_search_specs(PRESETS["paper"])

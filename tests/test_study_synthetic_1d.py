@@ -69,7 +69,7 @@ def test_every_reg_cls_row_is_paired_with_its_reg_model(tiny_study):
 
 def test_test_stage_uses_the_lambda_chosen_on_validation(tiny_study):
     rows = read_rows(tiny_study)
-    search = rows.filter((rows["stage"] == "lambda_search") & (rows["class_mode"] == "imbalanced"))
+    search = rows.filter((rows["stage"] == "lambda_search") & (rows["variant"] == "reg+cls"))
     for scenario in ("clean", "noisy"):
         part = search.filter(search["scenario"] == scenario)
         means = part.group_by("lam").agg(pl.col("val_mse").mean().alias("m")).sort("m")

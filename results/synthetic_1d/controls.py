@@ -7,8 +7,9 @@ sampling, noise, function, seed; the same C where both have classes; the same la
 difference A - B (negative: A better) with a 95% bootstrap interval over target functions.
 
 Test and noise stages compare test MSE (against the noisy targets) at the lambda chosen on
-validation; the lambda search compares validation MSE pooled over C and lambda (Table 1's cells).
-Rows with `num_classes` null pool a comparison over C; rows with a C are that C alone.
+validation; the lambda search compares validation MSE at every lambda of the grid (and, for
+Table 1's comparisons, pooled over C and lambda: `lam` and `num_classes` null). Rows with
+`num_classes` null pool a comparison over C; rows with a C are that C alone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ COMPARISONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("cls-only vs reg", "cls-only", "reg", ()),
     ("reg+cls-balanced vs reg+cls", "reg+cls-balanced", "reg+cls", ()),
 )
+# Table 1's comparisons, also pooled over C and lambda on the lambda search.
+TABLE1 = ("reg+cls vs reg", "reg+cls-balanced vs reg")
 # The three comparisons of "What helps: CE or scale?".
 WHAT_HELPS = ("reg+cls vs reg", "reg+cls vs reg-scaled", "reg-scaled vs reg")
 CELL = ("comparison", "stage", "scenario", "noise_sigma", "sampling", "lam", "num_classes")
@@ -79,7 +82,14 @@ def helps_stats(df: pl.DataFrame) -> pl.DataFrame:
         return _empty_stats()
     per_class = pairs.filter(pl.col("num_classes").is_not_null())
     pooled = per_class.with_columns(pl.lit(None, dtype=pl.Int64).alias("num_classes"))
-    both = pl.concat([pairs, pooled], how="vertical_relaxed")
+    # Table 1's cells: the lambda search pooled over C and lambda.
+    table1 = pairs.filter(
+        (pl.col("stage") == "lambda_search") & pl.col("comparison").is_in(TABLE1)
+    ).with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("num_classes"),
+        pl.lit(None, dtype=pl.Float64).alias("lam"),
+    )
+    both = pl.concat([pairs, pooled, table1], how="vertical_relaxed")
     stats = paired_stats(both, CELL, **BOOTSTRAP)
     return ordered(stats, {}, ("comparison", "stage", "scenario", "noise_sigma", "sampling"))
 
@@ -126,6 +136,20 @@ def what_helps(df: pl.DataFrame, stats: pl.DataFrame | None = None) -> pl.DataFr
         .sort("scenario", "sampling", "_order", maintain_order=True)
         .drop("_order")
     )
+
+
+def what_helps_by_lambda(df: pl.DataFrame, stats: pl.DataFrame | None = None) -> pl.DataFrame:
+    """ "CE or scale?" at every lambda of the grid: the three comparisons of `what_helps` on the
+    lambda search (validation MSE), per scenario x sampling x lambda, pooled over C."""
+    stats = helps_stats(df) if stats is None else stats
+    rows = stats.filter(
+        (pl.col("stage") == "lambda_search")
+        & pl.col("num_classes").is_null()
+        & pl.col("lam").is_not_null()
+        & pl.col("comparison").is_in(WHAT_HELPS)
+    )
+    columns = ["scenario", "sampling", "lam", "comparison", *STAT_COLUMNS]
+    return ordered(rows.select(columns), {}, ("scenario", "sampling", "lam", "comparison"))
 
 
 def l_extra_table(df: pl.DataFrame) -> pl.DataFrame:
@@ -261,15 +285,13 @@ def _all_pairs(rows: pl.DataFrame, extra: tuple[str, ...] = ()) -> pl.DataFrame:
 def _pairs(
     rows: pl.DataFrame, name: str, a: str, b: str, match: tuple[str, ...], extra: tuple[str, ...]
 ) -> pl.DataFrame:
-    """Pairs of one comparison. Test/noise stages compare test MSE; the lambda search compares
-    validation MSE pooled over C and lambda (only for comparisons with `reg`)."""
+    """Pairs of one comparison: test MSE in the test and noise stages, validation MSE in the
+    lambda search."""
     keys = [*_DATA, *match]
     if a in _CLASSES and b in _CLASSES:
         keys.append("num_classes")
     side_a = rows.filter(pl.col("variant") == a)
     side_b = rows.filter((pl.col("variant") == b) & (pl.col("status") == "ok"))
-    if not (a in ("reg+cls", "reg+cls-balanced") and b == "reg"):  # Table 1's comparisons
-        side_a = side_a.filter(pl.col("stage") != "lambda_search")
     metric = (
         pl.when(pl.col("stage") == "lambda_search")
         .then(pl.col("val_mse"))
@@ -291,19 +313,14 @@ def _pairs(
     joined = a_cols.join(b_cols, on=keys, how="inner", nulls_equal=True)
     if "lam" not in match:
         joined = joined.with_columns(pl.coalesce("_lam_a", "_lam_b").alias("lam"))
-    pooled = pl.col("stage") == "lambda_search"
     return joined.select(
         pl.lit(name).alias("comparison"),
         "stage",
         "scenario",
         "noise_sigma",
         "sampling",
-        pl.when(pooled).then(None).otherwise(pl.col("lam")).cast(pl.Float64).alias("lam"),
-        pl.when(pooled)
-        .then(None)
-        .otherwise(pl.col("num_classes"))
-        .cast(pl.Int64)
-        .alias("num_classes"),
+        pl.col("lam").cast(pl.Float64),
+        pl.col("num_classes").cast(pl.Int64),
         "function_id",
         "seed",
         "mse_a",

@@ -100,6 +100,7 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "optuna_vs_grid": analysis.optuna_vs_grid(df),
         "helps_stats": stats,
         "what_helps": controls.what_helps(df, stats),
+        "what_helps_by_lambda": controls.what_helps_by_lambda(df, stats),
         "l_extra": controls.l_extra_table(df),
         "helps_by_accuracy": controls.helps_by_accuracy(df),
     }
@@ -225,6 +226,10 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
             )
             + figure_html(control_figures.plot_what_helps(df, tables["what_helps"]), "what-helps")
             + html_table(_rounded(tables["what_helps"], 4))
+            + details(
+                "At every λ of the grid (validation, pooled over C: what_helps_by_lambda.csv)",
+                html_table(_rounded(tables["what_helps_by_lambda"], 4)),
+            )
             + details(
                 "Every paired comparison (helps_stats.csv: reg-tuned, cls-only, balanced classes, "
                 "per C, noise stage, Table 1 cells)",

@@ -32,7 +32,8 @@ WeightDecayChoice = dict[str, float]
 
 
 def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list[TrialSpec]:
-    """Validation grid: scenario x sampling x (reg + class mode x C x lambda + reg-tuned x wd)."""
+    """Validation grid: scenario x sampling x (reg + class mode x C x lambda + the controls:
+    reg-scaled x lambda, cls-only x C, reg-tuned x weight decay)."""
     replicates = _replicates(preset.functions, preset.validation_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
@@ -46,6 +47,16 @@ def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list
                 )
                 for variant, classes, lam in grid
             ]
+            if "reg-scaled" in preset.controls:
+                specs += [
+                    base.with_values(variant="reg-scaled", lam=lam, lambda_source="grid")
+                    for lam in preset.lambdas
+                ]
+            if "cls-only" in preset.controls:
+                specs += [
+                    base.with_values(variant="cls-only", num_classes=classes)
+                    for classes in preset.class_counts
+                ]
         if "reg-tuned" in preset.controls:
             specs += [
                 base.with_values(variant="reg-tuned", weight_decay=wd, lambda_source="grid")
