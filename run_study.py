@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             gpu_fraction=args.gpu_fraction,
             max_failures=args.max_failures,
             data_root=Path(args.data_root) if args.data_root else None,
-            space_overrides=_space_overrides(args.space),
+            space_overrides=_with_lambdas(_space_overrides(args.space), args.lambdas, entry.name),
         )
         if args.dry_run and args.report_only:
             raise ValueError("--dry-run: plans a run; it cannot be combined with --report-only")
@@ -177,6 +177,11 @@ def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list studies and presets")
     parser.add_argument("--space", help="JSON file overriding fields of the preset's grid")
+    parser.add_argument(
+        "--lambdas",
+        help="synthetic_1d: test (and noise) stages at these lambdas, no lambda search, e.g. "
+        "clean=1e2,noisy=1e3 or clean/balanced=10; the grid's scenarios become the ones named",
+    )
     parser.add_argument("--data-root", help="dataset folder for the real-data studies")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded local Ray")
     parser.add_argument("--gpu-fraction", type=float, default=0.1, help="GPU share per trial")
@@ -196,6 +201,29 @@ def _space_overrides(path: str | None) -> dict:
     if not isinstance(overrides, dict):
         raise ValueError(f"--space: {path} must hold a JSON object of preset fields")
     return overrides
+
+
+def _with_lambdas(overrides: dict, text: str | None, study: str) -> dict:
+    """`--space` overrides plus `--lambdas` as `given_lambdas` (and, unless `--space` sets them,
+    the scenarios the lambdas name)."""
+    if text is None:
+        return overrides
+    if study != "synthetic_1d":
+        raise ValueError(f"--lambdas: only synthetic_1d takes given lambdas, not {study}")
+    given: dict[str, float] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        try:
+            given[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise ValueError(
+                "--lambdas: expected scenario=value[,scenario/class_mode=value...] "
+                f"(e.g. clean=1e2,noisy=1e3), got {item!r}"
+            )
+    scenarios = list(dict.fromkeys(key.split("/")[0] for key in given))
+    return {"scenarios": scenarios, **overrides, "given_lambdas": given}
 
 
 def _listing(known: dict[str, StudyEntry]) -> str:

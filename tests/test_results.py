@@ -37,13 +37,17 @@ CONTRACT_COLUMNS = {
     "scenario": pa.string(), "sampling": pa.string(), "noise_sigma": pa.float64(),
     "noise_distribution": pa.string(), "function_id": pa.int64(), "seed": pa.int64(),
     "total_samples": pa.int64(), "n_train": pa.int64(), "peak_share": pa.float64(),
+    # the function and the data options of the authors' code (issue "Reproduce the authors' runs")
+    "function_set": pa.string(), "a": pa.float64(), "b": pa.float64(), "c": pa.int64(),
+    "d": pa.int64(), "peak_bins": pa.string(), "validation_sampling": pa.string(),
     "balance_bins": pa.int64(), "function_seed": pa.int64(), "peak_center": pa.float64(),
     "variant": pa.string(), "class_mode": pa.string(), "num_classes": pa.int64(),
     "effective_classes": pa.int64(), "lam": pa.float64(), "lr": pa.float64(),
     "epochs": pa.int64(), "batch_size": pa.int64(), "weight_decay": pa.float64(),
     "dtype": pa.string(), "hidden": pa.string(), "lambda_source": pa.string(),
     "equalize_rounding": pa.string(),
-    "shot_bins": pa.int64(),
+    "shot_bins": pa.int64(), "shot_rule": pa.string(), "shot_many": pa.float64(),
+    "shot_few": pa.float64(),
     "lambda_selection": pa.string(),
     # the controls and L_extra (issue "Why does it help?")
     "weight_decay_selection": pa.string(), "pair_init": pa.string(), "init_seed": pa.int64(),

@@ -10,8 +10,8 @@ Controls (`preset.controls`, see `study/variants.py`) are trained wherever reg+c
 its chosen lambda (test and noise stages), on the same data: `reg-scaled` at the lambda and lr of
 the reg+cls models it controls (one per distinct lambda of the cell's class modes), `cls-only` at
 every C with the reg+cls lr, `reg-tuned` at the weight decay chosen on validation; the lambda
-search also sweeps `reg-tuned` over `preset.weight_decays`. With `preset.given_lambdas` the
-lambda search trains no reg+cls models (only reg and the reg-tuned sweep).
+search also sweeps `reg-tuned` over `preset.weight_decays`. With `preset.given_lambdas` (the
+CLI's `--lambdas`) the lambda search trains only the reg-tuned sweep (nothing without it).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = _base(preset, "lambda_search", search, scenario, sampling, replicates)
-        specs.append(base)
-        if not preset.lambdas_given:
+        if not preset.lambdas_given:  # given lambdas: no search, only reg-tuned's sweep below
+            specs.append(base)
             grid = product(CLASS_VARIANTS, preset.class_counts, preset.lambdas)
             specs += [
                 base.with_values(
@@ -251,4 +251,9 @@ def _base(
         l_extra_bins=preset.l_extra_bins,
         l_extra_pseudo_count=preset.l_extra_pseudo_count,
         l_extra_samples=preset.l_extra_samples,
+        function_set=preset.function_set,
+        peak_share=preset.peak_share,
+        peak_bins=preset.peak_bins,
+        validation_sampling=preset.validation_sampling,
+        shot_rule=preset.shot_rule,
     )

@@ -22,9 +22,20 @@ from regcls.l_extra import (
     l_extra_softmax,
     target_histogram,
 )
-from regcls.metrics import accuracy, regression_metrics
+from regcls.metrics import (
+    SHOT_THRESHOLDS,
+    accuracy,
+    regression_metrics,
+    scaled_shot_thresholds,
+)
 from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
-from regcls.synthetic import DataConfig, Dataset1D, make_dataset
+from regcls.synthetic import (
+    DataConfig,
+    Dataset1D,
+    authors_sine_functions,
+    make_dataset,
+    sine_functions,
+)
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
@@ -114,6 +125,10 @@ def data_config(spec: TrialSpec, function_id: int, seed: int) -> DataConfig:
         noise_sigma=spec.noise_sigma if spec.scenario == "noisy" else 0.1,
         noise_distribution=spec.noise_distribution,
         total_samples=spec.total_samples,
+        peak_share=spec.peak_share,
+        function_set=spec.function_set,
+        peak_bins=spec.peak_bins,
+        validation_sampling=spec.validation_sampling,
     )
 
 
@@ -185,7 +200,12 @@ def _evaluate(
         target = getattr(data, f"y_{split}")
         pred = trained.predict(x, index=index).double().cpu().numpy()
         metrics = regression_metrics(
-            pred, target, getattr(data, f"y_{split}_clean"), data.y_train, spec.shot_bins
+            pred,
+            target,
+            getattr(data, f"y_{split}_clean"),
+            data.y_train,
+            spec.shot_bins,
+            shot_thresholds(spec, len(data.y_train)),
         )
         metrics["acc"] = None
         if binning is not None:
@@ -199,6 +219,13 @@ def _evaluate(
     if spec.stage in _L_EXTRA_STAGES:
         values.update(_l_extra(spec, index, data, binning, trained, device, pred_train))
     return values
+
+
+def shot_thresholds(spec: TrialSpec, n_train: int) -> tuple[float, float]:
+    """(many, few) training samples per bin of the per-shot metrics under `spec.shot_rule`."""
+    if spec.shot_rule == "scaled":
+        return scaled_shot_thresholds(n_train, spec.shot_bins)
+    return SHOT_THRESHOLDS
 
 
 def _l_extra(
@@ -268,6 +295,8 @@ def _row(
         **identity_fields(spec, function_id, seed),
         "peak_center": data.peak_center,
         "n_train": int(len(data.y_train)),
+        "shot_many": float(shot_thresholds(spec, len(data.y_train))[0]),
+        "shot_few": float(shot_thresholds(spec, len(data.y_train))[1]),
         "effective_classes": None if binning is None else int(binning.num_classes),
         "status": "diverged" if diverged else "ok",
         "error": None,
@@ -296,7 +325,12 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "function_id": function_id,
         "seed": seed,
         "total_samples": spec.total_samples,
-        "peak_share": defaults["peak_share"],
+        "peak_share": spec.peak_share,
+        "function_set": spec.function_set,
+        "peak_bins": spec.peak_bins,
+        "validation_sampling": spec.validation_sampling,
+        "shot_rule": spec.shot_rule,
+        **_coefficients(spec.function_set, function_id),
         "balance_bins": defaults["balance_bins"],
         "function_seed": defaults["function_seed"],
         "variant": spec.variant,
@@ -321,6 +355,16 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "l_extra_samples": spec.l_extra_samples,
         "l_extra_sigma2": SIGMA2_RULE,
     }
+
+
+def _coefficients(function_set: str, function_id: int) -> dict[str, float | int | None]:
+    """a, b, c, d of f(x) = a sin(cx) + b sin(dx) (Eq. 14); None for an unknown function, so a
+    trial with a bad config can still be recorded as failed."""
+    if function_set not in ("paper", "authors") or not 0 <= function_id < 10:
+        return dict.fromkeys("abcd")
+    functions = authors_sine_functions() if function_set == "authors" else sine_functions()
+    f = functions[function_id]
+    return {"a": f.a, "b": f.b, "c": int(f.c), "d": int(f.d)}
 
 
 def _finite_or_none(value: float | None) -> float | None:

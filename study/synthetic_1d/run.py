@@ -65,7 +65,9 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
         claim_output_folder(options.out, config, options.resume)
         resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
         runner = StageRunner(options, sink, resources, summaries)
-        runner.run(lambda_search_specs(preset, options.search))
+        search_specs = lambda_search_specs(preset, options.search)
+        if search_specs:  # empty with given lambdas and no reg-tuned control
+            runner.run(search_specs)
         search_rows = sink.read("lambda_search").to_pylist()
         lambdas = given_lambdas(preset) or require_lambdas(
             choose_lambdas(search_rows), preset.scenarios

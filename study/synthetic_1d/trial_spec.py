@@ -47,6 +47,11 @@ class TrialSpec:
     l_extra_bins: int = 100
     l_extra_pseudo_count: float = 0.5
     l_extra_samples: int = 2000
+    function_set: str = "paper"
+    peak_share: float = 0.75
+    peak_bins: str = "global"
+    validation_sampling: str = "balanced"
+    shot_rule: str = "dir"
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
