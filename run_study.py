@@ -208,8 +208,11 @@ def _with_lambdas(overrides: dict, text: str | None, study: str) -> dict:
     the scenarios the lambdas name)."""
     if text is None:
         return overrides
-    if study != "synthetic_1d":
-        raise ValueError(f"--lambdas: only synthetic_1d takes given lambdas, not {study}")
+    if study not in ("synthetic_1d", "synthetic_1d_sensitivity"):
+        raise ValueError(
+            "--lambdas: only synthetic_1d and synthetic_1d_sensitivity take given lambdas, "
+            f"not {study}"
+        )
     given: dict[str, float] = {}
     for item in text.split(","):
         key, sep, value = item.partition("=")

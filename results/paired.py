@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from statistics import NormalDist
 
@@ -305,7 +305,52 @@ def naive_bootstrap_interval(
     _check_seed(seed)
     _check_confidence(confidence)
     sums = [float(v) for v in values]
-    return _cluster_bootstrap(sums, [1] * len(sums), n_boot, _rng(seed, ()), confidence)
+    return _cluster_bootstrap([sums, [1] * len(sums)], _ratio, n_boot, _rng(seed, ()), confidence)
+
+
+def cluster_bootstrap_interval(
+    totals: Sequence[Sequence[float]],
+    statistic: Callable[[list[float]], float],
+    *,
+    key: tuple[object, ...] = (),
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """The percentile interval of `statistic` under a bootstrap that resamples clusters.
+
+    `totals` holds one row per cluster of additive totals (e.g. wins, pairs, a sum of
+    differences and its count, for two conditions measured on the same clusters). A resample
+    draws `len(totals)` clusters with replacement and applies `statistic` to the column sums of
+    the drawn rows (a cluster drawn twice counts twice); non-finite values are left out. The
+    interval is the linearly interpolated (1 - confidence) / 2 and (1 + confidence) / 2
+    quantiles, as in `paired_stats`, whose mean-difference interval is this with the totals
+    (sum of differences, pairs) and statistic sum / pairs. Draws come from `random.Random` seeded
+    with a SHA-256 of (`seed`, `key`): the same seed and key draw the same clusters, so several
+    statistics of one group share their resamples. Fewer than two clusters, or no finite value,
+    give (nan, nan).
+
+    Example:
+        >>> # change in % wins between two conditions, clusters resampled jointly
+        >>> totals = [(wins_a, n_a, wins_b, n_b) for each function]
+        >>> cluster_bootstrap_interval(totals, lambda s: 100 * (s[0] / s[1] - s[2] / s[3]))
+    """
+    if isinstance(totals, str | bytes) or not isinstance(totals, Sequence):
+        raise ValueError(f"totals: expected a sequence of rows, got {type(totals).__name__}")
+    widths = {len(row) if isinstance(row, Sequence) else -1 for row in totals}
+    if len(widths) > 1 or widths & {-1, 0}:
+        raise ValueError("totals: accepted values: rows of equal length >= 1, one per cluster")
+    for row in totals:
+        for v in row:
+            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                raise ValueError(f"totals: got {v!r}; accepted values: finite numbers")
+    if not callable(statistic):
+        raise ValueError(f"statistic: got {statistic!r}; accepted values: a callable")
+    _check_count("n_boot", n_boot, 1, None)
+    _check_seed(seed)
+    _check_confidence(confidence)
+    columns = [list(column) for column in zip(*totals, strict=True)]
+    return _cluster_bootstrap(columns, statistic, n_boot, _rng(seed, tuple(key)), confidence)
 
 
 def _group_stats(
@@ -321,7 +366,7 @@ def _group_stats(
     sums = [math.fsum(per_cluster[c]) for c in ordered]
     counts = [len(per_cluster[c]) for c in ordered]
     key = tuple(row[name] for name in by)
-    ci = _cluster_bootstrap(sums, counts, n_boot, _rng(seed, key), confidence)
+    ci = _cluster_bootstrap([sums, counts], _ratio, n_boot, _rng(seed, key), confidence)
     low, high = wilson_interval(n_wins, n_pairs, confidence)
     # The sign test drops exact ties (no direction); a diverged A counts as a loss.
     n_ties = sum(1 for d in diffs if d == 0.0)
@@ -346,20 +391,35 @@ def _group_stats(
 
 
 def _cluster_bootstrap(
-    sums: list[float], counts: list[int], n_boot: int, rng: random.Random, confidence: float
+    columns: list[list[float]],
+    statistic: Callable[[list[float]], float],
+    n_boot: int,
+    rng: random.Random,
+    confidence: float,
 ) -> tuple[float, float]:
-    """Percentile interval of sum(drawn sums) / sum(drawn counts) over `n_boot` resamples."""
-    k = len(sums)
+    """Percentile interval of `statistic(column sums of the drawn clusters)` over `n_boot`
+    resamples; `columns` holds one list per total, one entry per cluster."""
+    k = len(columns[0]) if columns else 0
     if k < 2:
         return (_NAN, _NAN)
     draws = rng.choices(range(k), k=k * n_boot)
-    get_sum, get_count = sums.__getitem__, counts.__getitem__
-    means = sorted(
-        sum(map(get_sum, draw)) / sum(map(get_count, draw))
-        for draw in (draws[i : i + k] for i in range(0, k * n_boot, k))
-    )
+    getters = [column.__getitem__ for column in columns]
+    values = []
+    for i in range(0, k * n_boot, k):
+        draw = draws[i : i + k]
+        value = statistic([sum(map(get, draw)) for get in getters])
+        if math.isfinite(value):
+            values.append(value)
+    if not values:
+        return (_NAN, _NAN)
+    values.sort()
     alpha = (1.0 - confidence) / 2.0
-    return (_quantile(means, alpha), _quantile(means, 1.0 - alpha))
+    return (_quantile(values, alpha), _quantile(values, 1.0 - alpha))
+
+
+def _ratio(sums: list[float]) -> float:
+    """The mean of a resample: its sum of differences over its pairs."""
+    return sums[0] / sums[1]
 
 
 def _spearman(points: list[tuple[float, float]]) -> float:

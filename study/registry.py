@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
+from search_spaces.synthetic_1d_sensitivity import PRESETS as SENSITIVITY_PRESETS
 from study.dir.preflight import DirStudy, describe_presets, dir_studies, validate_dir_study
 from study.dir.preflight import dry_run as dir_dry_run
 from study.options import StudyOptions
 from study.synthetic_1d.plan import declared_models
 from study.synthetic_1d.preflight import dry_run as synthetic_1d_dry_run
 from study.synthetic_1d.preflight import resolve_preset
+from study.synthetic_1d.sensitivity import (
+    declared_sensitivity_models,
+    resolve_sensitivity_preset,
+    sensitivity_dry_run,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,6 +56,18 @@ def _synthetic_1d_presets() -> dict[str, str]:
     return described
 
 
+def _sensitivity_presets() -> dict[str, str]:
+    described = {}
+    for name, preset in SENSITIVITY_PRESETS.items():
+        counts = declared_sensitivity_models(preset)
+        described[name] = (
+            f"{sum(counts.values())} models ({len(counts) - 1} flips + baseline, "
+            f"{next(iter(counts.values()))} each); {len(preset.slice.functions)} functions, "
+            f"{preset.slice.epochs} epochs, {preset.slice.total_samples} samples"
+        )
+    return described
+
+
 def studies() -> dict[str, StudyEntry]:
     """Every registered study by name."""
     entries = [
@@ -60,6 +78,15 @@ def studies() -> dict[str, StudyEntry]:
             validate=_validate_synthetic_1d,
             run=_run_synthetic_1d,
             dry_run=synthetic_1d_dry_run,
+        ),
+        StudyEntry(
+            name="synthetic_1d_sensitivity",
+            description="which of the paper's unstated 1D choices moves 'reg+cls beats reg': "
+            "one choice at a time flipped to the authors' code, at fixed lambda",
+            presets=_sensitivity_presets(),
+            validate=_validate_sensitivity,
+            run=_run_sensitivity,
+            dry_run=sensitivity_dry_run,
         ),
     ]
     entries += [_dir_entry(study) for study in dir_studies().values()]
@@ -94,6 +121,16 @@ def get_study(name: str) -> StudyEntry:
 def _validate_synthetic_1d(options: StudyOptions) -> None:
     """Bad preset names and search-space overrides raise here, before Ray starts."""
     resolve_preset(options)
+
+
+def _validate_sensitivity(options: StudyOptions) -> None:
+    resolve_sensitivity_preset(options)
+
+
+def _run_sensitivity(options: StudyOptions, schema: pa.Schema) -> object:
+    from study.synthetic_1d.sensitivity_run import run_sensitivity  # imports Ray
+
+    return run_sensitivity(options, schema)
 
 
 def _run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> object:

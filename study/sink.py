@@ -8,7 +8,7 @@ file instead of adding rows.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,12 +20,14 @@ class Pairing:
     """How a reg+cls row finds the `reg` model trained on the same data, and what it copies.
 
     `fields`: columns that identify the data; `stages`: stage of a row -> stage of its reg rows;
-    `copies`: column of the reg+cls row -> column of the reg row copied into it.
+    `copies`: column of the reg+cls row -> column of the reg row copied into it; `defaults`: the
+    value a field has in rows written before it existed (read back as null).
     """
 
     fields: tuple[str, ...]
     stages: dict[str, str]
     copies: dict[str, str]
+    defaults: dict[str, object] = field(default_factory=dict)
 
 
 SYNTHETIC_1D_PAIRING = Pairing(
@@ -37,6 +39,13 @@ SYNTHETIC_1D_PAIRING = Pairing(
         "function_id",
         "seed",
         "total_samples",
+        "function_set",
+        "peak_share",
+        "peak_bins",
+        "validation_sampling",
+        "dtype",
+        # The sensitivity study's protocol flip: a reg+cls row pairs with the reg of its flip.
+        "flip",
     ),
     stages={
         "lambda_search": "lambda_search",
@@ -49,6 +58,7 @@ SYNTHETIC_1D_PAIRING = Pairing(
         "paired_reg_val_mse": "val_mse",
         "paired_reg_test_mse": "test_mse",
     },
+    defaults={"flip": "none"},
 )
 
 
@@ -113,7 +123,8 @@ class ParquetSink:
         return self._reg_index[stage].get(self._key(row))
 
     def _key(self, row: dict) -> tuple:
-        return tuple(row[f] for f in self.pairing.fields)
+        defaults = self.pairing.defaults
+        return tuple(defaults.get(f) if row.get(f) is None else row[f] for f in self.pairing.fields)
 
     def _paired(self, row: dict) -> dict:
         if row.get("variant") == "reg":

@@ -34,6 +34,8 @@ from results import (
 CONTRACT_COLUMNS = {
     "row_key": pa.string(), "trial_key": pa.string(), "config_hash": pa.string(),
     "study": pa.string(), "stage": pa.string(), "search": pa.string(),
+    # the protocol flip of the sensitivity study (issue "Reproduce the authors' own runs")
+    "flip": pa.string(),
     "scenario": pa.string(), "sampling": pa.string(), "noise_sigma": pa.float64(),
     "noise_distribution": pa.string(), "function_id": pa.int64(), "seed": pa.int64(),
     "total_samples": pa.int64(), "n_train": pa.int64(), "peak_share": pa.float64(),

@@ -1,10 +1,11 @@
 """What in reg+cls helps: paired comparisons with the controls, and the paper's L_extra measured.
 
 Every comparison pairs a model A with the model B trained on the same data (stage, scenario,
-sampling, noise, function, seed; the same C where both have classes; the same lambda and lr for
-`reg+cls vs reg-scaled`) and reports, via `results.paired.paired_stats`, how often A beats B
-(count, Wilson 95% interval, exact sign test, Holm over the table) and the paired mean MSE
-difference A - B (negative: A better) with a 95% bootstrap interval over target functions.
+sampling, noise, function, seed, the data options and dtype, and the sensitivity study's `flip`;
+the same C where both have classes; the same lambda and lr for `reg+cls vs reg-scaled`) and
+reports, via `results.paired.paired_stats`, how often A beats B (count, Wilson 95% interval,
+exact sign test, Holm over the table) and the paired mean MSE difference A - B (negative: A
+better) with a 95% bootstrap interval over target functions.
 
 Test and noise stages compare test MSE (against the noisy targets) at the lambda chosen on
 validation; the lambda search compares validation MSE at every lambda of the grid (and, for
@@ -50,7 +51,14 @@ _DATA = (
     "function_id",
     "seed",
     "total_samples",
+    "function_set",
+    "peak_share",
+    "peak_bins",
+    "validation_sampling",
+    "dtype",
+    "flip",  # the sensitivity study's protocol flip: pairs stay within their flip
 )
+NO_FLIP = "none"
 _CLASSES = ("reg+cls", "reg+cls-balanced", "cls-only")
 _CELL_TYPES = {
     "comparison": pl.String,
@@ -333,7 +341,10 @@ def _rows(df: pl.DataFrame) -> pl.DataFrame:
     """Models that ran (finished or diverged); failed trials have no model to compare."""
     df = checked_rows(df, "results rows", empty_rows, _USED)
     stages = ("lambda_search", "test", "noise")  # the 1D stages (DIR rows may share a frame)
-    return df.filter(pl.col("status").is_in(("ok", "diverged")) & pl.col("stage").is_in(stages))
+    # Rows written before `flip` existed read it as null: they had no flip.
+    return df.filter(
+        pl.col("status").is_in(("ok", "diverged")) & pl.col("stage").is_in(stages)
+    ).with_columns(pl.col("flip").fill_null(NO_FLIP))
 
 
 def _empty_stats() -> pl.DataFrame:

@@ -24,7 +24,14 @@ from results._render import (
     write_csv_tables,
 )
 from results._tables import check_frame
-from results.synthetic_1d import analysis, control_figures, controls, figures
+from results.synthetic_1d import (
+    analysis,
+    control_figures,
+    controls,
+    figures,
+    sensitivity,
+    sensitivity_figures,
+)
 from results.synthetic_1d.schema import empty_rows
 
 _VERSION_COLUMNS = (
@@ -58,8 +65,10 @@ def write_report(
     """Write `<out_dir>/report.html` with every figure and table of the rows; return its path.
 
     Sections: run summary (row counts by stage x status, the grid and the package versions
-    recorded in the rows), Table 1 (ours beside the paper's), Figure 4, the lambda selection,
-    Figure 3 with its gaps, Figure 5, Optuna vs grid, then `extra_sections` as given:
+    recorded in the rows), "Which protocol choice moves the answer?" (only when rows with a
+    protocol flip exist: the sensitivity study; every later section then shows its rows without
+    a flip), Table 1 (ours beside the paper's), Figure 4, the lambda selection, Figure 3 with its
+    gaps, Figure 5, Optuna vs grid, then `extra_sections` as given:
     (title, HTML fragment) pairs for other studies; their plotly figures should use
     `include_plotlyjs=False`, the page already holds plotly.js.
 
@@ -82,7 +91,13 @@ def write_report(
 
 
 def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Every table of the report by file stem (the CSV names of `write_tables_csv`)."""
+    """Every table of the report by file stem (the CSV names of `write_tables_csv`).
+
+    `sensitivity` compares the protocol flips with their baseline; every other table is of the
+    rows without a flip (all rows of a study that has none).
+    """
+    flips = df
+    df = sensitivity.baseline_rows(df)
     helps = analysis.helps_table(df)
     stats = controls.helps_stats(df)
     return {
@@ -103,6 +118,7 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "what_helps_by_lambda": controls.what_helps_by_lambda(df, stats),
         "l_extra": controls.l_extra_table(df),
         "helps_by_accuracy": controls.helps_by_accuracy(df),
+        "sensitivity": sensitivity.flip_effects(flips),
     }
 
 
@@ -112,9 +128,12 @@ def write_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
 
 
 def format_tables_for_terminal(df: pl.DataFrame) -> str:
-    """Table 1 beside the paper's, the lambdas chosen on validation and the Figure 3 gaps."""
+    """Table 1 beside the paper's, the lambdas chosen on validation and the Figure 3 gaps (and,
+    first, the sensitivity study's flip effects when its rows are given)."""
+    effects = sensitivity.flip_effects(df)
+    df = sensitivity.baseline_rows(df)
     helps = analysis.helps_table(df)
-    blocks = [
+    blocks = _sensitivity_block(effects) + [
         (
             "Table 1: % of validation runs where reg+cls beats its paired reg (ours | paper)",
             _rounded(analysis.helps_vs_paper(helps), 2),
@@ -162,11 +181,39 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
     return "\n\n".join(terminal_blocks(blocks))
 
 
+def _sensitivity_block(effects: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    if effects.height == 0:
+        return []
+    title = (
+        "Which protocol choice moves the answer? % of pairs where reg+cls beats reg and mean "
+        "gain mse_reg - mse_reg+cls, paper defaults (base) vs one flip, pooled over C; 95% "
+        "function-bootstrap intervals of the change (reg+cls-balanced: tables/sensitivity.csv)"
+    )
+    columns = (
+        "flip",
+        "variant",
+        "scenario",
+        "sampling",
+        "pct_wins_base",
+        "pct_wins_flip",
+        "d_pct_wins",
+        "d_pct_wins_ci_low",
+        "d_pct_wins_ci_high",
+        "d_gain",
+        "d_gain_ci_low",
+        "d_gain_ci_high",
+    )
+    main = effects.filter(pl.col("variant") == "reg+cls").select(columns).drop("variant")
+    return [(title, _rounded(main, 4))]
+
+
 def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
     """(title, HTML) of the built-in sections; the first figure carries plotly.js."""
     tables = report_tables(df)
     figure_html = _FigureWriter()
-    return [
+    flipped = _sensitivity_section(df, tables["sensitivity"], figure_html)
+    df = sensitivity.baseline_rows(df)
+    return flipped + [
         (
             "Table 1: does classification help? (validation)",
             note(
@@ -263,6 +310,34 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
     ]
 
 
+def _sensitivity_section(
+    df: pl.DataFrame, effects: pl.DataFrame, figure_html: _FigureWriter
+) -> list[tuple[str, str]]:
+    """The sensitivity study's section, when the rows hold protocol flips (else none)."""
+    if effects.height == 0:
+        return []
+    return [
+        (
+            "Which protocol choice moves the answer?",
+            note(
+                "The paper's defaults (flip none) against one choice at a time set to the "
+                "authors' code (authors_code_choices.md), on the same slice, lambdas, functions "
+                "and seeds. Each reg+cls model is paired with the reg model of its own flip and "
+                "data. Per flip: the change (flip − defaults) in the % of pairs where reg+cls "
+                "beats reg (d_pct_wins, percentage points) and in the mean paired gain "
+                "mse_reg − mse_reg+cls (d_gain; positive gain: reg+cls better), pooled over C. "
+                "Intervals: 95% bootstrap resampling functions jointly for defaults and flip "
+                "(n_boot, bootstrap_seed columns); Wilson for the flip's own %. "
+                "reg+cls-balanced rows show the flips that act on balanced classes (Eq. 12 "
+                "rounding). Not available as a flip: the authors' own reg model per pair. The "
+                "sections below show the rows of the paper's defaults only."
+            )
+            + figure_html(sensitivity_figures.plot_sensitivity(df, effects), "sensitivity")
+            + html_table(_rounded(effects, 4)),
+        )
+    ]
+
+
 class _FigureWriter:
     """Turns figures into divs; only the first one inlines the plotly.js bundle."""
 
@@ -314,6 +389,7 @@ def _summary(df: pl.DataFrame) -> str:
 def _grid_summary(df: pl.DataFrame) -> pl.DataFrame:
     """Per stage, the distinct values of the main config columns (the study config at a glance)."""
     listed = {
+        "flip": "flips",
         "scenario": "scenarios",
         "sampling": "samplings",
         "noise_sigma": "noise σ",

@@ -30,6 +30,7 @@ _L_EXTRA = tuple(
 ROW_SCHEMA: pa.Schema = pa.schema(
     [
         *IDENTITY_FIELDS,  # row_key, trial_key, config_hash, study, stage, search
+        ("flip", _S),  # the protocol choice the sensitivity study flipped; "none": no flip
         # data
         ("scenario", _S),
         ("sampling", _S),

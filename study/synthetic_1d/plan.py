@@ -82,17 +82,19 @@ def test_specs(
     search: str = "grid",
     learning_rates: dict[str, float] | None = None,
     weight_decays: WeightDecayChoice | None = None,
+    class_variants: tuple[str, ...] = ("reg+cls",),
 ) -> list[TrialSpec]:
     """Test grid of Figure 3: scenario x sampling x (reg + reg+cls at every C + controls).
 
     `learning_rates` (from the Optuna search) applies to reg+cls and the controls that train
-    like it (reg-scaled, cls-only); reg and reg-tuned keep the paper's.
+    like it (reg-scaled, cls-only); reg and reg-tuned keep the paper's. `class_variants` are the
+    variants with a class head trained at every C (the sensitivity study adds reg+cls-balanced).
     """
     replicates = _replicates(preset.functions, preset.test_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = _base(preset, "test", search, scenario, sampling, replicates)
-        selected = _selected(base, ("reg+cls",), preset, lambdas, learning_rates)
+        selected = _selected(base, class_variants, preset, lambdas, learning_rates)
         specs += [base, *selected, *_controls(base, selected, preset, weight_decays)]
     return specs
 

@@ -318,6 +318,7 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "study": spec.study,
         "stage": spec.stage,
         "search": spec.search,
+        "flip": spec.flip,
         "scenario": spec.scenario,
         "sampling": spec.sampling,
         "noise_sigma": spec.noise_sigma,

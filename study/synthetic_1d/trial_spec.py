@@ -9,6 +9,7 @@ from study.variants import CLASS_MODES, check_variant, uses_lambda
 from study.variants import VARIANTS as VARIANTS  # kept importable from here
 
 STAGES = ("lambda_search", "optuna", "test", "noise")
+NO_FLIP = "none"
 
 
 @dataclass(frozen=True)
@@ -16,10 +17,12 @@ class TrialSpec:
     """A grid point (scenario, sampling, variant, C, lambda, ...) and the replicates it packs.
 
     `weight_decay` is the model's own (reg-tuned sweeps it); `pair_init` says whether the
-    models of a pair start from the same weights (`shared`) or not (`independent`).
+    models of a pair start from the same weights (`shared`) or not (`independent`). `flip` names
+    the protocol choice the sensitivity study flipped for this trial (`none`: no flip).
 
     Every field is recorded in each results row; `key` hashes all of them, so a rerun of the
-    same trial maps to the same Parquet file and adds no rows.
+    same trial maps to the same Parquet file and adds no rows. `flip = "none"` is left out of the
+    hash, so trials without a flip keep the keys of the versions before the field existed.
     """
 
     study: str
@@ -52,6 +55,7 @@ class TrialSpec:
     peak_bins: str = "global"
     validation_sampling: str = "balanced"
     shot_rule: str = "dir"
+    flip: str = NO_FLIP
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
@@ -72,6 +76,8 @@ class TrialSpec:
         config = asdict(self)
         config["replicates"] = [list(r) for r in self.replicates]
         config["hidden"] = list(self.hidden)
+        if self.flip == NO_FLIP:
+            del config["flip"]  # the key of a trial without a flip stays what it was before
         return config
 
     @classmethod
