@@ -120,7 +120,7 @@ def _report(entry: StudyEntry, options: StudyOptions) -> int:
         tables = write_tables_csv(rows, options.out)
         print(format_tables_for_terminal(rows))
     print(f"{len(rows)} result rows in {options.out / 'rows'}")
-    print(f"tables: {', '.join(str(t) for t in tables)}")
+    print(f"tables: {', '.join(str(t) for t in tables) or '(none: every table is empty)'}")
     print(f"report: {report.resolve()}")
     return 0
 
@@ -205,7 +205,8 @@ def _space_overrides(path: str | None) -> dict:
 
 def _with_lambdas(overrides: dict, text: str | None, study: str) -> dict:
     """`--space` overrides plus `--lambdas` as `given_lambdas` (and, unless `--space` sets them,
-    the scenarios the lambdas name)."""
+    the scenarios the lambdas name and, for synthetic_1d, the controls without reg-tuned, whose
+    weight decay would need a validation search: `--lambdas` runs no search)."""
     if text is None:
         return overrides
     if study not in ("synthetic_1d", "synthetic_1d_sensitivity"):
@@ -226,7 +227,10 @@ def _with_lambdas(overrides: dict, text: str | None, study: str) -> dict:
                 f"(e.g. clean=1e2,noisy=1e3), got {item!r}"
             )
     scenarios = list(dict.fromkeys(key.split("/")[0] for key in given))
-    return {"scenarios": scenarios, **overrides, "given_lambdas": given}
+    implied: dict[str, object] = {"scenarios": scenarios}
+    if study == "synthetic_1d":
+        implied["controls"] = ["reg-scaled", "cls-only"]
+    return {**implied, **overrides, "given_lambdas": given}
 
 
 def _listing(known: dict[str, StudyEntry]) -> str:

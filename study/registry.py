@@ -62,7 +62,8 @@ def _sensitivity_presets() -> dict[str, str]:
         counts = declared_sensitivity_models(preset)
         described[name] = (
             f"{sum(counts.values())} models ({len(counts) - 1} flips + baseline, "
-            f"{next(iter(counts.values()))} each); {len(preset.slice.functions)} functions, "
+            f"{next(iter(counts.values()))} in the baseline); {len(preset.slice.functions)} "
+            "functions, "
             f"{preset.slice.epochs} epochs, {preset.slice.total_samples} samples"
         )
     return described

@@ -46,6 +46,8 @@ SYNTHETIC_1D_PAIRING = Pairing(
         "dtype",
         # The sensitivity study's protocol flip: a reg+cls row pairs with the reg of its flip.
         "flip",
+        # reg_pairing = per_model: a reg+cls row pairs with its own reg ("" = the shared reg).
+        "pair_key",
     ),
     stages={
         "lambda_search": "lambda_search",
@@ -58,7 +60,7 @@ SYNTHETIC_1D_PAIRING = Pairing(
         "paired_reg_val_mse": "val_mse",
         "paired_reg_test_mse": "test_mse",
     },
-    defaults={"flip": "none"},
+    defaults={"flip": "none", "pair_key": ""},
 )
 
 

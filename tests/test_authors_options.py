@@ -12,6 +12,7 @@ import torch
 import run_study
 from results import read_rows
 from search_spaces.synthetic_1d import PRESETS
+from study.synthetic_1d import plan
 from study.synthetic_1d.plan import declared_models
 from study.synthetic_1d.point import train_points
 from study.synthetic_1d.trial_spec import TrialSpec
@@ -102,7 +103,55 @@ def test_authors_preset_bundles_the_authors_choices():
         "independent",
     )
     assert authors.peak_share == pytest.approx(0.9056, abs=1e-4)
-    assert declared_models(authors) == declared_models(paper)
+    assert authors.reg_pairing == "per_model"
+    # Every reg+cls model gets a reg of its own, on top of the paper's models.
+    lambdas = {(s, m): 10.0 for s in authors.scenarios for m in ("imbalanced", "balanced")}
+    specs = plan.test_specs(authors, lambdas, weight_decays=dict.fromkeys(authors.scenarios, 0.0))
+    own = [s for s in specs if s.variant == "reg" and s.pair_key]
+    cls = [s for s in specs if s.variant == "reg+cls"]
+    assert sorted(s.pair_key for s in own) == sorted(s.pair_key for s in cls) and own
+    extra = {
+        stage: n - declared_models(paper)[stage] for stage, n in declared_models(authors).items()
+    }
+    assert extra["test"] == sum(len(s.replicates) for s in own)
+
+
+def test_per_model_reg_pairs_each_reg_cls_with_its_own_reg(ray_local, tmp_path):
+    from results import ROW_SCHEMA
+    from study.options import StudyOptions
+    from study.synthetic_1d.run import run_synthetic_1d
+
+    space = {
+        "functions": [0],
+        "test_seeds": [0, 421],
+        "class_counts": [4, 16],
+        "samplings": ["severe"],
+        "scenarios": ["clean"],
+        "total_samples": 1_500,
+        "epochs": 2,
+        "batch_size": 64,
+        "controls": ["reg-scaled"],
+        "given_lambdas": {"clean": 100.0},
+        "reg_pairing": "per_model",
+    }
+    options = StudyOptions(
+        study="synthetic_1d", preset="quick", out=tmp_path / "out", space_overrides=space
+    )
+    run_synthetic_1d(options, ROW_SCHEMA)
+    rows = read_rows(tmp_path / "out").filter(pl.col("stage") == "test")
+    reg = rows.filter(pl.col("variant") == "reg")
+    cls = rows.filter(pl.col("variant") == "reg+cls")
+    assert reg.height == 3 * 2  # the shared reg and one per C, x 2 seeds
+    keys = dict(zip(reg["row_key"], reg["pair_key"], strict=True))
+    for row in cls.iter_rows(named=True):
+        assert keys[row["paired_reg_row_key"]] == row["pair_key"] != ""
+    # Each pair trained from another seed: the regs of one data set differ.
+    for _, part in reg.group_by("seed"):
+        assert part["test_mse"].n_unique() == 3
+        assert part["init_seed"].n_unique() == 3
+    scaled = rows.filter(pl.col("variant") == "reg-scaled")
+    shared = set(reg.filter(pl.col("pair_key") == "")["row_key"])
+    assert set(scaled["paired_reg_row_key"]) <= shared
 
 
 def test_lambdas_flag_runs_the_test_stage_at_the_given_lambda(ray_local, tmp_path, capsys):

@@ -52,7 +52,8 @@ CONTRACT_COLUMNS = {
     "shot_few": pa.float64(),
     "lambda_selection": pa.string(),
     # the controls and L_extra (issue "Why does it help?")
-    "weight_decay_selection": pa.string(), "pair_init": pa.string(), "init_seed": pa.int64(),
+    "weight_decay_selection": pa.string(), "pair_init": pa.string(),
+    "reg_pairing": pa.string(), "pair_key": pa.string(), "init_seed": pa.int64(),
     "l_extra_bins": pa.int64(), "l_extra_pseudo_count": pa.float64(),
     "l_extra_samples": pa.int64(), "l_extra_sigma2": pa.string(),
     "status": pa.string(), "error": pa.string(), "epochs_trained": pa.int64(),

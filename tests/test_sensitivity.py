@@ -144,8 +144,11 @@ def test_rows_without_a_flip_give_an_empty_table_and_figure(hand_rows):
 def test_presets_and_bad_overrides():
     quick = PRESETS["quick"]
     counts = declared_sensitivity_models(quick)
-    # 2 scenarios x 2 samplings x (reg + 2 class variants x 3 C) x 3 functions x 2 seeds.
-    assert counts == dict.fromkeys(["none", *quick.flips], 168)
+    # 2 scenarios x 2 samplings x (reg + 2 class variants x 3 C) x 3 functions x 2 seeds; the
+    # reg_pairing flip adds each reg+cls model's own reg (2 x 3 per cell).
+    expected = dict.fromkeys(["none", *quick.flips], 168)
+    expected["reg_pairing"] = 168 + 2 * 2 * 6 * 6
+    assert counts == expected
     specs = sensitivity_specs(quick)
     assert {s.lam for s in specs if s.variant != "reg"} == {100.0, 1000.0}
     assert {s.stage for s in specs} == {"test"} and len({s.key for s in specs}) == len(specs)
@@ -154,7 +157,7 @@ def test_presets_and_bad_overrides():
     assert flipped["none"].equalize_rounding == "floor"
     assert flipped["peak_share"].peak_share == pytest.approx(58_971 / 65_115)
     for overrides, message in (
-        ({"flips": ["reg_pairing"]}, "flips: got"),
+        ({"flips": ["pair_pairing"]}, "flips: got"),
         ({"flips": ["dtype"], "dtype": "float64"}, "dtype changes nothing"),
         ({"given_lambdas": {}}, "given_lambdas"),
         ({"controls": ["reg-tuned"]}, "controls: reg-tuned"),
@@ -251,7 +254,8 @@ def test_list_and_dry_run_name_the_study_and_write_nothing(capsys, tmp_path):
     flips = ["none", *PRESETS["paper"].flips]
     for flip in flips:
         assert f"test, flip {flip} " in text, flip
-    assert "11,200" in text and "reg_pairing" in text  # 8 x 1,400 models; the missing flip named
+    # 8 x 1,400 models, and the reg_pairing flip's 1,200 own regs.
+    assert "13,800" in text and "reg_pairing" in text
     assert not out.exists()
     assert run_study.main([*argv, "--dry-run", "--search", "optuna"]) == 2
     assert "accepted values: grid" in capsys.readouterr().err

@@ -69,7 +69,7 @@ _CELL_TYPES = {
     "lam": pl.Float64,
     "num_classes": pl.Int64,
 }
-_USED = (*_DATA, "variant", "status", "num_classes", "lam", "lr", "val_mse", "test_mse")
+_USED = (*_DATA, "variant", "status", "num_classes", "lam", "lr", "pair_key", "val_mse", "test_mse")
 
 
 def helps_stats(df: pl.DataFrame) -> pl.DataFrame:
@@ -298,6 +298,8 @@ def _pairs(
     keys = [*_DATA, *match]
     if a in _CLASSES and b in _CLASSES:
         keys.append("num_classes")
+    if b == "reg":  # reg_pairing = per_model: each reg+cls has its own reg ("" = the shared one)
+        keys.append("pair_key")
     side_a = rows.filter(pl.col("variant") == a)
     side_b = rows.filter((pl.col("variant") == b) & (pl.col("status") == "ok"))
     metric = (
@@ -344,7 +346,7 @@ def _rows(df: pl.DataFrame) -> pl.DataFrame:
     # Rows written before `flip` existed read it as null: they had no flip.
     return df.filter(
         pl.col("status").is_in(("ok", "diverged")) & pl.col("stage").is_in(stages)
-    ).with_columns(pl.col("flip").fill_null(NO_FLIP))
+    ).with_columns(pl.col("flip").fill_null(NO_FLIP), pl.col("pair_key").fill_null(""))
 
 
 def _empty_stats() -> pl.DataFrame:

@@ -72,6 +72,8 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("lambda_selection", _S),
         ("weight_decay_selection", _S),
         ("pair_init", _S),
+        ("reg_pairing", _S),
+        ("pair_key", _S),
         ("init_seed", _I),
         ("l_extra_bins", _I),
         ("l_extra_pseudo_count", _F),

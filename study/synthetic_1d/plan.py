@@ -4,7 +4,8 @@
 - `test`: Figure 3, test seeds, lambda chosen on validation per scenario.
 - `noise`: Figure 5, noisy data at every sigma, the three variants.
 The `reg` baseline depends on neither C nor lambda: one trial per (scenario, sampling) per stage,
-paired with every reg+cls model trained on the same data.
+paired with every reg+cls model trained on the same data; with `reg_pairing = per_model` (the
+authors' runs) every reg+cls model also gets its own reg, paired by `pair_key`.
 
 Controls (`preset.controls`, see `study/variants.py`) are trained wherever reg+cls is trained at
 its chosen lambda (test and noise stages), on the same data: `reg-scaled` at the lambda and lr of
@@ -41,12 +42,15 @@ def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list
         if not preset.lambdas_given:  # given lambdas: no search, only reg-tuned's sweep below
             specs.append(base)
             grid = product(CLASS_VARIANTS, preset.class_counts, preset.lambdas)
-            specs += [
-                base.with_values(
-                    variant=variant, num_classes=classes, lam=lam, lambda_source="grid"
-                )
-                for variant, classes, lam in grid
-            ]
+            specs += _own_regs(
+                base,
+                [
+                    base.with_values(
+                        variant=variant, num_classes=classes, lam=lam, lambda_source="grid"
+                    )
+                    for variant, classes, lam in grid
+                ],
+            )
             if "reg-scaled" in preset.controls:
                 specs += [
                     base.with_values(variant="reg-scaled", lam=lam, lambda_source="grid")
@@ -95,7 +99,8 @@ def test_specs(
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = _base(preset, "test", search, scenario, sampling, replicates)
         selected = _selected(base, class_variants, preset, lambdas, learning_rates)
-        specs += [base, *selected, *_controls(base, selected, preset, weight_decays)]
+        controls = _controls(base, selected, preset, weight_decays)
+        specs += [base, *_own_regs(base, selected), *controls]
     return specs
 
 
@@ -114,7 +119,8 @@ def noise_specs(
             noise_sigma=sigma
         )
         selected = _selected(base, CLASS_VARIANTS, preset, lambdas, learning_rates)
-        specs += [base, *selected, *_controls(base, selected, preset, weight_decays)]
+        controls = _controls(base, selected, preset, weight_decays)
+        specs += [base, *_own_regs(base, selected), *controls]
     return specs
 
 
@@ -176,6 +182,19 @@ def _selected(
         )
         for variant, classes in product(variants, preset.class_counts)
     ]
+
+
+def _own_regs(base: TrialSpec, selected: list[TrialSpec]) -> list[TrialSpec]:
+    """`selected` (reg+cls trials) as they are under `reg_pairing = per_dataset`; under
+    `per_model` each preceded by its own reg, the two sharing a `pair_key` (the pairing, and the
+    reg's init seed offset). The cell's shared reg (`base`) stays for the controls."""
+    if base.reg_pairing != "per_model":
+        return selected
+    out: list[TrialSpec] = []
+    for spec in selected:
+        key = f"{spec.variant}/C={spec.num_classes}/lam={spec.lam:g}"
+        out += [base.with_values(pair_key=key), spec.with_values(pair_key=key)]
+    return out
 
 
 def _controls(
@@ -253,6 +272,7 @@ def _base(
         l_extra_bins=preset.l_extra_bins,
         l_extra_pseudo_count=preset.l_extra_pseudo_count,
         l_extra_samples=preset.l_extra_samples,
+        reg_pairing=preset.reg_pairing,
         function_set=preset.function_set,
         peak_share=preset.peak_share,
         peak_bins=preset.peak_bins,

@@ -6,6 +6,7 @@ its own.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -139,10 +140,21 @@ def _dataset(spec: TrialSpec, function_id: int, seed: int) -> Dataset1D:
 def init_seed(spec: TrialSpec, seed: int) -> int:
     """The seed of a model's initial weights: `seed` for every model of a pair when
     `pair_init = shared`; under `independent`, an offset per variant and class count, so the
-    models of a pair (and of one data set) start from different weights."""
+    models of a pair (and of one data set) start from different weights. A reg of its own
+    (`reg_pairing = per_model`) is offset by its `pair_key` (as is its reg+cls under `shared`),
+    so every pair is trained from another seed, as in the authors' runs."""
+    own = _pair_offset(spec.pair_key)
     if spec.pair_init == "shared" or spec.variant == "reg":
-        return seed
+        return seed + own
     return seed + _INIT_SEED_OFFSET * VARIANTS.index(spec.variant) + (spec.num_classes or 0)
+
+
+def _pair_offset(pair_key: str) -> int:
+    """A stable offset per pair key (0 for the shared reg's pairs)."""
+    if not pair_key:
+        return 0
+    digest = hashlib.sha256(pair_key.encode()).digest()
+    return _INIT_SEED_OFFSET + int.from_bytes(digest[:3], "big")
 
 
 def _task(
@@ -350,6 +362,8 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "lambda_selection": LAMBDA_SELECTION,
         "weight_decay_selection": WEIGHT_DECAY_SELECTION if spec.variant == "reg-tuned" else None,
         "pair_init": spec.pair_init,
+        "reg_pairing": spec.reg_pairing,
+        "pair_key": spec.pair_key,
         "init_seed": init_seed(spec, seed),
         "l_extra_bins": spec.l_extra_bins,
         "l_extra_pseudo_count": spec.l_extra_pseudo_count,

@@ -56,6 +56,9 @@ class TrialSpec:
     validation_sampling: str = "balanced"
     shot_rule: str = "dir"
     flip: str = NO_FLIP
+    reg_pairing: str = "per_dataset"
+    # per_model: the reg+cls model and its own reg share this key (pairing and init); "" = shared
+    pair_key: str = ""
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
