@@ -27,8 +27,9 @@ def figure_div(figure: go.Figure, div_id: str, include_plotlyjs: bool) -> str:
     return f'<div class="figure">{div}</div>'
 
 
-def html_table(frame: pl.DataFrame) -> str:
-    """A frame as an HTML table (floats to 4 significant digits, nulls blank)."""
+def html_table(frame: pl.DataFrame, table_id: str | None = None) -> str:
+    """A frame as an HTML table (floats to 4 significant digits; null, NaN and "" as "—"),
+    with the HTML id `table_id` when given."""
     if frame.height == 0:
         return "<p class='note'>(no rows)</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
@@ -42,7 +43,8 @@ def html_table(frame: pl.DataFrame) -> str:
         + "</tr>"
         for row in frame.iter_rows()
     )
-    return f"<table class='rows'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    ident = f" id='{html.escape(table_id)}'" if table_id else ""
+    return f"<table class='rows'{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def note(text: str) -> str:
@@ -58,13 +60,17 @@ def write_csv_tables(
 ) -> list[Path]:
     """One CSV per table of `make_tables()` under `<out_dir>/tables/`, named by its key.
 
-    The folder is made first, then the tables; an empty table writes its headers only.
+    The folder is made first, then the tables. An empty table writes no file (and removes the file
+    of that name an earlier run left), so every CSV returned holds rows.
     """
     folder = Path(out_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in make_tables().items():
         path = folder / f"{name}.csv"
+        if table.height == 0:
+            path.unlink(missing_ok=True)
+            continue
         table.write_csv(path)
         paths.append(path)
     return paths
@@ -86,9 +92,12 @@ def terminal_blocks(blocks: Sequence[tuple[str, pl.DataFrame]]) -> list[str]:
     return parts
 
 
+EMPTY_CELL = "—"
+
+
 def _cell(value: object) -> str:
-    if value is None:
-        return ""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return EMPTY_CELL
     if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4g}"
+        return f"{value:.4g}"
     return html.escape(str(value))

@@ -22,7 +22,8 @@ def ray_local():
 
 @pytest.fixture
 def render_in_chromium(tmp_path):
-    """`render(page) -> dom`: the DOM of an HTML file after headless Chromium ran its scripts.
+    """`render(page, window_size=None) -> dom`: the DOM of an HTML file after headless Chromium
+    ran its scripts, in a window of `window_size` ("1400,900") when given.
 
     Skips the test when Chromium is not installed; fails it when Chromium exits non-zero.
     """
@@ -33,10 +34,12 @@ def render_in_chromium(tmp_path):
     if chromium is None:
         pytest.skip("chromium not installed (apt-get install -y chromium) - cannot render report")
 
-    def render(page) -> str:
+    def render(page, window_size: str | None = None) -> str:
+        size = [f"--window-size={window_size}"] if window_size else []
         result = subprocess.run(
             [
                 chromium,
+                *size,
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",

@@ -512,7 +512,9 @@ def test_lambda_figure_log_axis_one_line_per_class_count(rows):
 
 def test_tables_csv_and_terminal(rows, tmp_path):
     paths = write_dir_tables_csv(rows, tmp_path)
-    assert [p.stem for p in paths] == list(dir_report_tables(rows))
+    tables = dir_report_tables(rows)
+    assert [p.stem for p in paths] == [name for name, t in tables.items() if t.height]
+    assert all(pl.read_csv(p).height > 0 for p in paths)
     assert (tmp_path / "tables" / "dir_breakfast_table5.csv").exists()
     helps = pl.read_csv(tmp_path / "tables" / "dir_helps_summary.csv")
     assert helps.height == helps_summary(rows).height
@@ -543,7 +545,8 @@ def test_report_of_dir_rows_only_holds_every_section(report):
         assert f"<h2>{title} (" in page
     assert "138.53 ± 1.17" in page and "Pintea et al. 2023, Table 4" in page  # published rows
     assert "Yang et al. 2021, Table 3" in page and "Does classification help?" in page
-    assert page.index("Optuna vs grid") < page.index("IMDB-WIKI-DIR (")
+    assert "Optuna vs grid" not in page  # no Optuna rows: no such section
+    assert page.index("<h2>What helps: CE or scale?</h2>") < page.index("<h2>IMDB-WIKI-DIR (")
 
 
 def test_report_dir_figures_render_in_headless_chromium(report, render_in_chromium):

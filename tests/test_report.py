@@ -191,6 +191,7 @@ def test_helps_and_optuna_figures(rows):
     ours = _traces(helps, "imbalanced (ours)")
     assert list(ours[0].y) == [50.0, 50.0, 50.0]  # lambda 100 helps, lambda 1 does not
     assert list(_traces(helps, "imbalanced (paper)")[0].y) == [55.42, 36.83, 48.48]
+    assert (helps.layout.uniformtext.mode, helps.layout.uniformtext.minsize) == ("hide", 10)
     optuna = plot_optuna_vs_grid(rows)
     points = _traces(optuna, "Optuna trial")
     assert [sorted(p.x) for p in points] == [[0.5, 50.0]] * 2  # stopped trials are not drawn
@@ -249,7 +250,8 @@ def test_report_is_self_contained_with_every_figure_and_table(report, rows):
 
 def test_report_of_no_rows_still_renders(tmp_path):
     page = write_report(pl.DataFrame(), tmp_path).read_text(encoding="utf-8")
-    assert page.count('class="plotly-graph-div"') == FIGURES
+    assert page.count('class="plotly-graph-div"') == FIGURES - 1  # no Optuna rows: no section
+    assert "Optuna vs grid" not in page
     assert len(re.findall(r"plotly\.js v\d", page)) == 1
 
 
@@ -269,14 +271,89 @@ def test_report_figures_render_in_headless_chromium(report, render_in_chromium):
     assert dom.count("js-plotly-plot") >= FIGURES
 
 
-def test_tables_csv_one_file_per_table(rows, tmp_path):
+_MEASURE = """<script>window.addEventListener("load", () => {
+  const out = document.createElement("p");
+  const table1 = document.getElementById("table1").getBoundingClientRect();
+  out.id = "measured";
+  out.textContent = [document.documentElement.scrollWidth, document.documentElement.clientWidth,
+    Math.ceil(table1.right)].join(",");
+  document.body.appendChild(out);
+});</script>"""
+
+
+def test_report_has_no_horizontal_scroll_at_1400_px(report, render_in_chromium, tmp_path):
+    page = tmp_path / "measured.html"
+    page.write_text(report.read_text("utf-8").replace("</body>", _MEASURE + "</body>"), "utf-8")
+    dom = render_in_chromium(page, window_size="1400,900")
+    measured = re.search(r'<p id="measured">(\d+),(\d+),(\d+)</p>', dom)
+    assert measured, "the measuring script did not run"
+    scroll_width, client_width, table1_right = map(int, measured.groups())
+    assert 1300 < client_width <= 1400
+    assert scroll_width <= client_width, "the page scrolls horizontally at 1400 px"
+    assert table1_right <= client_width  # Table 1 fits without a scrolling box of its own
+    assert "<div class='wide'><table class='rows' id='table1'>" not in report.read_text("utf-8")
+
+
+def test_tables_csv_one_file_per_non_empty_table(rows, tmp_path):
     paths = write_tables_csv(rows, tmp_path)
-    assert [p.stem for p in paths] == list(report_tables(rows))
+    tables = report_tables(rows)
+    assert [p.stem for p in paths] == [name for name, t in tables.items() if t.height]
+    assert "sensitivity" in tables and "sensitivity" not in {p.stem for p in paths}
     assert all(p.parent == tmp_path / "tables" for p in paths)
+    assert all(pl.read_csv(p).height > 0 for p in paths)
     table1 = pl.read_csv(tmp_path / "tables" / "table1_helps.csv")
     assert table1.filter(pl.col("sampling") == "average")["pct_helps"].to_list() == [50.0] * 4
-    empty = write_tables_csv(empty_rows(), tmp_path / "empty")
-    assert pl.read_csv(empty[1]).columns[:3] == ["scenario", "class_mode", "sampling"]
+
+
+def test_tables_csv_of_no_rows_writes_no_header_only_files(rows, tmp_path):
+    write_tables_csv(rows, tmp_path)  # an earlier run's files ...
+    paths = write_tables_csv(empty_rows(), tmp_path)
+    # only the paper's Table 1 beside our (empty) columns has rows without any results rows
+    assert [p.stem for p in paths] == ["table1_vs_paper"]
+    assert sorted((tmp_path / "tables").iterdir()) == paths  # ... are not left looking current
+    assert report_tables(empty_rows())["table1_helps"].height == 0  # the tables themselves stay
+
+
+def test_grid_run_has_no_optuna_section_or_files(rows, tmp_path):
+    grid = rows.filter(pl.col("stage") != "optuna")
+    page = write_report(grid, tmp_path).read_text(encoding="utf-8")
+    assert "Optuna vs grid" not in page and 'id="figure-optuna"' not in page
+    names = {p.stem for p in write_tables_csv(grid, tmp_path)}
+    assert "optuna_trials" not in names and "optuna_vs_grid" not in names
+    assert "table1_helps" in names
+
+
+def test_report_tables_show_missing_values_as_a_dash(report):
+    page = report.read_text(encoding="utf-8")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert cells and "—" in cells
+    assert not {"", "null", "None", "nan", "NaN"} & set(cells)
+
+
+def test_mse_axis_titles_say_which_targets(rows):
+    for figure in (
+        plot_classes_curves(rows),
+        plot_noise_curves(rows),
+        plot_lambda_curves(rows, "imbalanced"),
+        plot_optuna_vs_grid(rows),
+    ):
+        titles = [
+            axis["title"]["text"]
+            for name, axis in figure.layout.to_plotly_json().items()
+            if name.startswith("yaxis") and axis.get("title", {}).get("text")
+        ]
+        assert titles and all(t.endswith("MSE (noisy targets)") for t in titles), titles
+
+
+def test_lambda_at_the_grid_edge_is_noted(rows, report):
+    # every cell chose lambda 100, the larger of the grid's (1, 100)
+    assert report_tables(rows)["selected_lambdas"]["at_grid_edge"].to_list() == [True] * 4
+    assert "λ chosen at the edge of the grid (clean/imbalanced" in report.read_text("utf-8")
+    assert "at_grid_edge" in format_tables_for_terminal(rows)
+    assert "edge of the grid (clean/imbalanced" in format_tables_for_terminal(rows)
+    worse = rows.filter((pl.col("stage") == "lambda_search") & (pl.col("lam") == 100.0))
+    worse = worse.with_columns(lam=pl.lit(1e3), val_mse=pl.col("val_mse") * 2)
+    assert "edge of the grid" not in format_tables_for_terminal(pl.concat([rows, worse]))
 
 
 def test_terminal_tables(rows):

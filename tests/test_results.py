@@ -319,6 +319,21 @@ def test_selected_lambdas_ties_go_to_the_smaller_lambda():
     assert selected_lambdas(tie)["selected_lam"].to_list() == [0.1]
 
 
+@pytest.mark.parametrize(
+    ("vals", "chosen", "edge"),
+    [((2.0, 1.0, 3.0), 1.0, False), ((0.5, 1.0, 3.0), 0.1, True), ((2.0, 1.0, 0.3), 10.0, True)],
+)
+def test_selected_lambdas_flag_a_lambda_at_the_grid_edge(vals, chosen, edge):
+    grid = frame(
+        [
+            row(f"x{lam}", "lambda_search", "reg+cls", C=4, lam=lam, val=val)
+            for lam, val in zip((0.1, 1.0, 10.0), vals, strict=True)
+        ]
+    )
+    out = selected_lambdas(grid)
+    assert (out["selected_lam"].to_list(), out["at_grid_edge"].to_list()) == ([chosen], [edge])
+
+
 def test_classes_curves_broadcast_reg_and_gap(rows):
     curves = classes_curves(rows)
     reg = curves.filter(pl.col("variant") == "reg")

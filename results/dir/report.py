@@ -85,7 +85,7 @@ def dir_report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def write_dir_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
-    """One CSV per `dir_report_tables` table under `<out_dir>/tables/` (headers only if empty)."""
+    """One CSV per non-empty `dir_report_tables` table under `<out_dir>/tables/`."""
     return write_csv_tables(lambda: dir_report_tables(df), out_dir)
 
 

@@ -215,7 +215,9 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
     validation MSE over samplings x C x functions x seeds, status "ok" only, ties to the smaller
     lambda. Beside it, what the test stage used: rows of stage "test" with
     `lambda_source == "validation"` (`test_lam` is null unless they all used one lambda;
-    `n_test_lams` distinct values), and `agrees` whether that is the chosen one.
+    `n_test_lams` distinct values), and `agrees` whether that is the chosen one. `at_grid_edge`:
+    the chosen lambda is the smallest or largest lambda of the scenario and class mode's
+    lambda_search rows (the optimum may lie outside the grid).
     """
     columns = {
         "scenario": pl.String,
@@ -227,10 +229,14 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
         "n_test_lams": COUNT,
         "n_test_models": COUNT,
         "agrees": pl.Boolean,
+        "at_grid_edge": pl.Boolean,
     }
+    means = lambda_means(df)
+    grid = means.group_by("scenario", "class_mode").agg(
+        pl.col("lam").min().alias("_lam_min"), pl.col("lam").max().alias("_lam_max")
+    )
     selected = (
-        lambda_means(df)
-        .filter(pl.col("val_mse_mean").is_not_null())
+        means.filter(pl.col("val_mse_mean").is_not_null())
         .sort("val_mse_mean", "lam")
         .group_by("scenario", "class_mode", maintain_order=True)
         .agg(
@@ -238,6 +244,14 @@ def selected_lambdas(df: pl.DataFrame) -> pl.DataFrame:
             pl.col("val_mse_mean").first(),
             pl.col("n").sum().cast(COUNT).alias("n_models"),
         )
+        .join(grid, on=["scenario", "class_mode"], how="left")
+        .with_columns(
+            (
+                (pl.col("selected_lam") == pl.col("_lam_min"))
+                | (pl.col("selected_lam") == pl.col("_lam_max"))
+            ).alias("at_grid_edge")
+        )
+        .drop("_lam_min", "_lam_max")
     )
     used = (
         _rows(df, "test")

@@ -156,7 +156,7 @@ def _l_extra_figure(pairs: pl.DataFrame) -> go.Figure:
                 col=col,
             )
         figure.update_xaxes(title_text="Δ L_extra (A − B)", row=1, col=col)
-    figure.update_yaxes(title_text="Δ test MSE (A − B)", row=1, col=1)
+    figure.update_yaxes(title_text="Δ test MSE, noisy targets (A − B)", row=1, col=1)
     figure.update_layout(title=title, height=450, width=WIDTH)
     return figure
 

@@ -155,7 +155,7 @@ def _lambda_curves_figure(curves: pl.DataFrame, class_mode: str) -> go.Figure:
         add_lambda_lines(figure, r, c, facet, columns, colors, (0.2, 0.07), show_legend)
     figure.update_xaxes(type="log", dtick=1, exponentformat="power", tickangle=0, tickfont_size=9)
     figure.update_xaxes(title_text="λ", row=len(rows))
-    figure.update_yaxes(title_text="val MSE", col=1)
+    figure.update_yaxes(title_text="val MSE (noisy targets)", col=1)
     return figure
 
 
@@ -188,7 +188,7 @@ def _classes_curves_figure(curves: pl.DataFrame, gap_table: pl.DataFrame) -> go.
                 col=c,
             )
     _classes_axes(figure, curves, len(rows))
-    figure.update_yaxes(title_text="test MSE", col=1)
+    figure.update_yaxes(title_text="test MSE (noisy targets)", col=1)
     return figure
 
 
@@ -202,7 +202,7 @@ def _noise_curves_figure(curves: pl.DataFrame) -> go.Figure:
         keys = (pl.col("noise_sigma") == sigma) & (pl.col("sampling") == sampling)
         _add_variants(figure, r, c, curves.filter(keys), (r, c) == (1, 1))
     _classes_axes(figure, curves, len(rows))
-    figure.update_yaxes(title_text="test MSE", col=1)
+    figure.update_yaxes(title_text="test MSE (noisy targets)", col=1)
     return figure
 
 
@@ -275,7 +275,14 @@ def _helps_table_figure(table: pl.DataFrame) -> go.Figure:
     figure.add_hline(y=50, line_dash="dot", line_color="grey")
     figure.update_yaxes(range=[0, 105], title_text="% runs helped", col=1)
     figure.update_xaxes(categoryorder="array", categoryarray=[*_SAMPLINGS_X, AVERAGE])
-    figure.update_layout(barmode="group", height=420, width=WIDTH, title=title)
+    figure.update_layout(
+        barmode="group",
+        height=420,
+        width=WIDTH,
+        title=title,
+        # every bar label in one readable size; a label that does not fit is hidden, not shrunk
+        uniformtext={"minsize": 10, "mode": "hide"},
+    )
     return figure
 
 
@@ -341,7 +348,7 @@ def _optuna_vs_grid_figure(
                 if row[key] is not None:  # shapes take data coordinates on a log axis
                     figure.add_vline(x=row[key], line_dash="dash", line_color=color, row=1, col=c)
     figure.update_xaxes(type="log", title_text="λ", dtick=1, exponentformat="power")
-    figure.update_yaxes(title_text="val MSE", col=1)
+    figure.update_yaxes(title_text="val MSE (noisy targets)", col=1)
     figure.update_layout(
         height=460,
         width=WIDTH,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +53,8 @@ table.rows th { background: #f3f3f3; } table.rows td.text { text-align: left; }
 p.note { color: #555; font-size: 14px; max-width: 1000px; }
 nav a { margin-right: 14px; } .figure { margin: 8px 0 24px 0; }
 details summary { cursor: pointer; color: #335; }
+div.wide { overflow-x: auto; max-width: 100%; }
+#table1 { font-size: 12px; } #table1 th { white-space: normal; }
 """
 
 
@@ -68,7 +70,7 @@ def write_report(
     recorded in the rows), "Which protocol choice moves the answer?" (only when rows with a
     protocol flip exist: the sensitivity study; every later section then shows its rows without
     a flip), Table 1 (ours beside the paper's), Figure 4, the lambda selection, Figure 3 with its
-    gaps, Figure 5, Optuna vs grid, then `extra_sections` as given:
+    gaps, Figure 5, Optuna vs grid (only when Optuna rows exist), then `extra_sections` as given:
     (title, HTML fragment) pairs for other studies; their plotly figures should use
     `include_plotlyjs=False`, the page already holds plotly.js.
 
@@ -123,7 +125,7 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def write_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
-    """One CSV per report table under `<out_dir>/tables/` (headers only when empty)."""
+    """One CSV per non-empty report table under `<out_dir>/tables/` (empty ones write none)."""
     return write_csv_tables(lambda: report_tables(df), out_dir)
 
 
@@ -133,6 +135,7 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
     effects = sensitivity.flip_effects(df)
     df = sensitivity.baseline_rows(df)
     helps = analysis.helps_table(df)
+    selected = analysis.selected_lambdas(df)
     blocks = _sensitivity_block(effects) + [
         (
             "Table 1: % of validation runs where reg+cls beats its paired reg (ours | paper)",
@@ -144,7 +147,11 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
                 "scenario", "class_mode", "sampling", "n_pairs", "n_helps", "n_diverged", "n_failed"
             ).filter(pl.col("sampling") == analysis.AVERAGE),
         ),
-        ("Lambda chosen on validation (and used by the test stage)", analysis.selected_lambdas(df)),
+        (
+            "Lambda chosen on validation (and used by the test stage)"
+            + _edge_note(selected, lambda text: f"\n{text}"),
+            selected,
+        ),
         ("Figure 3 gaps: mean over C of |MSE reg - MSE reg+cls(C)|", analysis.gaps(df)),
         (
             "Test: % of pairs where reg+cls beats reg, and mean MSE gain, at the chosen lambda",
@@ -181,6 +188,18 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
     return "\n\n".join(terminal_blocks(blocks))
 
 
+def _edge_note(selected: pl.DataFrame, render: Callable[[str], str]) -> str:
+    """A one-line warning, rendered by `render`, when a chosen lambda is at the grid's edge."""
+    edge = selected.filter(pl.col("at_grid_edge").fill_null(False))
+    if edge.height == 0:
+        return ""
+    cells = ", ".join(f"{s}/{m}" for s, m in edge.select("scenario", "class_mode").iter_rows())
+    return render(
+        f"Note: λ chosen at the edge of the grid ({cells}); the best λ may lie outside the "
+        "grid searched."
+    )
+
+
 def _sensitivity_block(effects: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     if effects.height == 0:
         return []
@@ -213,7 +232,7 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
     figure_html = _FigureWriter()
     flipped = _sensitivity_section(df, tables["sensitivity"], figure_html)
     df = sensitivity.baseline_rows(df)
-    return flipped + [
+    sections = flipped + [
         (
             "Table 1: does classification help? (validation)",
             note(
@@ -222,43 +241,45 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
                 "Diverged reg+cls runs count as not helping. Columns: class mode / scenario; "
                 "'paper' columns are the published Table 1."
             )
-            + html_table(_rounded(tables["table1_vs_paper"], 2))
+            + html_table(_rounded(tables["table1_vs_paper"], 2), table_id="table1")
             + figure_html(figures.plot_helps_table(df), "table1")
-            + details("Counts per cell", html_table(tables["table1_helps"])),
+            + details("Counts per cell", _table(tables["table1_helps"])),
         ),
         (
             "Figure 4: effect of λ on validation",
             figure_html(figures.plot_lambda_curves(df, "imbalanced"), "figure4-imbalanced")
             + figure_html(figures.plot_lambda_curves(df, "balanced"), "figure4-balanced")
-            + details("Figure 4 data", html_table(tables["figure4_lambda_curves"])),
+            + details("Figure 4 data", _table(tables["figure4_lambda_curves"])),
         ),
         (
             "λ chosen on validation",
             note(
                 "Per scenario and class mode, the λ with the lowest mean validation MSE over "
                 "samplings × C × functions × seeds (finished models); test_lam is the λ the "
-                "test-stage rows used."
+                "test-stage rows used; at_grid_edge: the chosen λ is the grid's smallest or "
+                "largest."
             )
-            + html_table(tables["selected_lambdas"]),
+            + _table(tables["selected_lambdas"])
+            + _edge_note(tables["selected_lambdas"], note),
         ),
         (
             "Figure 3: test MSE vs number of classes",
             figure_html(figures.plot_classes_curves(df), "figure3")
             + note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
-            + html_table(tables["figure3_gaps"])
+            + _table(tables["figure3_gaps"])
             + note(
                 "How often and by how much classification helps on test, at the λ chosen on "
                 "validation: % of reg+cls models with a lower test MSE than their paired reg "
                 "model, and gain_pct = 100 × (mean MSE reg − mean MSE reg+cls) / mean MSE reg."
             )
-            + html_table(_rounded(tables["figure3_helps"], 4))
-            + details("Figure 3 data", html_table(tables["figure3_classes_curves"])),
+            + _table(_rounded(tables["figure3_helps"], 4))
+            + details("Figure 3 data", _table(tables["figure3_classes_curves"])),
         ),
         (
             "Figure 5: effect of noisy targets",
             figure_html(figures.plot_noise_curves(df), "figure5")
-            + html_table(_rounded(tables["figure5_helps"], 4))
-            + details("Figure 5 data", html_table(tables["figure5_noise_curves"])),
+            + _table(_rounded(tables["figure5_helps"], 4))
+            + details("Figure 5 data", _table(tables["figure5_noise_curves"])),
         ),
         (
             "What helps: CE or scale?",
@@ -272,15 +293,15 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
                 "sign test, Holm over helps_stats."
             )
             + figure_html(control_figures.plot_what_helps(df, tables["what_helps"]), "what-helps")
-            + html_table(_rounded(tables["what_helps"], 4))
+            + _table(_rounded(tables["what_helps"], 4))
             + details(
                 "At every λ of the grid (validation, pooled over C: what_helps_by_lambda.csv)",
-                html_table(_rounded(tables["what_helps_by_lambda"], 4)),
+                _table(_rounded(tables["what_helps_by_lambda"], 4)),
             )
             + details(
                 "Every paired comparison (helps_stats.csv: reg-tuned, cls-only, balanced classes, "
                 "per C, noise stage, Table 1 cells)",
-                html_table(_rounded(tables["helps_stats"], 4)),
+                _table(_rounded(tables["helps_stats"], 4)),
             ),
         ),
         (
@@ -294,19 +315,30 @@ def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
                 "L_extra, reg+cls should lower it where reg-scaled does not."
             )
             + figure_html(control_figures.plot_l_extra(df), "l-extra")
-            + html_table(_rounded(tables["l_extra"], 4))
+            + _table(_rounded(tables["l_extra"], 4))
             + note(
                 "% of pairs where reg+cls beats reg per quartile of its classifier's test "
                 "accuracy (per scenario, pooled over samplings and C)."
             )
-            + html_table(_rounded(tables["helps_by_accuracy"], 4)),
+            + _table(_rounded(tables["helps_by_accuracy"], 4)),
         ),
+    ]
+    return sections + _optuna_section(df, tables, figure_html)
+
+
+def _optuna_section(
+    df: pl.DataFrame, tables: dict[str, pl.DataFrame], figure_html: _FigureWriter
+) -> list[tuple[str, str]]:
+    """Optuna vs grid, when the rows hold Optuna trials (a grid run has none: no section)."""
+    if tables["optuna_trials"].height == 0 and tables["optuna_vs_grid"].height == 0:
+        return []
+    return [
         (
             "Optuna vs grid",
             figure_html(figures.plot_optuna_vs_grid(df), "optuna")
-            + html_table(tables["optuna_vs_grid"])
-            + details("Optuna trials", html_table(tables["optuna_trials"])),
-        ),
+            + _table(tables["optuna_vs_grid"])
+            + details("Optuna trials", _table(tables["optuna_trials"])),
+        )
     ]
 
 
@@ -333,7 +365,7 @@ def _sensitivity_section(
                 "sections below show the rows of the paper's defaults only."
             )
             + figure_html(sensitivity_figures.plot_sensitivity(df, effects), "sensitivity")
-            + html_table(_rounded(effects, 4)),
+            + _table(_rounded(effects, 4)),
         )
     ]
 
@@ -378,11 +410,11 @@ def _summary(df: pl.DataFrame) -> str:
     )
     return (
         "<h3>Rows by stage and status</h3>"
-        + html_table(by_stage)
+        + _table(by_stage)
         + "<h3>Grid in the rows</h3>"
-        + html_table(_grid_summary(df))
+        + _table(_grid_summary(df))
         + "<h3>Run environment</h3>"
-        + html_table(_versions(df))
+        + _table(_versions(df))
     )
 
 
@@ -428,6 +460,12 @@ def _versions(df: pl.DataFrame) -> pl.DataFrame:
         total = df["wall_time_s"].drop_nulls().sum()
         records.append({"field": "training time (sum over models)", "values": f"{total:.0f} s"})
     return pl.DataFrame(records, schema={"field": pl.String, "values": pl.String})
+
+
+def _table(frame: pl.DataFrame) -> str:
+    """A table that scrolls inside its own box when wider than the page (all but Table 1, which
+    is laid out to fit a 1400 px window)."""
+    return f"<div class='wide'>{html_table(frame)}</div>"
 
 
 def _rounded(frame: pl.DataFrame, digits: int) -> pl.DataFrame:
