@@ -21,6 +21,18 @@ def ray_local():
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test (tiny ops: intra-op threads only add sync overhead and
+    oversubscribe a loaded machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def render_in_chromium(tmp_path):
     """`render(page, window_size=None) -> dom`: the DOM of an HTML file after headless Chromium
     ran its scripts, in a window of `window_size` ("1400,900") when given.

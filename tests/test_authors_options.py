@@ -7,7 +7,6 @@ import json
 
 import polars as pl
 import pytest
-import torch
 
 import run_study
 from results import read_rows
@@ -32,12 +31,8 @@ AUTHORS_FUNCTIONS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny ops: intra-op threads only add sync overhead (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _spec(**changes) -> TrialSpec:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import torch
 
 from results import empty_rows
 from results.synthetic_1d import controls
@@ -19,12 +18,8 @@ from study.synthetic_1d.trial_spec import TrialSpec
 GOLDEN = Path(__file__).parent / "data" / "golden_rows_float64.json"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny ops: intra-op threads only add sync overhead (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _spec(variant: str, classes: int | None, lam: float | None, **changes) -> TrialSpec:

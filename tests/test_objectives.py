@@ -19,12 +19,8 @@ HIDDEN = (6, 16)
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny ops: intra-op threads only add sync overhead (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _task(seed: int, n: int = 400, classes: int = 0, **fields) -> ModelTask:

@@ -46,12 +46,8 @@ SPECS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny ops: intra-op threads only add sync overhead (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def golden_tasks(wide: bool, explicit: bool = False) -> list[ModelTask]:

@@ -15,13 +15,8 @@ from regcls.single import train_single
 HIDDEN = (6, 16)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny ops: intra-op threads only add sync overhead (and oversubscribe a loaded machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny ops: intra-op threads only add sync overhead (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(seed: int, n: int, num_classes: int, peak: bool = False):
