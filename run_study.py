@@ -103,6 +103,7 @@ def _report(entry: StudyEntry, options: StudyOptions) -> int:
         format_tables_for_terminal,
         read_dir_rows,
         read_rows,
+        report_tables,
         write_dir_tables_csv,
         write_report,
         write_tables_csv,
@@ -116,9 +117,10 @@ def _report(entry: StudyEntry, options: StudyOptions) -> int:
         tables = write_dir_tables_csv(dir_rows, options.out)
         print(format_dir_tables_for_terminal(dir_rows))
     else:
-        report = write_report(rows, options.out, title=title)
-        tables = write_tables_csv(rows, options.out)
-        print(format_tables_for_terminal(rows))
+        computed = report_tables(rows)  # once: its bootstrap intervals are the costly part
+        report = write_report(rows, options.out, title=title, tables=computed)
+        tables = write_tables_csv(rows, options.out, tables=computed)
+        print(format_tables_for_terminal(rows, tables=computed))
     print(f"{len(rows)} result rows in {options.out / 'rows'}")
     print(f"tables: {', '.join(str(t) for t in tables) or '(none: every table is empty)'}")
     print(f"report: {report.resolve()}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +63,8 @@ def write_report(
     out_dir: str | Path,
     title: str = "regcls report",
     extra_sections: Sequence[tuple[str, str]] | None = None,
+    *,
+    tables: Mapping[str, pl.DataFrame] | None = None,
 ) -> Path:
     """Write `<out_dir>/report.html` with every figure and table of the rows; return its path.
 
@@ -72,7 +74,8 @@ def write_report(
     a flip), Table 1 (ours beside the paper's), Figure 4, the lambda selection, Figure 3 with its
     gaps, Figure 5, Optuna vs grid (only when Optuna rows exist), then `extra_sections` as given:
     (title, HTML fragment) pairs for other studies; their plotly figures should use
-    `include_plotlyjs=False`, the page already holds plotly.js.
+    `include_plotlyjs=False`, the page already holds plotly.js. `tables`: `report_tables(df)`
+    when the caller has it already (its bootstrap intervals are the costly part).
 
     Example:
         >>> write_report(read_rows("runs/x"), "runs/x", title="regcls: synthetic_1d (quick)")
@@ -81,7 +84,7 @@ def write_report(
     extra = _check_sections(extra_sections)
     if df.width == 0:
         df = empty_rows()
-    sections = [*_sections(df), *extra]
+    sections = [*_sections(df, report_tables(df) if tables is None else tables), *extra]
     page = _page(title, df, sections)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,19 +127,24 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
     }
 
 
-def write_tables_csv(df: pl.DataFrame, out_dir: str | Path) -> list[Path]:
-    """One CSV per non-empty report table under `<out_dir>/tables/` (empty ones write none)."""
-    return write_csv_tables(lambda: report_tables(df), out_dir)
+def write_tables_csv(
+    df: pl.DataFrame, out_dir: str | Path, *, tables: Mapping[str, pl.DataFrame] | None = None
+) -> list[Path]:
+    """One CSV per non-empty report table under `<out_dir>/tables/` (empty ones write none);
+    `tables`: `report_tables(df)` when the caller has it already."""
+    return write_csv_tables(lambda: report_tables(df) if tables is None else tables, out_dir)
 
 
-def format_tables_for_terminal(df: pl.DataFrame) -> str:
+def format_tables_for_terminal(
+    df: pl.DataFrame, *, tables: Mapping[str, pl.DataFrame] | None = None
+) -> str:
     """Table 1 beside the paper's, the lambdas chosen on validation and the Figure 3 gaps (and,
-    first, the sensitivity study's flip effects when its rows are given)."""
-    effects = sensitivity.flip_effects(df)
-    df = sensitivity.baseline_rows(df)
-    helps = analysis.helps_table(df)
-    selected = analysis.selected_lambdas(df)
-    blocks = _sensitivity_block(effects) + [
+    first, the sensitivity study's flip effects when its rows are given); `tables`:
+    `report_tables(df)` when the caller has it already."""
+    tables = report_tables(df) if tables is None else tables
+    helps = tables["table1_helps"]
+    selected = tables["selected_lambdas"]
+    blocks = _sensitivity_block(tables["sensitivity"]) + [
         (
             "Table 1: % of validation runs where reg+cls beats its paired reg (ours | paper)",
             _rounded(analysis.helps_vs_paper(helps), 2),
@@ -152,13 +160,13 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
             + _edge_note(selected, lambda text: f"\n{text}"),
             selected,
         ),
-        ("Figure 3 gaps: mean over C of |MSE reg - MSE reg+cls(C)|", analysis.gaps(df)),
+        ("Figure 3 gaps: mean over C of |MSE reg - MSE reg+cls(C)|", tables["figure3_gaps"]),
         (
             "Test: % of pairs where reg+cls beats reg, and mean MSE gain, at the chosen lambda",
-            _rounded(analysis.helps_on_test(df), 4),
+            _rounded(tables["figure3_helps"], 4),
         ),
     ]
-    what = controls.what_helps(df)
+    what = tables["what_helps"]
     if what.height:
         blocks.append(
             (
@@ -182,7 +190,7 @@ def format_tables_for_terminal(df: pl.DataFrame) -> str:
                 ),
             )
         )
-    comparison = analysis.optuna_vs_grid(df)
+    comparison = tables["optuna_vs_grid"]
     if comparison.height:
         blocks.append(("Optuna vs grid", comparison))
     return "\n\n".join(terminal_blocks(blocks))
@@ -226,9 +234,8 @@ def _sensitivity_block(effects: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     return [(title, _rounded(main, 4))]
 
 
-def _sections(df: pl.DataFrame) -> list[tuple[str, str]]:
+def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tuple[str, str]]:
     """(title, HTML) of the built-in sections; the first figure carries plotly.js."""
-    tables = report_tables(df)
     figure_html = _FigureWriter()
     flipped = _sensitivity_section(df, tables["sensitivity"], figure_html)
     df = sensitivity.baseline_rows(df)
