@@ -227,9 +227,10 @@ def _evaluate(
             values[f"{split}_{name}"] = _finite_or_none(metrics[name])
     x_train = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
     pred_train = trained.predict(x_train, index=index).double().cpu().numpy()
-    values["train_mse"] = _finite_or_none(float(np.mean((pred_train - data.y_train) ** 2)))
+    train_mse = float(np.mean((pred_train - data.y_train) ** 2))
+    values["train_mse"] = _finite_or_none(train_mse)
     if spec.stage in _L_EXTRA_STAGES:
-        values.update(_l_extra(spec, index, data, binning, trained, device, pred_train))
+        values.update(_l_extra(spec, index, data, binning, trained, device, train_mse))
     return values
 
 
@@ -247,13 +248,12 @@ def _l_extra(
     binning: ClassBinning | None,
     trained: TrainedModels,
     device: str,
-    pred_train: np.ndarray,
+    sigma2: float,
 ) -> dict[str, float | None]:
     """L_extra (Eq. 8, and Eq. 9 for models with a class head) on the training and test sets,
     each on its first `l_extra_samples` samples of a fixed permutation; sigma^2 of Eq. 8 is the
-    model's own training MSE (`SIGMA2_RULE`)."""
+    model's own training MSE (`SIGMA2_RULE`), given as `sigma2`."""
     prior = target_histogram(data.y_train, spec.l_extra_bins, spec.l_extra_pseudo_count)
-    sigma2 = float(np.mean((pred_train - data.y_train) ** 2))
     dtype = _param_dtype(trained)
     out: dict[str, float | None] = dict.fromkeys(_L_EXTRA_COLUMNS)
     if not (math.isfinite(sigma2) and sigma2 > 0):
@@ -272,7 +272,7 @@ def _l_extra(
         out[f"{split}_l_extra_gauss"] = _finite_or_none(
             l_extra_gauss(pred, y_all[keep], prior, sigma2)
         )
-        if binning is not None and class_prior is not None:
+        if class_prior is not None:
             logits = trained.class_logits(x, index=index).double()
             log_probs = torch.log_softmax(logits, dim=-1).cpu().numpy()
             out[f"{split}_l_extra_softmax"] = _finite_or_none(
@@ -303,12 +303,13 @@ def _row(
     metrics = (
         empty if diverged else {**empty, **_evaluate(spec, index, data, binning, trained, device)}
     )
+    many, few = shot_thresholds(spec, len(data.y_train))
     return {
         **identity_fields(spec, function_id, seed),
         "peak_center": data.peak_center,
         "n_train": int(len(data.y_train)),
-        "shot_many": float(shot_thresholds(spec, len(data.y_train))[0]),
-        "shot_few": float(shot_thresholds(spec, len(data.y_train))[1]),
+        "shot_many": float(many),
+        "shot_few": float(few),
         "effective_classes": None if binning is None else int(binning.num_classes),
         "status": "diverged" if diverged else "ok",
         "error": None,
