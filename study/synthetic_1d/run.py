@@ -8,6 +8,8 @@ exactly the rows of an uninterrupted one.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 import ray
@@ -59,12 +61,7 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
         + f" (total {sum(declared.values())})",
         flush=True,
     )
-    with ray_session(
-        options.address, options.num_cpus, options.dashboard, options.dashboard_host
-    ) as cluster:
-        claim_output_folder(options.out, config, options.resume)
-        resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
-        runner = StageRunner(options, sink, resources, summaries)
+    with stage_runner(options, config, sink, summaries) as runner:
         search_specs = lambda_search_specs(preset, options.search)
         if search_specs:  # empty with given lambdas and no reg-tuned control
             runner.run(search_specs)
@@ -94,6 +91,20 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
             final += noise_specs(preset, lambdas, options.search, learning_rates, decays)
         runner.run(final, name="test+noise")
     return summaries
+
+
+@contextmanager
+def stage_runner(
+    options: StudyOptions, config: dict, sink: ParquetSink, summaries: dict[str, RunSummary]
+) -> Iterator[StageRunner]:
+    """A `StageRunner` inside the study's Ray session; the output folder (checked before) is
+    claimed only once Ray is up, so a cluster that does not answer leaves `--out` untouched."""
+    with ray_session(
+        options.address, options.num_cpus, options.dashboard, options.dashboard_host
+    ) as cluster:
+        claim_output_folder(options.out, config, options.resume)
+        resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
+        yield StageRunner(options, sink, resources, summaries)
 
 
 class StageRunner:

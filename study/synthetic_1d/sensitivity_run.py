@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from study.cluster import ray_session
 from study.options import StudyOptions
-from study.output_folder import check_output_folder, claim_output_folder
-from study.resources import packed_trial_resources
+from study.output_folder import check_output_folder
 from study.sink import ParquetSink
-from study.synthetic_1d.run import StageRunner
+from study.synthetic_1d.run import stage_runner
 from study.synthetic_1d.sensitivity import (
     STUDY,
     declared_sensitivity_models,
@@ -38,11 +36,6 @@ def run_sensitivity(options: StudyOptions, schema: pa.Schema) -> dict[str, RunSu
         flush=True,
     )
     summaries: dict[str, RunSummary] = {}
-    with ray_session(
-        options.address, options.num_cpus, options.dashboard, options.dashboard_host
-    ) as cluster:
-        claim_output_folder(options.out, config, options.resume)
-        resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
-        runner = StageRunner(options, sink, resources, summaries)
+    with stage_runner(options, config, sink, summaries) as runner:
         runner.run(sensitivity_specs(preset), name="sensitivity")
     return summaries
