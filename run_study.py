@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from study.options import SEARCHES, StudyOptions
+from study.options import LOGGERS, SEARCHES, StudyOptions
 from study.output_folder import OutputFolderError
 from study.registry import StudyEntry, get_study, studies
 
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             gpu_fraction=args.gpu_fraction,
             max_failures=args.max_failures,
             data_root=Path(args.data_root) if args.data_root else None,
+            log=args.log,
             space_overrides=_with_lambdas(_space_overrides(args.space), args.lambdas, entry.name),
         )
         if args.dry_run and args.report_only:
@@ -67,23 +68,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OutputFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    summaries = None
     if not args.report_only:
-        code = _run(entry, options)
+        code, summaries = _run(entry, options)
         if code:
             return code
-    return _report(entry, options)
+    return _report(entry, options, summaries)
 
 
-def _run(entry: StudyEntry, options: StudyOptions) -> int:
-    """Run the study; 0 when it finished, else the exit code (its one-line reason printed)."""
+def _run(entry: StudyEntry, options: StudyOptions) -> tuple[int, dict | None]:
+    """Run the study: (0, what each Tune run did) when it finished, else (the exit code, None)
+    with its one-line reason printed."""
     from results import DIR_ROW_SCHEMA, ROW_SCHEMA
     from study.tune_runner import StudyInterrupted
 
     try:
-        entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
+        summaries = entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
     except (ValueError, OutputFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return 2, None
     except (StudyInterrupted, KeyboardInterrupt) as stop:
         # A run stopped before it claimed `--out` (e.g. while Ray was connecting) wrote nothing.
         hint = (
@@ -92,11 +95,11 @@ def _run(entry: StudyEntry, options: StudyOptions) -> int:
             else f"nothing was written to {options.out}"
         )
         print(f"stopped: {str(stop) or 'interrupted'}; {hint}", file=sys.stderr)
-        return 130
-    return 0
+        return 130, None
+    return 0, summaries
 
 
-def _report(entry: StudyEntry, options: StudyOptions) -> int:
+def _report(entry: StudyEntry, options: StudyOptions, summaries: dict | None) -> int:
     from results import (
         dir_report_sections,
         format_dir_tables_for_terminal,
@@ -121,9 +124,14 @@ def _report(entry: StudyEntry, options: StudyOptions) -> int:
         report = write_report(rows, options.out, title=title, tables=computed)
         tables = write_tables_csv(rows, options.out, tables=computed)
         print(format_tables_for_terminal(rows, tables=computed))
-    print(f"{len(rows)} result rows in {options.out / 'rows'}")
     print(f"tables: {', '.join(str(t) for t in tables) or '(none: every table is empty)'}")
-    print(f"report: {report.resolve()}")
+    if summaries is None:  # --report-only
+        print(f"{len(rows)} result rows in {options.out / 'rows'}")
+        print(f"report: {report.resolve()}")
+        return 0
+    from study.closing import format_closing_summary
+
+    print(format_closing_summary(summaries, len(rows), report, options.out))
     return 0
 
 
@@ -190,6 +198,13 @@ def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
     parser.add_argument("--max-failures", type=int, default=2, help="retries of a failed trial")
     parser.add_argument("--no-dashboard", action="store_true", help="start Ray without dashboard")
     parser.add_argument("--dashboard-host", default="127.0.0.1", help="dashboard bind address")
+    parser.add_argument(
+        "--log",
+        default="none",
+        metavar=f"{{{','.join(LOGGERS)}}}",
+        help="experiment logging through Tune's callbacks (tensorboard: event files per trial "
+        "under --out/tune; needs tensorboardX)",
+    )
     return parser
 
 

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import ray
 
@@ -64,7 +65,7 @@ def ray_session(
         _interrupt_on_sigterm()
         url = getattr(context, "dashboard_url", None)
         if url:
-            print(f"Ray dashboard: http://{url}", flush=True)
+            print(f"Ray dashboard: http://{url}{_token_hint()}", flush=True)
         try:
             yield ray.cluster_resources()
         finally:
@@ -72,6 +73,15 @@ def ray_session(
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _token_hint() -> str:
+    """Where the dashboard's login token is, when Ray runs with token authentication (Ray
+    2.60's default for a local cluster: the page asks for the token before it shows anything)."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        return ""
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+    return f" (it asks for a token: run `ray get-auth-token`, or read {path})"
 
 
 def _interrupt_on_sigterm() -> object:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
 SEARCHES = ("grid", "optuna")
+# Experiment loggers (Tune callbacks) offered by --log; off by default.
+LOGGERS = ("none", "tensorboard")
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,21 @@ class StudyOptions:
     max_failures: int = 2
     data_root: Path | None = None
     space_overrides: dict = field(default_factory=dict)
+    log: str = "none"
 
     def __post_init__(self) -> None:
         if self.search not in SEARCHES:
             raise ValueError(
                 f"--search: unknown search {self.search!r}; valid searches: {', '.join(SEARCHES)}"
+            )
+        if self.log not in LOGGERS:
+            raise ValueError(
+                f"--log: unknown logger {self.log!r}; valid loggers: {', '.join(LOGGERS)}"
+            )
+        if self.log == "tensorboard" and importlib.util.find_spec("tensorboardX") is None:
+            raise ValueError(
+                "--log: tensorboard writes through tensorboardX, which is not installed "
+                "(pip install 'regcls[log]')"
             )
         if self.max_failures < 0:
             raise ValueError(f"--max-failures: must be >= 0, got {self.max_failures}")

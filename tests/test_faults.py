@@ -11,6 +11,7 @@ from study.resources import packed_trial_resources
 from study.sink import ParquetSink
 from study.synthetic_1d.plan import lambda_search_specs
 from study.synthetic_1d.run import StageRunner
+from study.tune_runner import study_progress
 
 SPACE = {
     "functions": [0],
@@ -30,7 +31,8 @@ def _runner(out, max_failures: int = 1) -> tuple[StageRunner, ParquetSink, dict]
     options = StudyOptions(study="synthetic_1d", preset="quick", out=out, max_failures=max_failures)
     sink = ParquetSink(out, ROW_SCHEMA)
     summaries: dict = {}
-    runner = StageRunner(options, sink, packed_trial_resources({"CPU": 2}), summaries)
+    resources = packed_trial_resources({"CPU": 2})
+    runner = StageRunner(options, sink, resources, summaries, study_progress(0))
     return runner, sink, summaries
 
 

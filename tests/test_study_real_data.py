@@ -198,7 +198,9 @@ def test_spec_round_trips_through_its_tune_config_with_the_same_key():
         again = DirSpec.from_config(json.loads(json.dumps(spec.to_config())))
         assert again == spec and again.key == spec.key
     spec = stsb_specs(stsb_dir.PRESETS["smoke"], "root")[-1]
-    failed = dir_fallback_rows({"spec": [spec.to_config()]}, "failed", "boom")
+    files = dir_fallback_rows({"spec": [spec.to_config()]}, "failed", "boom")
+    assert list(files) == [(spec.stage, spec.key)]
+    (failed,) = files.values()
     assert [r["seed"] for r in failed] == list(spec.seeds)
     assert {r["status"] for r in failed} == {"failed"}
 

@@ -11,6 +11,7 @@ import pytest
 
 from results import ROW_SCHEMA, read_rows
 from search_spaces.synthetic_1d import PRESETS
+from study.closing import experiment_state_bytes
 from study.options import StudyOptions
 from study.output_folder import OutputFolderError
 from study.synthetic_1d.plan import declared_models
@@ -130,7 +131,10 @@ def test_rows_record_every_config_field(tiny_study):
 def test_optuna_search_feeds_its_lambda_and_lr_to_the_test_stage(ray_local, tmp_path):
     space = dict(TINY, scenarios=["clean"], noise_sigmas=[0.1], epochs=6, class_counts=[4])
     out = tmp_path / "optuna"
-    run_synthetic_1d(_options(out, search="optuna", space_overrides=space), ROW_SCHEMA)
+    options = _options(out, search="optuna", space_overrides=space, log="tensorboard")
+    run_synthetic_1d(options, ROW_SCHEMA)
+    # --log tensorboard: Tune's TensorBoard callback wrote event files in the trial folders.
+    assert list((out / "tune").glob("optuna-clean/*/events.out.tfevents.*"))
     rows = read_rows(out)
     optuna = rows.filter(pl.col("stage") == "optuna")
     trials = optuna.select("lam", "lr").unique()
@@ -146,6 +150,8 @@ def test_optuna_search_feeds_its_lambda_and_lr_to_the_test_stage(ray_local, tmp_
         .agg(pl.col("val_mse").mean().alias("m"))
     )
     assert finished.sort("m")["lam"][0] == best["lam"]
+    figures = sorted(p.name for p in (out / "optuna" / "figures").glob("*.json"))
+    assert figures == ["clean-history.json", "clean-importances.json", "clean-slice.json"]
 
 
 def test_controls_are_trained_beside_reg_cls_on_the_same_data(tiny_study):
@@ -218,3 +224,23 @@ def test_helps_stats_table_of_the_study(tiny_study):
     assert (stats["p_holm"] >= stats["p_value"]).all()
     for name in ("what_helps", "l_extra", "helps_by_accuracy"):
         assert pl.read_csv(tiny_study / "tables" / f"{name}.csv").height > 0, name
+
+
+def test_rows_stay_out_of_tunes_experiment_state(tiny_study):
+    # Trials attach rows as checkpoints; Tune's state keeps metrics only, and a few trials.
+    states = list((tiny_study / "tune").glob("*/experiment_state-*.json"))
+    assert states
+    models = len(read_rows(tiny_study))
+    for path in states:
+        text = path.read_text()
+        assert '\\"rows\\"' not in text and '"rows"' not in text
+    assert experiment_state_bytes(tiny_study) < 600 * models  # 22 MB / 3,528 models before
+    checkpoints = list((tiny_study / "tune").glob("*/*/checkpoint_*/*.json"))
+    assert len(checkpoints) == len(list((tiny_study / "rows").glob("*.parquet")))
+
+
+def test_trial_folders_have_readable_names(tiny_study):
+    folders = [p.name for p in (tiny_study / "tune" / "lambda_search").iterdir() if p.is_dir()]
+    assert folders
+    assert all(name.startswith("b0") and "-lambda_search-" in name for name in folders)
+    assert any("-reg+cls-C4-lam" in name or "-reg+cls-C16-lam" in name for name in folders)

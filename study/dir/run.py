@@ -17,7 +17,7 @@ from study.cluster import ray_session
 from study.dir.plan import declared_models
 from study.dir.preflight import DirStudy, resolve_preset, study_config
 from study.dir.spec import DirSpec
-from study.dir.trainables import dir_fallback_rows, dir_identity, dir_trainable
+from study.dir.trainables import dir_fallback_rows, dir_trainable, dir_trial_name
 from study.dry_run import duration
 from study.options import StudyOptions
 from study.output_folder import check_output_folder, claim_output_folder
@@ -94,11 +94,11 @@ def run_dir_study(
                 name=study.name,
                 storage=options.out / "tune",
                 sink=sink,
-                identity=dir_identity,
                 fallback_rows=dir_fallback_rows,
                 resources=resources,
-                expected_models=sum(len(s.seeds) for s in todo),
                 expected_trials=len(todo),
+                trial_name=dir_trial_name,
+                logger=options.log,
                 max_failures=options.max_failures,
             )
     return summaries

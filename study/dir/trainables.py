@@ -14,6 +14,7 @@ import torch
 from ray import tune
 
 from study.dir.spec import DirSpec, identity_fields
+from study.trial_rows import RowFiles, report_rows
 
 # Objective reported when no model of a trial finished: worse than any finite error here.
 DIVERGED_OBJECTIVE = 1e9
@@ -41,16 +42,9 @@ def dir_trainable(config: dict, features: dict[str, np.ndarray] | None = None) -
 
         rows = train_image_trial(spec, device, report_epoch)
     finite = [r["val_mse_all"] for r in rows if r.get("val_mse_all") is not None]
-    tune.report(
-        {
-            "val_mse": _objective(sum(finite) / len(finite) if finite else math.inf),
-            "epoch": spec.epochs,
-            "trial_key": spec.key,
-            "stage": spec.stage,
-            "models": len(rows),
-            "rows": rows,
-        }
-    )
+    # One metric: Tune keeps statistics of every reported number in its experiment state.
+    metrics = {"val_mse": _objective(sum(finite) / len(finite) if finite else math.inf)}
+    report_rows(metrics, {dir_identity(config): rows})
 
 
 def spec_of(config: dict) -> DirSpec:
@@ -63,19 +57,33 @@ def dir_identity(config: dict) -> tuple[str, str]:
     return spec.stage, spec.key
 
 
-def dir_fallback_rows(config: dict, status: str, error: str | None) -> list[dict]:
-    """Rows for a trial that produced none: failed after retries, or stopped early."""
+def dir_trial_name(config: dict) -> str:
+    """A readable trial folder name: stage, dataset, variant, C, lambda, seeds."""
     spec = spec_of(config)
-    return [
-        {
-            **identity_fields(spec, seed),
-            "status": status,
-            "error": error,
-            "epochs_trained": 0,
-            "device": config.get("device", "cpu"),
-        }
-        for seed in spec.seeds
-    ]
+    parts = [spec.stage, spec.dataset, spec.variant]
+    if spec.num_classes:
+        parts.append(f"C{spec.num_classes}")
+    if spec.lam is not None:
+        parts.append(f"lam{spec.lam:.3g}")
+    parts.append("seeds" + "_".join(str(s) for s in spec.seeds))
+    return "-".join(parts)
+
+
+def dir_fallback_rows(config: dict, status: str, error: str | None) -> RowFiles:
+    """Row files for a trial that produced none: failed after retries, or stopped early."""
+    spec = spec_of(config)
+    return {
+        dir_identity(config): [
+            {
+                **identity_fields(spec, seed),
+                "status": status,
+                "error": error,
+                "epochs_trained": 0,
+                "device": config.get("device", "cpu"),
+            }
+            for seed in spec.seeds
+        ]
+    }
 
 
 def _objective(value: float | None) -> float:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import pyarrow as pa
 import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search.optuna import OptunaSearch
+from tqdm import tqdm
 
 from search_spaces.synthetic_1d import Synthetic1DPreset
 from study.cluster import ray_session
@@ -23,7 +24,8 @@ from study.options import StudyOptions
 from study.output_folder import check_output_folder, claim_output_folder, write_json_atomic
 from study.resources import TrialResources, packed_trial_resources
 from study.sink import ParquetSink
-from study.synthetic_1d.packing import plan_trials
+from study.synthetic_1d.bundles import bundle_packs
+from study.synthetic_1d.packing import plan_trials, trial_slots
 from study.synthetic_1d.plan import (
     STUDY,
     declared_models,
@@ -40,9 +42,15 @@ from study.synthetic_1d.selection import (
     require_lambdas,
     require_weight_decays,
 )
-from study.synthetic_1d.trainables import fallback_rows, synthetic_1d_trainable, trial_identity
+from study.synthetic_1d.trainables import (
+    Bundles,
+    bundle_name,
+    fallback_rows,
+    synthetic_1d_trainable,
+    trial_name,
+)
 from study.synthetic_1d.trial_spec import TrialSpec
-from study.tune_runner import RunSummary, run_trials
+from study.tune_runner import RunSummary, run_trials, study_progress
 
 
 def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunSummary]:
@@ -61,7 +69,8 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
         + f" (total {sum(declared.values())})",
         flush=True,
     )
-    with stage_runner(options, config, sink, summaries) as runner:
+    total = sum(declared.values()) + _optuna_models(preset, options.search)
+    with stage_runner(options, config, sink, summaries, total) as runner:
         search_specs = lambda_search_specs(preset, options.search)
         if search_specs:  # empty with given lambdas and no reg-tuned control
             runner.run(search_specs)
@@ -93,18 +102,38 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
     return summaries
 
 
+def _optuna_models(preset: Synthetic1DPreset, search: str) -> int:
+    if search != "optuna":
+        return 0
+    per_trial = [
+        sum(len(spec.replicates) for spec in optuna_specs(preset, scenario))
+        for scenario in preset.scenarios
+    ]
+    return preset.optuna.num_samples * sum(per_trial)
+
+
 @contextmanager
 def stage_runner(
-    options: StudyOptions, config: dict, sink: ParquetSink, summaries: dict[str, RunSummary]
+    options: StudyOptions,
+    config: dict,
+    sink: ParquetSink,
+    summaries: dict[str, RunSummary],
+    total_models: int,
 ) -> Iterator[StageRunner]:
     """A `StageRunner` inside the study's Ray session; the output folder (checked before) is
-    claimed only once Ray is up, so a cluster that does not answer leaves `--out` untouched."""
+    claimed only once Ray is up, so a cluster that does not answer leaves `--out` untouched.
+
+    One progress bar counts the models of every stage (`total_models`), so its rate and ETA are
+    the whole study's; a resumed study starts it at the rows already written.
+    """
     with ray_session(
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
     ) as cluster:
         claim_output_folder(options.out, config, options.resume)
         resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
-        yield StageRunner(options, sink, resources, summaries)
+        done = sink.read().num_rows if options.resume else 0
+        with study_progress(max(total_models, done), done) as progress:
+            yield StageRunner(options, sink, resources, summaries, progress)
 
 
 class StageRunner:
@@ -116,98 +145,115 @@ class StageRunner:
         sink: ParquetSink,
         resources: TrialResources,
         summaries: dict[str, RunSummary],
+        progress: tqdm,
     ) -> None:
         self.options = options
         self.sink = sink
         self.resources = resources
         self.summaries = summaries
+        self.progress = progress
 
     def run(self, specs: list[TrialSpec], name: str | None = None) -> None:
         name = name or specs[0].stage
-        # Costly grid points split into several trials so the slots finish together (LPT order).
+        # Costly grid points split into several packs so the slots finish together (LPT order).
         res = self.resources
-        specs, eta = plan_trials(specs, ray.cluster_resources(), res.cpus, res.gpus, res.device)
+        cluster = ray.cluster_resources()
+        specs, eta = plan_trials(specs, cluster, res.cpus, res.gpus, res.device)
         todo = [s for s in specs if not self.sink.has_trial(s.stage, s.key)]
         skipped = len(specs) - len(todo)
         if skipped:
-            print(f"{name}: {skipped} of {len(specs)} trials already done, skipped", flush=True)
+            print(f"{name}: {skipped} of {len(specs)} packs already done, skipped", flush=True)
         todo.sort(key=lambda s: s.variant != "reg")  # stable: costliest first after reg
         if todo:
-            print(f"{name}: {eta}", flush=True)
-            self.summaries[name] = self._fit(name, todo)
+            bundles = bundle_packs(todo, trial_slots(cluster, res.cpus, res.gpus))
+            self.progress.write(f"{name}: {eta}; {len(bundles)} Tune trials")
+            self.summaries[name] = self._fit(name, [[[s] for s in b] for b in bundles])
 
     def optuna(self, preset: Synthetic1DPreset) -> dict[str, dict[str, float]]:
-        """TPE over (lambda, lr) per scenario with ASHA; the best finished trial's values.
+        """TPE over (lambda, lr) per scenario with ASHA; the best trial's values.
 
-        A search cannot resume part-way (TPE's state is not in the rows), so an interrupted
-        Optuna stage is rerun from its start on resume, replacing its earlier rows.
+        Each scenario's Optuna study lives in `<out>/optuna/study.log` (Optuna's journal
+        storage), so a stopped search resumes with the trials it finished (their rows stay) and
+        runs only the ones still missing; Optuna's own figures are written beside it.
         """
+        from study.synthetic_1d.optuna_stage import OptunaStage
+
         record = self.options.out / "optuna_best.json"
         if record.exists():
             return json.loads(record.read_text())
-        self.sink.remove_stage("optuna")
         space = preset.optuna
+        written: dict[str, set[tuple[float, float]]] = {}
+        for row in self.sink.read("optuna").select(["scenario", "lam", "lr"]).to_pylist():
+            written.setdefault(row["scenario"], set()).add((row["lam"], row["lr"]))
         found: dict[str, dict[str, float]] = {}
         for scenario in preset.scenarios:
-            base = optuna_specs(preset, scenario)
-            summary = self._fit(
-                f"optuna-{scenario}",
-                base,
-                param_space={
-                    "lam": tune.loguniform(space.lam.low, space.lam.high),
-                    "lr": tune.loguniform(space.lr.low, space.lr.high),
-                },
-                num_samples=space.num_samples,
-                search_alg=OptunaSearch(seed=0),
-                scheduler=ASHAScheduler(
-                    time_attr="training_iteration",
-                    max_t=preset.epochs // space.report_every,
-                    grace_period=space.grace_period,
-                    reduction_factor=space.reduction_factor,
-                ),
-                report_every=space.report_every,
-            )
-            self.summaries[f"optuna/{scenario}"] = summary
-            best = summary.best_config or {}
-            found[scenario] = {
-                "lam": float(best.get("lam", preset.lambdas[0])),
-                "lr": float(best.get("lr", preset.learning_rates[scenario])),
-            }
+            stage = OptunaStage(self.options.out, scenario, space)
+            remaining = stage.remaining_trials(written.get(scenario, set()))
+            summary = None
+            if remaining:
+                summary = self._fit(
+                    f"optuna-{scenario}",
+                    [[optuna_specs(preset, scenario)]],
+                    param_space={
+                        "lam": tune.loguniform(space.lam.low, space.lam.high),
+                        "lr": tune.loguniform(space.lr.low, space.lr.high),
+                    },
+                    num_samples=remaining,
+                    search_alg=stage.search(),
+                    scheduler=ASHAScheduler(
+                        time_attr="training_iteration",
+                        max_t=preset.epochs // space.report_every,
+                        grace_period=space.grace_period,
+                        reduction_factor=space.reduction_factor,
+                    ),
+                    report_every=space.report_every,
+                )
+                self.summaries[f"optuna/{scenario}"] = summary
+            defaults = (preset.lambdas[0], preset.learning_rates[scenario])
+            found[scenario] = stage.best(summary, *defaults)
+            stage.write_figures()
         write_json_atomic(record, found)
         return found
 
     def _fit(
         self,
         name: str,
-        specs: list[TrialSpec],
+        bundles: list[list[list[TrialSpec]]],
         param_space: dict | None = None,
         num_samples: int = 1,
         search_alg=None,
         scheduler=None,
         report_every: int = 0,
     ) -> RunSummary:
+        """One Tuner over `bundles` (trials of packs of specs); a search samples `param_space`
+        `num_samples` times over the single bundle."""
+        configs: Bundles = {
+            bundle_name(i, bundle): [[s.to_config() for s in pack] for pack in bundle]
+            for i, bundle in enumerate(bundles)
+        }
         execution = {
             "device": self.resources.device,
             "threads": self.resources.threads,
             "report_every": report_every,
         }
         if param_space is None:
-            space = {**execution, "specs": tune.grid_search([[s.to_config()] for s in specs])}
-            models = sum(len(s.replicates) for s in specs)
+            space = {**execution, "bundle": tune.grid_search(list(configs))}
+            expected = len(configs)
         else:
-            space = {**execution, **param_space, "specs": [s.to_config() for s in specs]}
-            models = num_samples * sum(len(s.replicates) for s in specs)
+            space = {**execution, **param_space, "bundle": next(iter(configs))}
+            expected = num_samples
         return run_trials(
-            synthetic_1d_trainable,
+            tune.with_parameters(synthetic_1d_trainable, bundles=configs),
             space,
             name=name,
             storage=self.options.out / "tune",
             sink=self.sink,
-            identity=trial_identity,
-            fallback_rows=fallback_rows,
+            fallback_rows=partial(fallback_rows, bundles=configs),
             resources=self.resources,
-            expected_models=models,
-            expected_trials=num_samples if param_space is not None else len(specs),
+            expected_trials=expected,
+            progress=self.progress,
+            trial_name=trial_name,
+            logger=self.options.log,
             max_failures=self.options.max_failures,
             num_samples=num_samples,
             search_alg=search_alg,

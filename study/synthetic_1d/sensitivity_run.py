@@ -36,6 +36,6 @@ def run_sensitivity(options: StudyOptions, schema: pa.Schema) -> dict[str, RunSu
         flush=True,
     )
     summaries: dict[str, RunSummary] = {}
-    with stage_runner(options, config, sink, summaries) as runner:
+    with stage_runner(options, config, sink, summaries, sum(declared.values())) as runner:
         runner.run(sensitivity_specs(preset), name="sensitivity")
     return summaries
