@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             max_failures=args.max_failures,
             data_root=Path(args.data_root) if args.data_root else None,
             space_overrides=_with_lambdas(_space_overrides(args.space), args.lambdas, entry.name),
+            command=_command(argv),
         )
         if args.dry_run and args.report_only:
             raise ValueError("--dry-run: plans a run; it cannot be combined with --report-only")
@@ -191,6 +192,11 @@ def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
     parser.add_argument("--no-dashboard", action="store_true", help="start Ray without dashboard")
     parser.add_argument("--dashboard-host", default="127.0.0.1", help="dashboard bind address")
     return parser
+
+
+def _command(argv: list[str] | None) -> tuple[str, ...]:
+    """The command line as typed (from a shell), or as `main` was called (from Python)."""
+    return tuple(sys.argv) if argv is None else ("run_study.main", *argv)
 
 
 def _space_overrides(path: str | None) -> dict:

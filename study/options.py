@@ -26,6 +26,9 @@ class StudyOptions:
     max_failures: int = 2
     data_root: Path | None = None
     space_overrides: dict = field(default_factory=dict)
+    # The command line that started the study (program first), for its provenance.json;
+    # empty: sys.argv.
+    command: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.search not in SEARCHES:
