@@ -165,7 +165,7 @@ def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
         "--search",
         default="grid",
         metavar=f"{{{','.join(SEARCHES)}}}",
-        help="the paper's grids, or TPE + ASHA over lambda and lr (synthetic_1d)",
+        help="the paper's grids, or TPE + ASHA over lambda and lr (synthetic_1d only)",
     )
     parser.add_argument("--out", help="output folder (default runs/<study>-<preset>-<search>)")
     parser.add_argument(
@@ -246,7 +246,10 @@ def _listing(known: dict[str, StudyEntry]) -> str:
     for entry in known.values():
         lines.append(f"{entry.name}: {entry.description}")
         lines.extend(f"  --preset {name}: {text}" for name, text in entry.presets.items())
-    lines.append("searches: grid (the paper's grids), optuna (TPE + ASHA over lambda and lr)")
+    lines.append(
+        "searches: grid (the paper's grids; every study), optuna (TPE + ASHA over lambda and lr; "
+        "synthetic_1d only)"
+    )
     return "\n".join(lines)
 
 
