@@ -85,6 +85,7 @@ def paired_figure(
     colors: Mapping[object, str],
     names: Mapping[object, str],
     y_title: str,
+    x_title: str | None = None,
     log_x: bool = False,
 ) -> go.Figure:
     """Facets (`facet_rows` column, its label) x (`facet_cols`); in each, per `line` value (in
@@ -132,7 +133,7 @@ def paired_figure(
     figure.add_hline(y=0.0, line_dash="dot", line_color="grey", row="all", col="all")
     if log_x:
         figure.update_xaxes(type="log")
-    figure.update_xaxes(title_text=x if x != "lam" else "λ", row=len(row_values))
+    figure.update_xaxes(title_text=x_title or x, row=len(row_values))
     figure.update_yaxes(title_text=y_title, col=1)
     figure.update_layout(
         title=f"{title}<br><sup>points: pairs; line: {INTERVAL_NOTE}; below 0: reg+cls better"

@@ -148,6 +148,7 @@ def plot_dir_pairs(df: pl.DataFrame, dataset: str) -> go.Figure:
         colors={v: VARIANT_COLORS[v] for v in ("reg+cls", "reg+cls-balanced")},
         names=VARIANT_NAMES,
         y_title="Δ test error (reg+cls − reg)",
+        x_title="config",
     )
 
 

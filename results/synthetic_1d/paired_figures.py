@@ -54,7 +54,7 @@ def plot_lambda_pairs(df: pl.DataFrame, class_mode: str = "imbalanced") -> go.Fi
     check_choice("class_mode", class_mode, tuple(_MODES))
     diffs = _differences(df, "figure4").filter(pl.col("variant") == _MODES[class_mode])
     colors = class_colors(diffs)
-    return paired_figure(
+    figure = paired_figure(
         diffs,
         title=f"Figure 4, paired ({class_mode} classes): val MSE reg+cls − reg per pair vs λ",
         facet_rows=("scenario", "scenario"),
@@ -64,8 +64,10 @@ def plot_lambda_pairs(df: pl.DataFrame, class_mode: str = "imbalanced") -> go.Fi
         colors=colors,
         names={c: f"C={c}" for c in colors},
         y_title="Δ val MSE (noisy targets)",
+        x_title="λ",
         log_x=True,
     )
+    return figure.update_xaxes(dtick=1, exponentformat="power")  # as Figure 4's raw axes
 
 
 def plot_classes_pairs(df: pl.DataFrame, stage: str = "test") -> go.Figure:
@@ -81,7 +83,7 @@ def plot_classes_pairs(df: pl.DataFrame, stage: str = "test") -> go.Figure:
     diffs = _differences(df, figure_name)
     number = "3" if stage == "test" else "5"
     facet = ("scenario", "scenario") if stage == "test" else ("noise_sigma", "σ")
-    return paired_figure(
+    figure = paired_figure(
         diffs,
         title=f"Figure {number}, paired: test MSE reg+cls − reg per pair vs C",
         facet_rows=facet,
@@ -91,8 +93,11 @@ def plot_classes_pairs(df: pl.DataFrame, stage: str = "test") -> go.Figure:
         colors=_VARIANT_LINES,
         names=VARIANT_NAMES,
         y_title="Δ test MSE (noisy targets)",
+        x_title="C",
         log_x=True,
     )
+    classes = sorted(diffs["num_classes"].drop_nulls().unique().to_list())
+    return figure.update_xaxes(tickvals=classes, ticktext=[str(c) for c in classes])
 
 
 def _differences(df: pl.DataFrame, figure: str) -> pl.DataFrame:

@@ -42,6 +42,8 @@ _VERSION_COLUMNS = (
     "ray_version",
     "numpy_version",
     "python_version",
+    "regcls_version",
+    "git_commit",
     "device",
     "dtype",
     "hostname",
