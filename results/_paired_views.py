@@ -88,18 +88,18 @@ def paired_figure(
     x_title: str | None = None,
     log_x: bool = False,
 ) -> go.Figure:
-    """Facets (`facet_rows` column, its label) x (`facet_cols`); in each, per `line` value (in
-    the order of `colors`), the pair differences as faint points and the median per `x` with its
-    interval as error bars (joined by a line on a numeric, log x axis, where lines at one x are
-    spread slightly; the hover shows the true x); a dotted zero line. Trace names:
-    "<name>: median" and "<name>: pairs"."""
+    """Facets (`facet_rows`: column and label, "" for the bare value) x (`facet_cols`); in
+    each, per `line` value (in the order of `colors`), the pair differences as faint points and
+    the median per `x` with its interval as error bars (joined by a line on a numeric, log x
+    axis, where lines at one x are spread slightly; the hover shows the true x); a dotted zero
+    line. Trace names: "<name>: median" and "<name>: pairs"."""
     if diffs.is_empty():
         return empty_figure(title, "no paired reg+cls rows (no reg model on the same data)")
     row_col, row_label = facet_rows
     row_values = _values(diffs, row_col)
     col_values = _values(diffs, facet_cols[0]) if facet_cols else [None]
     facet_titles = [
-        f"{row_label}={r}" + (f" · {c}" if facet_cols else "")
+        (f"{row_label}={r}" if row_label else str(r)) + (f" · {c}" if facet_cols else "")
         for r in row_values
         for c in col_values
     ]
@@ -136,8 +136,8 @@ def paired_figure(
     figure.update_xaxes(title_text=x_title or x, row=len(row_values))
     figure.update_yaxes(title_text=y_title, col=1)
     figure.update_layout(
-        title=f"{title}<br><sup>points: pairs; line: {INTERVAL_NOTE}; below 0: reg+cls better"
-        "</sup>",
+        title=f"{title}<br><sup>small points: pairs; large markers: {INTERVAL_NOTE}; below 0: "
+        "reg+cls better</sup>",
         height=_FACET_HEIGHT * len(row_values) + 160,
         width=WIDTH,
         margin={"t": 110, "b": 50},

@@ -577,7 +577,7 @@ def test_dir_paired_view_per_config_median_and_interval(rows):
     # the failed model (bogus 1e6) and the diverged one are no pairs
     balanced = medians["reg+cls bal: median"]
     assert list(balanced.y) == pytest.approx([-20.0])  # 80 - 100, 90 - 110
-    assert [a.text for a in figure.layout.annotations][:1] == ["target=age, best_val · MSE"]
+    assert [a.text for a in figure.layout.annotations][:1] == ["age, best_val · MSE"]
     with pytest.raises(ValueError, match="dataset"):
         plot_dir_pairs(rows, "agedb_dir")
 

@@ -141,7 +141,7 @@ def plot_dir_pairs(df: pl.DataFrame, dataset: str) -> go.Figure:
     return paired_figure(
         diffs,
         title=f"{DATASET_NAMES[dataset]}, paired: test error reg+cls − reg per pair",
-        facet_rows=("setting", "target"),
+        facet_rows=("setting", ""),
         facet_cols=("metric", "metric"),
         x="config",
         line="variant",

@@ -74,14 +74,18 @@ def write_report(
 ) -> Path:
     """Write `<out_dir>/report.html` with every figure and table of the rows; return its path.
 
-    Sections: run summary (row counts by stage x status, the grid and the package versions
-    recorded in the rows), "Which protocol choice moves the answer?" (only when rows with a
-    protocol flip exist: the sensitivity study; every later section then shows its rows without
-    a flip), Table 1 (ours beside the paper's), Figure 4, the lambda selection, Figure 3 with its
-    gaps, Figure 5, Optuna vs grid (only when Optuna rows exist), then `extra_sections` as given:
-    (title, HTML fragment) pairs for other studies; their plotly figures should use
-    `include_plotlyjs=False`, the page already holds plotly.js. `tables`: `report_tables(df)`
-    when the caller has it already (its bootstrap intervals are the costly part).
+    At the top, the study's provenance from `<out_dir>/provenance.json` ("provenance not
+    recorded" without it). Sections: run summary (row counts by stage x status, the grid and the
+    package versions recorded in the rows), "Which protocol choice moves the answer?" (only
+    when rows with a protocol flip exist: the sensitivity study; every later section then shows
+    its rows without a flip), Table 1 (ours beside the paper's), Figure 4, the lambda
+    selection, Figure 3 with its gaps, Figure 5 (each figure comparing reg+cls with reg
+    followed by its paired view, `results.synthetic_1d.paired_figures`), Optuna vs grid (only
+    when Optuna rows exist), Optuna's own views (only when `<out_dir>/optuna/figures/*.json`
+    exist), then `extra_sections` as given: (title, HTML fragment) pairs for other studies;
+    their plotly figures should use `include_plotlyjs=False`, the page already holds plotly.js.
+    `tables`: `report_tables(df)` when the caller has it already (its bootstrap intervals are
+    the costly part).
 
     Example:
         >>> write_report(read_rows("runs/x"), "runs/x", title="regcls: synthetic_1d (quick)")
