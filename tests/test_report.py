@@ -301,6 +301,16 @@ def test_report_figures_render_in_headless_chromium(report, render_in_chromium):
         name = figure.split('"', 1)[0]
         assert 'class="main-svg"' in figure.split('id="figure-', 1)[0], f"{name} not drawn"
     assert dom.count("js-plotly-plot") >= FIGURES
+    # the paired views were drawn with their titles and legend entries
+    for name, title in (
+        ("figure3-paired", "Figure 3, paired"),
+        ("figure4-balanced-paired", "Figure 4, paired (balanced classes)"),
+    ):
+        drawn = dom.split(f'id="figure-{name}"', 1)[1].split('id="figure-', 1)[0]
+        assert re.search(r'class="gtitle"[^>]*data-unformatted="' + re.escape(title), drawn), name
+    drawn = dom.split('id="figure-figure5-paired"', 1)[1].split('id="figure-', 1)[0]
+    assert re.search(r'class="legendtext"[^>]*data-unformatted="reg\+cls bal: median"', drawn)
+    assert re.search(r'class="gtitle"[^>]*data-unformatted="Optimization History Plot', dom)
 
 
 _MEASURE = """<script>window.addEventListener("load", () => {
