@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             data_root=Path(args.data_root) if args.data_root else None,
             log=args.log,
             space_overrides=_with_lambdas(_space_overrides(args.space), args.lambdas, entry.name),
+            command=_command(argv),
         )
         if args.dry_run and args.report_only:
             raise ValueError("--dry-run: plans a run; it cannot be combined with --report-only")
@@ -172,7 +173,7 @@ def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
         "--search",
         default="grid",
         metavar=f"{{{','.join(SEARCHES)}}}",
-        help="the paper's grids, or TPE + ASHA over lambda and lr (synthetic_1d)",
+        help="the paper's grids, or TPE + ASHA over lambda and lr (synthetic_1d only)",
     )
     parser.add_argument("--out", help="output folder (default runs/<study>-<preset>-<search>)")
     parser.add_argument(
@@ -206,6 +207,11 @@ def _parser(known: dict[str, StudyEntry]) -> argparse.ArgumentParser:
         "under --out/tune; needs tensorboardX)",
     )
     return parser
+
+
+def _command(argv: list[str] | None) -> tuple[str, ...]:
+    """The command line as typed (from a shell), or as `main` was called (from Python)."""
+    return tuple(sys.argv) if argv is None else ("run_study.main", *argv)
 
 
 def _space_overrides(path: str | None) -> dict:
@@ -255,7 +261,10 @@ def _listing(known: dict[str, StudyEntry]) -> str:
     for entry in known.values():
         lines.append(f"{entry.name}: {entry.description}")
         lines.extend(f"  --preset {name}: {text}" for name, text in entry.presets.items())
-    lines.append("searches: grid (the paper's grids), optuna (TPE + ASHA over lambda and lr)")
+    lines.append(
+        "searches: grid (the paper's grids; every study), optuna (TPE + ASHA over lambda and lr; "
+        "synthetic_1d only)"
+    )
     return "\n".join(lines)
 
 

@@ -24,6 +24,11 @@ from results.synthetic_1d.figures import (
     plot_noise_curves,
     plot_optuna_vs_grid,
 )
+from results.synthetic_1d.paired_figures import (
+    paired_table,
+    plot_classes_pairs,
+    plot_lambda_pairs,
+)
 from results.synthetic_1d.report import (
     format_tables_for_terminal,
     report_tables,
@@ -55,10 +60,13 @@ __all__ = [
     "noise_curves",
     "optuna_trials",
     "optuna_vs_grid",
+    "paired_table",
     "paper_table1",
     "plot_classes_curves",
+    "plot_classes_pairs",
     "plot_helps_table",
     "plot_lambda_curves",
+    "plot_lambda_pairs",
     "plot_noise_curves",
     "plot_optuna_vs_grid",
     "read_rows",
@@ -80,7 +88,11 @@ from results.dir.analysis import (  # noqa: E402
     results_table,
     results_vs_published,
 )
-from results.dir.figures import plot_dir_results, plot_lambda_sensitivity  # noqa: E402
+from results.dir.figures import (  # noqa: E402
+    plot_dir_pairs,
+    plot_dir_results,
+    plot_lambda_sensitivity,
+)
 from results.dir.report import (  # noqa: E402
     dir_report_sections,
     dir_report_tables,
@@ -107,6 +119,7 @@ __all__ += [
     "format_dir_tables_for_terminal",
     "helps_summary",
     "lambda_sensitivity",
+    "plot_dir_pairs",
     "plot_dir_results",
     "plot_lambda_sensitivity",
     "published_rows",

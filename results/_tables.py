@@ -30,6 +30,9 @@ RUN_INFO_FIELDS: tuple[tuple[str, pa.DataType], ...] = tuple(
         "ray_version",
         "numpy_version",
         "python_version",
+        "regcls_version",
+        "git_commit",
+        "command_line",
         "hostname",
         "finished_at",
     )

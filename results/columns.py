@@ -172,6 +172,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "ray_version": ("Ray version", _NONE),
     "numpy_version": ("NumPy version", _NONE),
     "python_version": ("Python version", _NONE),
+    "regcls_version": ("regcls version that trained the model", _NONE),
+    "git_commit": ("git commit of the regcls checkout (or: not a git checkout)", _NONE),
+    "command_line": ("command line that started the study (from provenance.json)", _NONE),
     "hostname": ("host the trial ran on", _NONE),
     "finished_at": ("time the trial finished (UTC, ISO 8601)", _NONE),
     # DIR only

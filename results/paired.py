@@ -103,6 +103,38 @@ def sign_test_p(wins: int, n: int) -> float:
     return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
 
 
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """The distribution-free order-statistic interval of the median of `values`.
+
+    Sorted x_(1) <= ... <= x_(n), the interval is [x_(k), x_(n+1-k)] with the largest k >= 1
+    such that P(X <= k - 1) <= (1 - confidence) / 2 for X ~ Binomial(n, 1/2) (exact, in
+    integers): its coverage 1 - 2 P(X <= k - 1) is at least `confidence` for any continuous
+    distribution of independent values (the sign-test inversion). Too few values for any such k
+    (n < 6 at 95%) give (nan, nan). Values must be finite.
+
+    Example:
+        >>> median_interval([float(v) for v in range(1, 10)])  # n = 9: k = 2
+        (2.0, 8.0)
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise ValueError(f"values: expected a sequence of floats, got {type(values).__name__}")
+    for v in values:
+        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+            raise ValueError(f"values: got {v!r}; accepted values: finite floats")
+    _check_confidence(confidence)
+    n = len(values)
+    alpha_half = Fraction(1.0 - confidence) / 2
+    k, tail, term = 0, 0, 1  # term = comb(n, k); tail = sum of comb(n, j) for j < k
+    while k < (n + 1) // 2 and Fraction(tail + term, 2**n) <= alpha_half:
+        tail += term
+        term = term * (n - k) // (k + 1)
+        k += 1
+    if k == 0:
+        return (_NAN, _NAN)
+    ordered = sorted(float(v) for v in values)
+    return (ordered[k - 1], ordered[n - k])
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm step-down adjusted p-values, in the input order.
 

@@ -30,6 +30,9 @@ class StudyOptions:
     data_root: Path | None = None
     space_overrides: dict = field(default_factory=dict)
     log: str = "none"
+    # The command line that started the study (program first), for its provenance.json;
+    # empty: sys.argv.
+    command: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.search not in SEARCHES:

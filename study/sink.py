@@ -2,17 +2,20 @@
 
 A file is first written under a dot-name and then renamed, so a reader (or a resumed study)
 never sees half a trial. The file name carries the trial key, so rerunning a trial replaces its
-file instead of adding rows.
+file instead of adding rows. Every row gets the study's command line from `<out>/provenance.json`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from study.run_info import PROVENANCE_FILE
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class ParquetSink:
         self.schema = schema
         self.pairing = pairing
         self._reg_index: dict[str, dict[tuple, dict]] = {}
+        self._provenance_path = Path(out_dir) / PROVENANCE_FILE
+        self._command_line: str | None = None
 
     def trial_path(self, stage: str, trial_key: str) -> Path:
         return self.rows_dir / f"{stage}-{trial_key}.parquet"
@@ -83,7 +88,7 @@ class ParquetSink:
 
     def write_trial(self, stage: str, trial_key: str, rows: list[dict]) -> Path:
         """Pair reg+cls rows with their reg model, then write them atomically."""
-        rows = [self._paired(row) for row in rows]
+        rows = [self._with_command_line(self._paired(row)) for row in rows]
         table = pa.Table.from_pylist(rows, schema=self.schema)
         self.rows_dir.mkdir(parents=True, exist_ok=True)
         final = self.trial_path(stage, trial_key)
@@ -123,6 +128,16 @@ class ParquetSink:
                 self._key(r): r for r in self.read(stage).to_pylist() if r["variant"] == "reg"
             }
         return self._reg_index[stage].get(self._key(row))
+
+    def _with_command_line(self, row: dict) -> dict:
+        """The row with the study's command line from `provenance.json` (a trial in a Ray
+        worker cannot know it); unchanged when the row has one or the study recorded none."""
+        if row.get("command_line") is not None:
+            return row
+        if self._command_line is None and self._provenance_path.exists():
+            recorded = json.loads(self._provenance_path.read_text(encoding="utf-8"))
+            self._command_line = recorded.get("command_line")
+        return row if self._command_line is None else {**row, "command_line": self._command_line}
 
     def _key(self, row: dict) -> tuple:
         defaults = self.pairing.defaults

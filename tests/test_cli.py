@@ -73,3 +73,11 @@ def test_list_names_studies_presets_and_model_counts(capsys):
     assert (
         "synthetic_1d" in out and "--preset quick" in out and "--preset paper: 55320 models" in out
     )
+
+
+def test_search_optuna_is_offered_for_synthetic_1d_only(capsys, tmp_path):
+    assert run_study.main(["--list"]) == 0
+    assert "optuna (TPE + ASHA over lambda and lr; synthetic_1d only)" in capsys.readouterr().out
+    argv = ["--study", "synthetic_1d_sensitivity", "--search", "optuna", "--dry-run"]
+    code, lines = _run(capsys, *argv, "--out", str(tmp_path / "out"))
+    assert code == 2 and len(lines) == 1 and "--search" in lines[0] and "grid" in lines[0]

@@ -182,3 +182,24 @@ def test_l_extra_table_correlates_the_changes_per_cell():
     assert row["mean_d_l_extra"] == pytest.approx(row["mean_d_mse"])
     assert row["d_l_extra_ci_low"] < row["mean_d_l_extra"] < row["d_l_extra_ci_high"]
     assert row["mean_d_train_l_extra"] == pytest.approx(0.0)
+
+
+def test_what_helps_figure_draws_the_paired_median_with_its_interval():
+    from results.synthetic_1d.control_figures import plot_what_helps
+
+    diffs = [0.03, -0.01, -0.02, -0.05, 0.01, -0.04, -0.03, 0.02, -0.06]
+    rows = []
+    for i, d in enumerate(diffs):
+        f, seed = divmod(i, 3)
+        rows.append(_row("reg", f, seed, 1.0))
+        rows.append(_row("reg-scaled", f, seed, 0.9, lam=10.0))
+        rows.append(_row("reg+cls", f, seed, 1.0 + d, C=4, lam=10.0))
+    figure = plot_what_helps(_frame(rows))
+    (mean,) = [t for t in figure.data if t.name == "reg+cls vs reg" and t.yaxis == "y"]
+    (median,) = [t for t in figure.data if t.name == "reg+cls vs reg: median"]
+    assert list(mean.y) == pytest.approx([sum(diffs) / 9])
+    # n = 9: median the 5th of the sorted differences, interval the 2nd and 8th
+    assert list(median.y) == pytest.approx([-0.02])
+    assert list(median.error_y.array) == pytest.approx([0.04])  # up to 0.02
+    assert list(median.error_y.arrayminus) == pytest.approx([0.03])  # down to -0.05
+    assert "order-statistic" in figure.layout.annotations[0].text

@@ -28,7 +28,7 @@ from results.dir.analysis import (
     results_table,
     results_vs_published,
 )
-from results.dir.figures import plot_dir_results, plot_lambda_sensitivity
+from results.dir.figures import plot_dir_pairs, plot_dir_results, plot_lambda_sensitivity
 from results.dir.report import (
     dir_report_sections,
     dir_report_tables,
@@ -206,9 +206,10 @@ def test_schema_columns_order_and_nullability():
         "row_key", "trial_key", "config_hash", "study", "stage", "search", "preset", "dataset",
         "data_split", "task", "target", "seed",
     ]  # fmt: skip
-    assert names[-8:] == [
+    assert names[-11:] == [
         "wall_time_s", "device", "torch_version", "ray_version", "numpy_version",
-        "python_version", "hostname", "finished_at",
+        "python_version", "regcls_version", "git_commit", "command_line", "hostname",
+        "finished_at",
     ]  # fmt: skip
     for name in ("data_balance", "grad_accumulation", "reg_loss", "shot_bin_width", "best_epoch"):
         assert name in names
@@ -534,7 +535,8 @@ def report(rows, tmp_path_factory) -> Path:
     )
 
 
-DIR_FIGURES = 8  # IMDB mae, mse, lambda; NYUD2 rmse; Breakfast rmse; STS-B mse, pearson, lambda
+# IMDB mae, mse, lambda; NYUD2 rmse; Breakfast rmse; STS-B mse, pearson, lambda; a paired view each
+DIR_FIGURES = 12
 
 
 def test_report_of_dir_rows_only_holds_every_section(report):
@@ -546,6 +548,11 @@ def test_report_of_dir_rows_only_holds_every_section(report):
     assert "138.53 ± 1.17" in page and "Pintea et al. 2023, Table 4" in page  # published rows
     assert "Yang et al. 2021, Table 3" in page and "Does classification help?" in page
     assert "Optuna vs grid" not in page  # no Optuna rows: no such section
+    for dataset in ("imdb_wiki_dir", "nyud2_dir", "breakfast", "stsb_dir"):
+        results = page.index(f'id="figure-dir-{dataset}-')
+        assert results < page.index(f'id="figure-dir-{dataset}-paired"')
+    assert "IMDB-WIKI-DIR, paired: test error reg+cls" in page
+    assert "provenance not recorded" in page  # built from rows only: no provenance.json
     assert page.index("<h2>What helps: CE or scale?</h2>") < page.index("<h2>IMDB-WIKI-DIR (")
 
 
@@ -556,3 +563,41 @@ def test_report_dir_figures_render_in_headless_chromium(report, render_in_chromi
     for figure in figures:  # plotly drew each one, the DIR divs included: an svg inside
         name = figure.split('"', 1)[0]
         assert 'class="main-svg"' in figure, f"{name} not drawn"
+
+
+def test_dir_paired_view_per_config_median_and_interval(rows):
+    figure = plot_dir_pairs(rows, "imdb_wiki_dir")
+    medians = {t.name: t for t in figure.data if t.name.endswith(": median")}
+    reg_cls = medians["reg+cls: median"]
+    # lambda 1: test MSE 90, 100, 130 against reg 100, 110, 120 -> -10, -10, +10
+    at = list(reg_cls.x).index("reg+cls C=10 λ=1")
+    assert reg_cls.y[at] == pytest.approx(-10.0)
+    assert reg_cls.error_y.array[at] is None  # three pairs: no 95% interval claimed
+    assert "3 pairs, reg+cls better in 2" in reg_cls.text[at]
+    # the failed model (bogus 1e6) and the diverged one are no pairs
+    balanced = medians["reg+cls bal: median"]
+    assert list(balanced.y) == pytest.approx([-20.0])  # 80 - 100, 90 - 110
+    assert [a.text for a in figure.layout.annotations][:1] == ["age, best_val · MSE"]
+    with pytest.raises(ValueError, match="dataset"):
+        plot_dir_pairs(rows, "agedb_dir")
+
+
+_MEASURE = """<script>window.addEventListener("load", () => {
+  const out = document.createElement("p");
+  out.id = "measured";
+  out.textContent = [document.documentElement.scrollWidth,
+    document.documentElement.clientWidth].join(",");
+  document.body.appendChild(out);
+});</script>"""
+
+
+def test_dir_report_has_no_horizontal_scroll_at_1400_px(report, render_in_chromium, tmp_path):
+    page = tmp_path / "measured.html"
+    page.write_text(report.read_text("utf-8").replace("</body>", _MEASURE + "</body>"), "utf-8")
+    measured = re.search(
+        r'<p id="measured">(\d+),(\d+)</p>', render_in_chromium(page, window_size="1400,900")
+    )
+    assert measured, "the measuring script did not run"
+    scroll_width, client_width = map(int, measured.groups())
+    assert 1300 < client_width <= 1400
+    assert scroll_width <= client_width, "the page scrolls horizontally at 1400 px"

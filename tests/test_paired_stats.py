@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from results.paired import (
     holm,
+    median_interval,
     naive_bootstrap_interval,
     paired_stats,
     sign_test_p,
@@ -153,6 +154,24 @@ def test_holm_passes_nan_through_and_does_not_count_it():
 
 
 # --- the function-level bootstrap ---------------------------------------------------------------
+
+
+def test_median_interval_order_statistics_by_the_binomial_rule():
+    values = [float(v) for v in (9, 1, 8, 2, 7, 3, 6, 4, 5)]
+    assert median_interval(values) == (2.0, 8.0)  # n = 9: the 2nd and 8th order statistics
+    assert math.isnan(median_interval(values[:5])[0])  # 2 / 2^5 > 5%: no 95% interval
+    assert median_interval(values[:6]) == (1.0, 9.0)  # 2 / 2^6 <= 5%: min and max
+    for n in range(6, 60):
+        low, high = median_interval([float(v) for v in range(1, n + 1)])
+        k = int(low)  # values 1..n: the order statistic is its own rank
+        assert high == n + 1 - k
+        tail = sum(math.comb(n, j) for j in range(k)) / 2**n
+        assert 2 * tail <= 0.05 < 2 * (tail + math.comb(n, k) / 2**n)  # the largest such k
+    assert median_interval(values, confidence=0.5) == (3.0, 7.0)  # P(X <= 2) = 46 / 512
+    with pytest.raises(ValueError, match="values"):
+        median_interval([1.0, NAN])
+    with pytest.raises(ValueError, match="confidence"):
+        median_interval([1.0], confidence=1.5)
 
 
 def test_cluster_bootstrap_is_wider_than_naive_when_seeds_of_a_function_agree():

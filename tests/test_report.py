@@ -24,9 +24,23 @@ from results import (
     write_tables_csv,
 )
 from results.synthetic_1d.figures import VARIANT_COLORS
+from results.synthetic_1d.paired_figures import (
+    paired_table,
+    plot_classes_pairs,
+    plot_lambda_pairs,
+)
+from study.run_info import write_provenance
 
-# Table 1 bars, Figure 4 (imbalanced, balanced), Figure 3, Figure 5, Optuna, what helps, L_extra
-FIGURES = 8
+# Table 1 bars, Figure 4 (imbalanced, balanced), Figure 3, Figure 5, Optuna, what helps, L_extra,
+# the paired views of Figure 4 (two), 3 and 5, and one of Optuna's own views
+FIGURES = 13
+PAIRED_VIEWS = (
+    "figure4-imbalanced-paired",
+    "figure4-balanced-paired",
+    "figure3-paired",
+    "figure5-paired",
+)
+COMMAND = ["run_study.py", "--study", "synthetic_1d", "--out", "runs/with space/" + "x" * 300]
 MODES = {"reg": "none", "reg+cls": "imbalanced", "reg+cls-balanced": "balanced"}
 
 
@@ -95,6 +109,7 @@ def _study_rows() -> pl.DataFrame:
                             C,
                             100.0,
                             test_mse=base * (0.8 + C / 640),
+                            paired_reg_test_mse=base,
                             source="validation",
                         )
                     )
@@ -136,6 +151,7 @@ def _study_rows() -> pl.DataFrame:
                                 100.0,
                                 sigma=sigma,
                                 test_mse=noise * factor,
+                                paired_reg_test_mse=noise,
                                 source="validation",
                             )
                         )
@@ -147,12 +163,27 @@ def rows() -> pl.DataFrame:
     return _study_rows()
 
 
+def _optuna_history_json() -> str:
+    """A real Optuna figure (optimisation history of a tiny study), as the study writes it."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda trial: (trial.suggest_float("lam", 0.1, 10.0, log=True) - 1) ** 2, 6)
+    figure = optuna.visualization.plot_optimization_history(study)
+    figure.update_layout(width=2000)  # wider than the page: the report must fit it
+    return figure.to_json()
+
+
 @pytest.fixture(scope="module")
 def report(rows, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    write_provenance(out, COMMAND)  # as the study does when it starts
+    views = out / "optuna" / "figures"
+    views.mkdir(parents=True)
+    (views / "optimization_history.json").write_text(_optuna_history_json(), encoding="utf-8")
     extra = [("Image study", "<p id='extra-marker'>image results go here</p>")]
-    return write_report(
-        rows, tmp_path_factory.mktemp("out"), title="test <report>", extra_sections=extra
-    )
+    return write_report(rows, out, title="test <report>", extra_sections=extra)
 
 
 def _traces(figure: go.Figure, name: str) -> list:
@@ -250,8 +281,9 @@ def test_report_is_self_contained_with_every_figure_and_table(report, rows):
 
 def test_report_of_no_rows_still_renders(tmp_path):
     page = write_report(pl.DataFrame(), tmp_path).read_text(encoding="utf-8")
-    assert page.count('class="plotly-graph-div"') == FIGURES - 1  # no Optuna rows: no section
-    assert "Optuna vs grid" not in page
+    # no Optuna rows and no Optuna figure files: neither Optuna section
+    assert page.count('class="plotly-graph-div"') == FIGURES - 2
+    assert "Optuna vs grid" not in page and "Optuna&#x27;s own views" not in page
     assert len(re.findall(r"plotly\.js v\d", page)) == 1
 
 
@@ -269,6 +301,16 @@ def test_report_figures_render_in_headless_chromium(report, render_in_chromium):
         name = figure.split('"', 1)[0]
         assert 'class="main-svg"' in figure.split('id="figure-', 1)[0], f"{name} not drawn"
     assert dom.count("js-plotly-plot") >= FIGURES
+    # the paired views were drawn with their titles and legend entries
+    for name, title in (
+        ("figure3-paired", "Figure 3, paired"),
+        ("figure4-balanced-paired", "Figure 4, paired (balanced classes)"),
+    ):
+        drawn = dom.split(f'id="figure-{name}"', 1)[1].split('id="figure-', 1)[0]
+        assert re.search(r'class="gtitle"[^>]*data-unformatted="' + re.escape(title), drawn), name
+    drawn = dom.split('id="figure-figure5-paired"', 1)[1].split('id="figure-', 1)[0]
+    assert re.search(r'class="legendtext"[^>]*data-unformatted="reg\+cls bal: median"', drawn)
+    assert re.search(r'class="gtitle"[^>]*data-unformatted="Optimization History Plot', dom)
 
 
 _MEASURE = """<script>window.addEventListener("load", () => {
@@ -363,3 +405,134 @@ def test_terminal_tables(rows):
     assert "Figure 3 gaps" in text
     assert "Optuna vs grid" in text
     assert "(no rows)" in format_tables_for_terminal(pl.DataFrame())
+
+
+# --- paired views, provenance, Optuna's own views -------------------------------------------
+
+
+def test_report_has_a_paired_view_beside_every_reg_comparison(report):
+    page = report.read_text(encoding="utf-8")
+    for name in PAIRED_VIEWS:
+        raw = name.removesuffix("-paired")
+        assert page.index(f'id="figure-{raw}"') < page.index(f'id="figure-{name}"')
+    for title in ("Figure 4, paired (imbalanced", "Figure 3, paired", "Figure 5, paired"):
+        assert title in page
+    assert "95% order-statistic interval" in page  # the interval is named, in notes and captions
+    assert "Figure 3 paired differences" in page  # the numbers drawn, as a table
+
+
+def _hand_built_pairs() -> tuple[pl.DataFrame, list[float]]:
+    """Nine test-stage pairs in one cell (one function each), plus a diverged reg+cls model and
+    one without a reg partner, which are no pairs."""
+    diffs = [0.03, -0.01, -0.02, -0.05, 0.01, -0.04, -0.03, 0.02, -0.06]
+    rows = []
+    for f, d in enumerate(diffs):
+        reg = 1.0 + 0.5 * f  # raw means spread widely: their ±1 std bands overlap
+        common = {"function_id": f}
+        rows.append(_row("test", "clean", "uniform", 0, "reg", test_mse=reg, **common))
+        rows.append(
+            _row(
+                "test",
+                "clean",
+                "uniform",
+                0,
+                "reg+cls",
+                4,
+                10.0,
+                test_mse=reg + d,
+                paired_reg_test_mse=reg,
+                **common,
+            )
+        )
+    rows.append(
+        _row("test", "clean", "uniform", 0, "reg+cls", 4, 10.0, status="diverged",
+             paired_reg_test_mse=1.0, function_id=20)
+    )  # fmt: skip
+    rows.append(_row("test", "clean", "uniform", 0, "reg+cls", 4, 10.0, test_mse=0.1))
+    return pl.DataFrame(rows, schema=empty_rows().schema), diffs
+
+
+def test_paired_view_draws_the_median_and_its_order_statistic_interval():
+    frame, diffs = _hand_built_pairs()
+    # sorted: -.06 -.05 -.04 -.03 -.02 -.01 .01 .02 .03; n = 9: median the 5th, interval the
+    # 2nd and 8th (P(Binomial(9, 1/2) <= 1) = 10/512 <= 2.5% < P(<= 2) = 46/512)
+    table = paired_table(frame, "figure3")
+    assert table.select("n_pairs", "n_below_zero").row(0) == (9, 6)
+    assert table["median_diff"][0] == pytest.approx(-0.02)
+    assert (table["median_ci_low"][0], table["median_ci_high"][0]) == pytest.approx((-0.05, 0.02))
+    figure = plot_classes_pairs(frame)
+    (median,) = _traces(figure, "reg+cls: median")
+    assert list(median.x) == [4] and list(median.y) == pytest.approx([-0.02])
+    assert list(median.error_y.array) == pytest.approx([0.04])
+    assert list(median.error_y.arrayminus) == pytest.approx([0.03])
+    assert "9 pairs, reg+cls better in 6" in median.text[0]
+    (points,) = _traces(figure, "reg+cls: pairs")
+    assert sorted(points.y) == pytest.approx(sorted(diffs))
+    assert "order-statistic" in figure.layout.title.text
+
+
+def test_paired_views_of_the_study_rows(rows):
+    figure = plot_lambda_pairs(rows, "balanced")
+    assert figure.layout.xaxis.type == "log"
+    assert {t.name for t in figure.data if t.showlegend} == {"C=4: median", "C=64: median"}
+    # clean / uniform, C=4, lambda=100: both seeds 0.9 (1 + 4/640) - 1 of their reg's MSE
+    (c4,) = [t for t in _traces(figure, "C=4: median") if t.xaxis == "x"]
+    expected = [0.01 * (1 + 0.1 * s) * (0.9 * (1 + 4 / 640) - 1) for s in (0, 1)]
+    assert c4.customdata[-1] == 100.0 and c4.y[-1] == pytest.approx(sum(expected) / 2)
+    assert c4.error_y.array[-1] is None  # two pairs: no 95% interval claimed
+    noise = plot_classes_pairs(rows, "noise")
+    assert {t.name for t in noise.data if t.showlegend} == {
+        "reg+cls: median",
+        "reg+cls bal: median",
+    }
+    assert noise.layout.annotations[0].text.startswith("σ=")
+    with pytest.raises(ValueError, match="figure"):
+        paired_table(rows, "figure9")
+
+
+def test_provenance_block_at_the_top_of_the_report(report):
+    import json
+    import subprocess
+
+    page = report.read_text(encoding="utf-8")
+    recorded = json.loads((report.parent / "provenance.json").read_text(encoding="utf-8"))
+    head = page[: page.index("<nav>")]
+    assert "<h2>Provenance</h2>" in head
+    assert "run_study.py --study synthetic_1d --out &#x27;runs/with space/xxx" in head
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).parent,
+    ).stdout.strip()  # fmt: skip
+    assert recorded["git_commit"] == commit and commit in head
+    for package in ("torch", "ray", "optuna", "polars", "plotly", "pyarrow", "numpy"):
+        assert f"{package} {recorded['packages'][package]}" in head
+    assert recorded["packages"]["polars"] == pl.__version__
+    assert f"{recorded['machine']['cores']} cores" in head and " GB RAM" in head
+    assert recorded["regcls_version"] in head
+
+
+def test_report_without_provenance_says_so(rows, tmp_path):
+    page = write_report(rows, tmp_path).read_text(encoding="utf-8")
+    assert "provenance not recorded" in page[: page.index("<nav>")]
+    (tmp_path / "provenance.json").write_text("{not json", encoding="utf-8")
+    assert "provenance not recorded" in write_report(rows, tmp_path).read_text("utf-8")
+
+
+def test_report_embeds_optunas_own_views(report, tmp_path, rows):
+    from results._plotting import WIDTH
+    from results.synthetic_1d.optuna_views import optuna_figures
+
+    page = report.read_text(encoding="utf-8")
+    assert "<h2>Optuna&#x27;s own views</h2>" in page
+    assert 'id="figure-optuna-view-optimization_history"' in page
+    (stem, figure), *_ = optuna_figures(report.parent)
+    assert stem == "optimization_history" and figure.layout.width == WIDTH
+    assert "Optimization History Plot" in figure.layout.title.text
+    # a file that is not a figure is named, not fatal; no file at all: no section
+    broken = tmp_path / "optuna" / "figures"
+    broken.mkdir(parents=True)
+    (broken / "slice.json").write_text("[1, 2]", encoding="utf-8")
+    page = write_report(rows, tmp_path).read_text(encoding="utf-8")
+    assert "slice.json: not a Plotly figure" in page
+    (broken / "slice.json").unlink()
+    assert "own views" not in write_report(rows, tmp_path).read_text(encoding="utf-8")

@@ -153,10 +153,48 @@ def test_bad_data_root_is_one_line_exit_2_and_touches_nothing(
 
 def test_image_study_without_data_root_names_the_flag_and_layout(capsys, tmp_path):
     out = tmp_path / "out"
-    code, lines = _main(capsys, "--study", "nyud2_dir", "--preset", "smoke", "--out", str(out))
+    code, lines = _main(capsys, "--study", "nyud2_dir", "--preset", "quick", "--out", str(out))
     assert code == 2 and len(lines) == 1
     assert "--data-root" in lines[0] and "nyu2_train.csv" in lines[0]
+    assert "--preset smoke without --data-root" in lines[0]
     assert not out.exists()
+
+
+def test_smoke_without_data_root_generates_its_dataset_and_runs_on_it(ray_local, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--study", "breakfast", "--preset", "smoke", "--out", str(out), "--no-dashboard"]
+    assert run_study.main(argv) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "generated dataset" in line]
+    data = (out / "smoke_data" / "breakfast").resolve()
+    assert said == [
+        f"breakfast: no --data-root given; wrote a tiny generated dataset (the tests' fixtures) "
+        f"to {data} and running the smoke preset on it"
+    ]
+    assert sorted(p.name for p in (data / "features").iterdir()) == ["coffee"]  # the preset's
+    assert json.loads((out / "study.json").read_text())["data_root"] == str(data)
+    rows = _check_rows(out, "breakfast")
+    assert set(rows["command_line"]) == {"run_study.main " + " ".join(argv)}
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Provenance</h2>" in page and "run_study.main --study breakfast" in page
+    assert 'id="figure-dir-breakfast-paired"' in page
+
+
+def test_smoke_dry_run_without_data_root_writes_nothing(capsys, tmp_path):
+    out = tmp_path / "out"
+    argv = ["--study", "imdb_wiki_dir", "--preset", "smoke", "--out", str(out), "--dry-run"]
+    assert run_study.main(argv) == 0
+    assert "no --data-root: the run writes a tiny generated dataset to" in capsys.readouterr().out
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("study", ["imdb_wiki_dir", "nyud2_dir", "breakfast", "stsb_dir"])
+def test_search_optuna_of_a_study_without_an_optuna_stage_is_one_line(capsys, tmp_path, study):
+    out = tmp_path / "out"
+    argv = ["--study", study, "--preset", "smoke", "--search", "optuna", "--out", str(out)]
+    code, lines = _main(capsys, *argv)
+    assert code == 2 and len(lines) == 1 and not out.exists()
+    assert lines[0].startswith(f"error: --search: {study} runs the paper's grid, no Optuna stage")
+    assert "accepted values: grid" in lines[0]
 
 
 def test_bad_preset_field_is_one_line(capsys, tmp_path):

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from results._paired_views import pair_differences, paired_figure
 from results._plotting import (
     VARIANT_COLORS,
     VARIANT_NAMES,
@@ -21,7 +22,7 @@ from results._plotting import (
     class_colors,
     empty_figure,
 )
-from results._tables import check_choice, check_frame
+from results._tables import check_choice, check_frame, checked_rows
 from results.dir.analysis import (
     BREAKFAST_SPLITS,
     DATASET_SHOTS,
@@ -30,7 +31,7 @@ from results.dir.analysis import (
     published_rows,
     results_table,
 )
-from results.dir.schema import DIR_DATASETS, DIR_METRICS
+from results.dir.schema import DIR_DATASETS, DIR_METRICS, empty_dir_rows
 
 DATASET_NAMES = {
     "imdb_wiki_dir": "IMDB-WIKI-DIR",
@@ -101,6 +102,54 @@ def plot_lambda_sensitivity(
         check_choice("metric", metric, DIR_METRICS)
     curves = lambda_sensitivity(df, dataset, metric)
     return _lambda_figure(curves, dataset, metric or PRIMARY_METRIC[dataset])
+
+
+def plot_dir_pairs(df: pl.DataFrame, dataset: str) -> go.Figure:
+    """Paired view of the results figures: per pair the test MSE and MAE (all test samples)
+    reg+cls − reg, the reg model trained on the same data and seed (`paired_reg_test_mse`,
+    `paired_reg_test_mae`), per config (variant, C, λ; Breakfast: per split too), with the
+    median and its 95% order-statistic interval. Every λ trained is shown; below 0: reg+cls
+    better.
+
+    Args:
+        df: DIR results rows.
+        dataset: "imdb_wiki_dir", "nyud2_dir", "breakfast" or "stsb_dir".
+
+    Example:
+        >>> plot_dir_pairs(read_dir_rows("runs/imdb"), "imdb_wiki_dir").show()
+    """
+    check_choice("dataset", dataset, DIR_DATASETS)
+    used = ("dataset", "variant", "status", "target", "model_selection", "data_split")
+    rows = checked_rows(df, "results rows", empty_dir_rows, used).filter(
+        pl.col("dataset") == dataset
+    )
+    metrics = (
+        ("MSE", "test_mse_all", "paired_reg_test_mse"),
+        ("MAE", "test_mae_all", "paired_reg_test_mae"),
+    )
+    diffs = pl.concat(
+        pair_differences(rows, value, paired).with_columns(metric=pl.lit(label))
+        for label, value, paired in metrics
+    ).sort("data_split", "variant", "num_classes", "lam", nulls_last=True)
+    lams = diffs.group_by("variant", "num_classes").agg(pl.col("lam").n_unique())["lam"]
+    with_lam = lams.len() > 0 and lams.max() > 1  # several λ per config: say which
+    records = list(diffs.iter_rows(named=True))
+    diffs = diffs.with_columns(
+        pl.Series("setting", [_row_title(r["target"], r["model_selection"]) for r in records]),
+        pl.Series("config", [_pair_label(r, dataset == "breakfast", with_lam) for r in records]),
+    )
+    return paired_figure(
+        diffs,
+        title=f"{DATASET_NAMES[dataset]}, paired: test error reg+cls − reg per pair",
+        facet_rows=("setting", ""),
+        facet_cols=("metric", "metric"),
+        x="config",
+        line="variant",
+        colors={v: VARIANT_COLORS[v] for v in ("reg+cls", "reg+cls-balanced")},
+        names=VARIANT_NAMES,
+        y_title="Δ test error (reg+cls − reg)",
+        x_title="config",
+    )
 
 
 def _dir_results_figure(
@@ -288,6 +337,14 @@ def _config_label(row: dict) -> str:
     if row.get("data_balance") == "rebalanced":
         label += " (rebal.)"
     return label
+
+
+def _pair_label(row: dict, with_split: bool, with_lam: bool) -> str:
+    """x label of a paired config: "reg+cls C=10" (+ " λ=1", "S1 " first for Breakfast)."""
+    label = _config_label(row)
+    if with_lam and row.get("lam") is not None:
+        label += f" λ={row['lam']:g}"
+    return f"{row['data_split']} {label}" if with_split and row.get("data_split") else label
 
 
 def _row_title(target: str | None, selection: str | None) -> str:

@@ -26,7 +26,12 @@ from results._render import (
 )
 from results.dir import analysis
 from results.dir.controls import controls_stats
-from results.dir.figures import DATASET_NAMES, plot_dir_results, plot_lambda_sensitivity
+from results.dir.figures import (
+    DATASET_NAMES,
+    plot_dir_pairs,
+    plot_dir_results,
+    plot_lambda_sensitivity,
+)
 
 _TABLES_OF = {
     "imdb_wiki_dir": "core paper Tables 3 and 4",
@@ -135,6 +140,15 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
     ]
     for metric in metrics:
         html_parts.append(_figure_div(plot_dir_results(df, dataset, metric), f"{dataset}-{metric}"))
+    html_parts += [
+        note(
+            "Paired view: each point is one reg+cls model's test error minus that of the reg "
+            "model trained on the same data and seed (every λ trained); the marker is the median "
+            "over the pairs with its 95% order-statistic interval (distribution-free, pairs "
+            "taken as independent; no interval below 6 pairs). Below 0: reg+cls better."
+        ),
+        _figure_div(plot_dir_pairs(df, dataset), f"{dataset}-paired"),
+    ]
     curves = analysis.lambda_sensitivity(df, dataset)
     per_config = curves.group_by(
         "target", "data_balance", "model_selection", "variant", "num_classes"

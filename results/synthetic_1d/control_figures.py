@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from results._paired_views import difference_summary
 from results._plotting import WIDTH, empty_figure
 from results._tables import check_frame
 from results.synthetic_1d.controls import WHAT_HELPS, comparison_pairs, what_helps
@@ -24,7 +25,9 @@ COMPARISON_COLORS = {
 
 def plot_what_helps(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.Figure:
     """ "What helps: CE or scale?": per scenario x sampling (test stage, pooled over C), the
-    paired mean test-MSE difference A - B with its 95% function-bootstrap interval (top) and the
+    paired mean test-MSE difference A - B with its 95% function-bootstrap interval and the paired
+    median with its 95% order-statistic interval (hollow; `results.paired.median_interval`)
+    (top) and the
     % of pairs where A beats B with its Wilson interval (bottom), for reg+cls vs reg, reg+cls vs
     reg-scaled and reg-scaled vs reg. Below zero on top / above 50% below: A is better.
 
@@ -36,7 +39,17 @@ def plot_what_helps(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.F
         >>> plot_what_helps(read_rows("runs/synthetic_1d-quick-grid")).show()
     """
     check_frame(df, "results rows")
-    return _what_helps_figure(what_helps(df) if table is None else table)
+    pairs = comparison_pairs(df).filter(
+        (pl.col("stage") == "test")
+        & pl.col("comparison").is_in(WHAT_HELPS)
+        & pl.col("mse_a").is_finite().fill_null(False)
+        & pl.col("mse_b").is_finite().fill_null(False)
+    )
+    medians = difference_summary(
+        pairs.with_columns(diff=pl.col("mse_a") - pl.col("mse_b")),
+        ["comparison", "scenario", "sampling"],
+    )
+    return _what_helps_figure(what_helps(df) if table is None else table, medians)
 
 
 def plot_l_extra(df: pl.DataFrame) -> go.Figure:
@@ -62,7 +75,7 @@ def plot_l_extra(df: pl.DataFrame) -> go.Figure:
     return _l_extra_figure(pairs)
 
 
-def _what_helps_figure(table: pl.DataFrame) -> go.Figure:
+def _what_helps_figure(table: pl.DataFrame, medians: pl.DataFrame) -> go.Figure:
     title = "What helps: CE or scale? (test, pooled over C; 95% intervals)"
     if table.height == 0:
         return empty_figure(title, "no test-stage rows with reg+cls, reg-scaled and reg")
@@ -73,7 +86,11 @@ def _what_helps_figure(table: pl.DataFrame) -> go.Figure:
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
-        subplot_titles=("mean paired test-MSE difference A − B", "% of pairs where A beats B"),
+        subplot_titles=(
+            "paired test-MSE difference A − B: mean (●, function bootstrap) and median (○, "
+            "order-statistic interval)",
+            "% of pairs where A beats B",
+        ),
     )
     for comparison in WHAT_HELPS:
         part = cells.join(
@@ -94,6 +111,28 @@ def _what_helps_figure(table: pl.DataFrame) -> go.Figure:
                 marker={"color": color, "size": 10},
                 error_y=_error_bars(mean, part["mean_diff_ci_low"], part["mean_diff_ci_high"]),
                 hovertext=[f"n={n}" for n in part["n_pairs"].to_list()],
+            ),
+            row=1,
+            col=1,
+        )
+        median = cells.join(
+            medians.filter(pl.col("comparison") == comparison),
+            on=["scenario", "sampling"],
+            how="left",
+            maintain_order="left",
+        )
+        values = median["median_diff"].to_list()
+        figure.add_trace(
+            go.Scatter(
+                x=labels,
+                y=values,
+                mode="markers",
+                name=f"{comparison}: median",
+                legendgroup=comparison,
+                showlegend=False,
+                marker={"color": color, "size": 10, "symbol": "circle-open", "line_width": 2},
+                error_y=_error_bars(values, median["median_ci_low"], median["median_ci_high"]),
+                hovertext=[f"median of n={n} pairs" for n in median["n_pairs"].to_list()],
             ),
             row=1,
             col=1,

@@ -15,6 +15,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
+from results._provenance import provenance_html
 from results._render import (
     details,
     figure_div,
@@ -29,9 +30,11 @@ from results.synthetic_1d import (
     control_figures,
     controls,
     figures,
+    paired_figures,
     sensitivity,
     sensitivity_figures,
 )
+from results.synthetic_1d.optuna_views import optuna_views_section
 from results.synthetic_1d.schema import empty_rows
 
 _VERSION_COLUMNS = (
@@ -39,6 +42,8 @@ _VERSION_COLUMNS = (
     "ray_version",
     "numpy_version",
     "python_version",
+    "regcls_version",
+    "git_commit",
     "device",
     "dtype",
     "hostname",
@@ -55,6 +60,7 @@ nav a { margin-right: 14px; } .figure { margin: 8px 0 24px 0; }
 details summary { cursor: pointer; color: #335; }
 div.wide { overflow-x: auto; max-width: 100%; }
 #table1 { font-size: 12px; } #table1 th { white-space: normal; }
+#provenance th { text-align: left; } #provenance td { overflow-wrap: anywhere; }
 """
 
 
@@ -68,14 +74,18 @@ def write_report(
 ) -> Path:
     """Write `<out_dir>/report.html` with every figure and table of the rows; return its path.
 
-    Sections: run summary (row counts by stage x status, the grid and the package versions
-    recorded in the rows), "Which protocol choice moves the answer?" (only when rows with a
-    protocol flip exist: the sensitivity study; every later section then shows its rows without
-    a flip), Table 1 (ours beside the paper's), Figure 4, the lambda selection, Figure 3 with its
-    gaps, Figure 5, Optuna vs grid (only when Optuna rows exist), then `extra_sections` as given:
-    (title, HTML fragment) pairs for other studies; their plotly figures should use
-    `include_plotlyjs=False`, the page already holds plotly.js. `tables`: `report_tables(df)`
-    when the caller has it already (its bootstrap intervals are the costly part).
+    At the top, the study's provenance from `<out_dir>/provenance.json` ("provenance not
+    recorded" without it). Sections: run summary (row counts by stage x status, the grid and the
+    package versions recorded in the rows), "Which protocol choice moves the answer?" (only
+    when rows with a protocol flip exist: the sensitivity study; every later section then shows
+    its rows without a flip), Table 1 (ours beside the paper's), Figure 4, the lambda
+    selection, Figure 3 with its gaps, Figure 5 (each figure comparing reg+cls with reg
+    followed by its paired view, `results.synthetic_1d.paired_figures`), Optuna vs grid (only
+    when Optuna rows exist), Optuna's own views (only when `<out_dir>/optuna/figures/*.json`
+    exist), then `extra_sections` as given: (title, HTML fragment) pairs for other studies;
+    their plotly figures should use `include_plotlyjs=False`, the page already holds plotly.js.
+    `tables`: `report_tables(df)` when the caller has it already (its bootstrap intervals are
+    the costly part).
 
     Example:
         >>> write_report(read_rows("runs/x"), "runs/x", title="regcls: synthetic_1d (quick)")
@@ -84,9 +94,9 @@ def write_report(
     extra = _check_sections(extra_sections)
     if df.width == 0:
         df = empty_rows()
-    sections = [*_sections(df, report_tables(df) if tables is None else tables), *extra]
-    page = _page(title, df, sections)
     out = Path(out_dir)
+    sections = [*_sections(df, report_tables(df) if tables is None else tables, out), *extra]
+    page = _page(title, df, sections, provenance_html(out))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.html"
     temporary = out / f".report.html.{os.getpid()}.tmp"
@@ -116,6 +126,9 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "figure3_helps": analysis.helps_on_test(df),
         "figure5_helps": analysis.helps_on_test(df, "noise"),
         "figure5_noise_curves": analysis.noise_curves(df),
+        "figure4_paired": paired_figures.paired_table(df, "figure4"),
+        "figure3_paired": paired_figures.paired_table(df, "figure3"),
+        "figure5_paired": paired_figures.paired_table(df, "figure5"),
         "optuna_trials": analysis.optuna_trials(df),
         "optuna_vs_grid": analysis.optuna_vs_grid(df),
         "helps_stats": stats,
@@ -234,7 +247,9 @@ def _sensitivity_block(effects: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     return [(title, _rounded(main, 4))]
 
 
-def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tuple[str, str]]:
+def _sections(
+    df: pl.DataFrame, tables: Mapping[str, pl.DataFrame], out_dir: Path
+) -> list[tuple[str, str]]:
     """(title, HTML) of the built-in sections; the first figure carries plotly.js."""
     figure_html = _FigureWriter()
     flipped = _sensitivity_section(df, tables["sensitivity"], figure_html)
@@ -246,7 +261,8 @@ def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tupl
                 "Percentage of lambda-search runs where reg+cls has a lower validation MSE than "
                 "the reg model trained on the same data, over C × λ × functions × seeds. "
                 "Diverged reg+cls runs count as not helping. Columns: class mode / scenario; "
-                "'paper' columns are the published Table 1."
+                "'paper' columns are the published Table 1. A paired count: the per-pair MSE "
+                "differences behind it are drawn in Figure 4's paired views."
             )
             + html_table(_rounded(tables["table1_vs_paper"], 2), table_id="table1")
             + figure_html(figures.plot_helps_table(df), "table1")
@@ -255,8 +271,16 @@ def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tupl
         (
             "Figure 4: effect of λ on validation",
             figure_html(figures.plot_lambda_curves(df, "imbalanced"), "figure4-imbalanced")
+            + _paired_note("validation")
+            + figure_html(
+                paired_figures.plot_lambda_pairs(df, "imbalanced"), "figure4-imbalanced-paired"
+            )
             + figure_html(figures.plot_lambda_curves(df, "balanced"), "figure4-balanced")
-            + details("Figure 4 data", _table(tables["figure4_lambda_curves"])),
+            + figure_html(
+                paired_figures.plot_lambda_pairs(df, "balanced"), "figure4-balanced-paired"
+            )
+            + details("Figure 4 data", _table(tables["figure4_lambda_curves"]))
+            + _paired_details("Figure 4", tables["figure4_paired"]),
         ),
         (
             "λ chosen on validation",
@@ -272,6 +296,9 @@ def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tupl
         (
             "Figure 3: test MSE vs number of classes",
             figure_html(figures.plot_classes_curves(df), "figure3")
+            + _paired_note("test")
+            + figure_html(paired_figures.plot_classes_pairs(df), "figure3-paired")
+            + _paired_details("Figure 3", tables["figure3_paired"])
             + note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
             + _table(tables["figure3_gaps"])
             + note(
@@ -285,6 +312,9 @@ def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tupl
         (
             "Figure 5: effect of noisy targets",
             figure_html(figures.plot_noise_curves(df), "figure5")
+            + _paired_note("test")
+            + figure_html(paired_figures.plot_classes_pairs(df, "noise"), "figure5-paired")
+            + _paired_details("Figure 5", tables["figure5_paired"])
             + _table(_rounded(tables["figure5_helps"], 4))
             + details("Figure 5 data", _table(tables["figure5_noise_curves"])),
         ),
@@ -330,7 +360,29 @@ def _sections(df: pl.DataFrame, tables: Mapping[str, pl.DataFrame]) -> list[tupl
             + _table(_rounded(tables["helps_by_accuracy"], 4)),
         ),
     ]
-    return sections + _optuna_section(df, tables, figure_html)
+    return (
+        sections
+        + _optuna_section(df, tables, figure_html)
+        + optuna_views_section(out_dir, figure_html)
+    )
+
+
+def _paired_note(split: str) -> str:
+    return note(
+        f"Paired view below the raw curves: each point is one reg+cls model's {split} MSE minus "
+        "that of the reg model trained on the same data (same function, seed, sampling); the "
+        "line is the median over the pairs with its 95% order-statistic interval "
+        "(distribution-free; pairs taken as independent, though the seeds of one function share "
+        "it; no interval below 6 pairs). Below 0: reg+cls better. An effect hidden under "
+        "overlapping ±1 std bands shows here when the pairs move together."
+    )
+
+
+def _paired_details(figure: str, table: pl.DataFrame) -> str:
+    return details(
+        f"{figure} paired differences (median reg+cls − reg, 95% order-statistic interval)",
+        _table(_rounded(table, 6)),
+    )
 
 
 def _optuna_section(
@@ -388,7 +440,7 @@ class _FigureWriter:
         return figure_div(figure, f"figure-{name}", include_plotlyjs=self.count == 1)
 
 
-def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]]) -> str:
+def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]], provenance: str) -> str:
     anchors = [f"section-{i}" for i in range(len(sections))]
     nav = " ".join(
         f'<a href="#{a}">{html.escape(t)}</a>' for a, (t, _) in zip(anchors, sections, strict=True)
@@ -402,7 +454,9 @@ def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]]) -> str:
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1><p class='note'>{len(df)} results rows; "
-        f"report generated {generated}.</p>\n<nav>{nav}</nav>\n"
+        f"report generated {generated}.</p>\n"
+        f"<section id='provenance-block'><h2>Provenance</h2>{provenance}</section>\n"
+        f"<nav>{nav}</nav>\n"
         f"<section id='summary'><h2>Run summary</h2>{_summary(df)}</section>\n{body}\n"
         "</body></html>\n"
     )

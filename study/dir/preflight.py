@@ -32,6 +32,9 @@ class DirStudy:
     check_data: Callable[[object, Path | None], str]  # (preset, --data-root) -> data root
     specs: Callable[[object, str], list[DirSpec]]
     packed: bool  # small MLPs share a core (packed resources) or a trial takes a whole device
+    # (preset, folder) -> writes the tiny generated dataset `--preset smoke` runs on without
+    # `--data-root` (regcls.datasets.fixtures); None: the study ships its data (stsb_dir)
+    write_smoke_data: Callable[[object, Path], None] | None = None
 
 
 def dir_studies() -> dict[str, DirStudy]:
@@ -44,6 +47,7 @@ def dir_studies() -> dict[str, DirStudy]:
             _check_imdb_wiki,
             lambda preset, root: image_specs("imdb_wiki_dir", preset, root),
             packed=False,
+            write_smoke_data=_write_imdb_wiki_smoke,
         ),
         DirStudy(
             "nyud2_dir",
@@ -52,6 +56,7 @@ def dir_studies() -> dict[str, DirStudy]:
             _check_nyud2,
             lambda preset, root: image_specs("nyud2_dir", preset, root),
             packed=False,
+            write_smoke_data=_write_nyud2_smoke,
         ),
         DirStudy(
             "breakfast",
@@ -60,6 +65,7 @@ def dir_studies() -> dict[str, DirStudy]:
             _check_breakfast,
             breakfast_specs,
             packed=True,
+            write_smoke_data=_write_breakfast_smoke,
         ),
         DirStudy(
             "stsb_dir",
@@ -86,8 +92,39 @@ def resolve_preset(study: DirStudy, options: StudyOptions):
 def validate_dir_study(study: DirStudy, options: StudyOptions) -> None:
     """Bad preset, overrides or data root: a one-line ValueError before anything runs."""
     if options.search != "grid":
-        raise ValueError(f"--search: {study.name} runs the paper's grid only; use --search grid")
-    study.check_data(resolve_preset(study, options), options.data_root)
+        raise ValueError(
+            f"--search: {study.name} runs the paper's grid, no Optuna stage; accepted values: "
+            f"grid (got {options.search!r})"
+        )
+    data_root(study, resolve_preset(study, options), options)
+
+
+def smoke_data_root(study: DirStudy, options: StudyOptions) -> Path | None:
+    """Where `--preset smoke` without `--data-root` generates its tiny dataset:
+    `<out>/smoke_data/<study>`; None when the run reads `--data-root` (or the study ships its
+    data, or the preset is not smoke: those need `--data-root`)."""
+    if options.data_root is not None or options.preset != "smoke":
+        return None
+    if study.write_smoke_data is None:
+        return None
+    return (Path(options.out) / "smoke_data" / study.name).resolve()
+
+
+def data_root(study: DirStudy, preset: object, options: StudyOptions) -> str:
+    """The data folder the run reads: `--data-root` checked, or the smoke dataset the run will
+    generate (checked once written, `write_smoke_data`)."""
+    generated = smoke_data_root(study, options)
+    return str(generated) if generated else study.check_data(preset, options.data_root)
+
+
+def write_smoke_data(study: DirStudy, preset: object, root: Path) -> str:
+    """Write the study's tiny generated dataset (the tests' fixtures, exact on-disk format) to
+    `root` and check it as `--data-root` would be; returns the checked root. Deterministic, so
+    a resumed run rewrites the same data."""
+    if study.write_smoke_data is None:
+        raise ValueError(f"--preset: {study.name} has no generated smoke dataset")
+    study.write_smoke_data(preset, Path(root))
+    return study.check_data(preset, Path(root))
 
 
 def describe_presets(study: DirStudy) -> dict[str, str]:
@@ -111,7 +148,7 @@ def study_config(study: DirStudy, preset: object, root: str) -> dict:
 def dry_run(study: DirStudy, options: StudyOptions) -> str:
     """The study's plan: models and trials (one per spec) per stage; writes nothing."""
     preset = resolve_preset(study, options)
-    root = study.check_data(preset, options.data_root)
+    root = data_root(study, preset, options)
     check_output_folder(options.out, study_config(study, preset, root), options.resume)
     specs = study.specs(preset, root)
     plans = [
@@ -126,12 +163,35 @@ def dry_run(study: DirStudy, options: StudyOptions) -> str:
         f"ETA: no cost model for {study.name}"
         + ("" if study.packed else "; without a GPU the run times one step and prints an estimate")
     ]
+    if smoke_data_root(study, options) is not None:
+        notes.append(f"no --data-root: the run writes a tiny generated dataset to {root}")
     return format_plan(title, plans, None, notes)
+
+
+def _write_imdb_wiki_smoke(preset: object, root: Path) -> None:
+    from regcls.datasets.fixtures import write_imdb_wiki_fixture  # numpy, PIL
+
+    write_imdb_wiki_fixture(root)
+
+
+def _write_nyud2_smoke(preset: object, root: Path) -> None:
+    from regcls.datasets.fixtures import write_nyud2_fixture
+
+    write_nyud2_fixture(root)
+
+
+def _write_breakfast_smoke(preset, root: Path) -> None:
+    from regcls.datasets.fixtures import write_breakfast_fixture
+
+    write_breakfast_fixture(root, tasks=tuple(preset.tasks))
 
 
 def _require_root(study: str, root: Path | None, layout: str) -> Path:
     if root is None:
-        raise ValueError(f"--data-root: {study} needs its dataset folder; expected {layout}")
+        raise ValueError(
+            f"--data-root: {study} needs its dataset folder; expected {layout} (or try "
+            "--preset smoke without --data-root: a tiny generated dataset)"
+        )
     return Path(root)
 
 

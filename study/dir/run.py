@@ -7,6 +7,7 @@ run again (`--resume`). Reg trials go first, so reg+cls rows find their pair ear
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,14 @@ from ray import tune
 
 from study.cluster import ray_session
 from study.dir.plan import declared_models
-from study.dir.preflight import DirStudy, resolve_preset, study_config
+from study.dir.preflight import (
+    DirStudy,
+    data_root,
+    resolve_preset,
+    smoke_data_root,
+    study_config,
+    write_smoke_data,
+)
 from study.dir.spec import DirSpec
 from study.dir.trainables import dir_fallback_rows, dir_trainable, dir_trial_name
 from study.dry_run import duration
@@ -26,6 +34,7 @@ from study.resources import (
     full_device_trial_resources,
     packed_trial_resources,
 )
+from study.run_info import write_provenance
 from study.sink import Pairing, ParquetSink
 from study.tune_runner import RunSummary, run_trials
 
@@ -47,7 +56,8 @@ def run_dir_study(
 ) -> dict[str, RunSummary]:
     """Run every trial of the study into `options.out`; return what the Tune run did."""
     preset = resolve_preset(study, options)
-    root = study.check_data(preset, options.data_root)
+    generated = smoke_data_root(study, options)
+    root = data_root(study, preset, options)
     specs = study.specs(preset, root)
     config = study_config(study, preset, root)
     # Refuse a folder of another study before Ray starts; record ours only once Ray is up, so a
@@ -69,6 +79,14 @@ def run_dir_study(
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
     ) as cluster:
         claim_output_folder(options.out, config, options.resume)
+        write_provenance(options.out, options.command or sys.argv)
+        if generated is not None:
+            write_smoke_data(study, preset, generated)
+            print(
+                f"{study.name}: no --data-root given; wrote a tiny generated dataset (the tests' "
+                f"fixtures) to {generated} and running the smoke preset on it",
+                flush=True,
+            )
         trainable: Callable = dir_trainable
         if study.name == "stsb_dir":
             # After the claim: the feature cache may live in the output folder.

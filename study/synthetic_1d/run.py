@@ -8,6 +8,7 @@ exactly the rows of an uninterrupted one.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -23,6 +24,7 @@ from study.cluster import ray_session
 from study.options import StudyOptions
 from study.output_folder import check_output_folder, claim_output_folder, write_json_atomic
 from study.resources import TrialResources, packed_trial_resources
+from study.run_info import write_provenance
 from study.sink import ParquetSink
 from study.synthetic_1d.bundles import bundle_packs
 from study.synthetic_1d.packing import plan_trials, trial_slots
@@ -130,6 +132,7 @@ def stage_runner(
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
     ) as cluster:
         claim_output_folder(options.out, config, options.resume)
+        write_provenance(options.out, options.command or sys.argv)
         resources = packed_trial_resources(cluster, options.gpu_fraction, options.cpus_per_trial)
         done = sink.read().num_rows if options.resume else 0
         with study_progress(max(total_models, done), done) as progress:
