@@ -24,7 +24,9 @@ import torch
 
 from regcls.mlp import MLPLayout, forward, init_params, torch_dtype
 from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective
+from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.cross_entropy import draw_kept
+from regcls.objectives.focal import FOCAL_ACTIVATIONS, FocalTerm
 from regcls.objectives.mse import MSETerm, batch_weights
 from regcls.objectives.prediction import RULES
 
@@ -82,6 +84,16 @@ class ModelTask:
     class_centres: torch.Tensor | None = None  # [num_classes] value of each class
     weight_decay: float | None = None  # this model's coupled L2; None -> TrainSettings'
     init_seed: int | None = None  # seed of the initial weights; None -> `seed`
+    # Objectives with per-sample MSE weights (reg-lds, reg-denseweight, reg-lds+cls): [N] > 0.
+    sample_weight: torch.Tensor | None = None
+    # Objectives with a soft-target class head (reg+hlgauss, reg+softlabel): [N, num_classes]
+    # target distributions (rows >= 0 summing to 1); `labels` stay the hard classes.
+    soft_targets: torch.Tensor | None = None
+    focal_beta: float = 0.2  # reg-focal: a(|e|) = 2 sigmoid(beta |e|) - 1 or tanh(beta |e|)
+    focal_gamma: float = 1.0  # reg-focal: e^2 * a(|e|)^gamma
+    focal_activation: str = "sigmoid"  # reg-focal: a FOCAL_ACTIVATIONS entry
+    bmc_sigma: float = 1.0  # reg-bmc: the fixed noise sigma of Balanced MSE
+    bmc_sigma_learned: bool = False  # reg-bmc: a learned sigma (not yet supported)
 
     @property
     def is_classifier(self) -> bool:
@@ -211,17 +223,32 @@ class _Pack:
         if len(set(decay)) > 1:
             self.decay_col = torch.tensor(decay, **opts).unsqueeze(1)
 
-        # The loss pieces (regcls.objectives): the MSE term, and the class head if any model has
-        # one (one head kind per pack: the kinds compute different heads).
-        scale = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
-        self.mse = MSETerm(torch.tensor(scale, **opts))
-        kinds = sorted({o.class_head for o in objectives if o.class_head is not None})
-        if len(kinds) > 1:
-            raise ValueError(f"tasks: one class-head kind per pack, got {kinds}")
+        # The loss pieces (regcls.objectives): the MSE term (Focal-R / BMC rows overwrite their
+        # rows of it), and the class head if any model has one: the soft-target head when any
+        # model has soft targets (one-hot models then get one-hot target rows).
+        scale = torch.tensor([o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)])
+        scale = scale.to(**opts)
+        self.mse = MSETerm(scale)
+        self.focal = self.bmc = None
+        focal = [i for i, o in enumerate(objectives) if o.regression_loss == "focal"]
+        if focal:
+            picked = [tasks[i] for i in focal]
+            self.focal = FocalTerm(
+                focal,
+                scale,
+                [t.focal_beta for t in picked],
+                [t.focal_gamma for t in picked],
+                [t.focal_activation for t in picked],
+            )
+        bmc = [i for i, o in enumerate(objectives) if o.regression_loss == "bmc"]
+        if bmc:
+            self.bmc = BMCTerm(bmc, scale, [tasks[i].bmc_sigma for i in bmc])
         self.head = None
+        self.soft = any(o.class_head == "soft" for o in objectives)
         if self.has_cls:
             (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
-            self.head = CLASS_HEADS[kinds[0]](self.classes, b, cls_w, cls_b, grad_w, grad_b)
+            kind = "soft" if self.soft else "onehot"
+            self.head = CLASS_HEADS[kind](self.classes, b, cls_w, cls_b, grad_w, grad_b)
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)
@@ -229,6 +256,19 @@ class _Pack:
         if self.has_cls:
             labels = [t.labels for t in tasks]
             self.l_ids, self.l_data = _stack_unique(labels, torch.int64)
+        self.has_sample_weight = any(o.sample_weight for o in objectives)
+        if self.has_sample_weight:  # models without weights read a shared row of ones
+            ones = torch.ones(max(self.counts), dtype=self.dtype, device=self.device)
+            pairs = zip(objectives, tasks, strict=True)
+            weights = [t.sample_weight if o.sample_weight else ones for o, t in pairs]
+            self.sw_ids, self.sw_data = _stack_unique(weights, self.dtype)
+        if self.soft:  # [U, N, C_max] target rows, gathered per step (not per epoch: C can be big)
+            c_max = self.layout.num_classes
+            made: dict[tuple, torch.Tensor] = {}  # one one-hot copy per labels tensor
+            targets = [
+                _soft_rows(o, t, c_max, made) for o, t in zip(objectives, tasks, strict=True)
+            ]
+            self.t_ids, self.t_data = _stack_unique(targets, self.dtype)
         self.keep = [
             None if t.keep_prob is None else t.keep_prob.to(torch.float64).cpu() for t in tasks
         ]
@@ -278,13 +318,17 @@ class _Pack:
         def by_step(values: torch.Tensor) -> torch.Tensor:  # [K, width] -> [steps, K, B]
             return values.view(k, s, b).transpose(0, 1).contiguous()
 
-        w_mse = batch_weights(by_step(valid.to(self.dtype)))
+        sample_weight = None
+        if self.has_sample_weight:
+            sample_weight = by_step(_take(self.sw_data, self.sw_ids, order))
+        w_mse = batch_weights(by_step(valid.to(self.dtype)), sample_weight)
         x = _take(self.x_data, self.x_ids, order)  # [K, width, in]
         x = x.view(k, s, b, -1).permute(1, 0, 3, 2).contiguous()
         y = by_step(_take(self.y_data, self.y_ids, order))
         if self.head is None:
             return [x, y, w_mse, None, None]
-        labels = by_step(_take(self.l_data, self.l_ids, order))
+        # The soft head reads sample ids and gathers its target rows at each step.
+        labels = by_step(order) if self.soft else by_step(_take(self.l_data, self.l_ids, order))
         kept = valid.to(self.dtype)
         if self.has_keep:
             keep_rows = torch.ones(k, width, dtype=self.dtype)
@@ -309,8 +353,14 @@ class _Pack:
             acts.append(torch.baddbmm(bias.unsqueeze(2), weight, acts[-1]).clamp_min_(0.0))
         h = acts[-1]
         reg_w, reg_b = self.weights[top]
-        diff = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h)[:, 0, :].sub_(y)  # pred - y, [K, B]
+        pred = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h)[:, 0, :]
+        pred_bmc = None if self.bmc is None else pred.index_select(0, self.bmc.rows)
+        diff = pred.sub_(y)  # pred - y, [K, B]
         loss, d_pred = self.mse(diff, w_mse)
+        if self.focal is not None:
+            self.focal(diff, w_mse, loss, d_pred)
+        if self.bmc is not None:
+            self.bmc(pred_bmc, y, w_mse, loss, d_pred)
         # Backward: the exact gradient of the loss, written into the flat grad views.
         grads = self.grads
         d_out = d_pred.unsqueeze(1)  # [K, 1, B]
@@ -320,6 +370,8 @@ class _Pack:
         d_h = torch.mul(reg_w.transpose(1, 2), d_out)  # [K, H, B] outer product
         if self.head is not None:
             # Forward, loss and backward of the class heads (adds to `loss`, `d_h`).
+            if self.soft:  # labels are sample ids: gather this step's target rows [K, B, C]
+                labels = _take(self.t_data, self.t_ids, labels)
             self.head(h, h_t, labels, w_ce, loss, d_h)
 
         # Divergence without a host sync: a model whose loss is not finite stops for good.
@@ -440,8 +492,11 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
     name = repr(spec.name)
     if spec.uses_lam and not (t.lam >= 0 and math.isfinite(t.lam)):
         raise ValueError(f"{where}.lam: must be finite and >= 0 for {name}, got {t.lam}")
+    _check_regression_fields(where, t, spec, n)
     if t.keep_prob is not None and not spec.keep:
         raise ValueError(f"{where}.keep_prob: objective {name} has no keep draws; give None")
+    if spec.class_head != "soft" and t.soft_targets is not None:
+        raise ValueError(f"{where}.soft_targets: objective {name} has no soft targets; give None")
     if spec.class_head is None:
         for field in ("labels", "class_centres"):
             if getattr(t, field) is not None:
@@ -455,6 +510,15 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
         raise ValueError(f"{where}.labels: must be int64 [N] with N={n}")
     if int(t.labels.min()) < 0 or int(t.labels.max()) >= t.num_classes:
         raise ValueError(f"{where}.labels: must lie in [0, {t.num_classes - 1}]")
+    if spec.class_head == "soft":
+        targets = t.soft_targets
+        if targets is None or tuple(targets.shape) != (n, t.num_classes):
+            raise ValueError(f"{where}.soft_targets: must be [N={n}, num_classes={t.num_classes}]")
+        sums = targets.double().sum(1)
+        if not bool(torch.isfinite(targets).all() & (targets >= 0).all()) or not bool(
+            ((sums - 1).abs() <= 1e-6).all()
+        ):
+            raise ValueError(f"{where}.soft_targets: must be finite, >= 0, rows summing to 1")
     if spec.keep and t.keep_prob is None:
         raise ValueError(f"{where}.keep_prob: objective {name} needs keep probabilities [N]")
     if t.keep_prob is not None and tuple(t.keep_prob.shape) != (n,):
@@ -466,6 +530,55 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
         tuple(centres.shape) != (t.num_classes,) or not bool(torch.isfinite(centres).all())
     ):
         raise ValueError(f"{where}.class_centres: must be finite [num_classes={t.num_classes}]")
+
+
+def _soft_rows(
+    spec: Objective, task: ModelTask, classes: int, made: dict[tuple, torch.Tensor]
+) -> torch.Tensor | None:
+    """A model's target rows `[N, classes]` for the soft head: its soft targets, one-hot rows of
+    its labels (one copy per labels tensor, via `made`), or None without a class head."""
+    if spec.class_head is None:
+        return None
+    if spec.class_head == "soft":
+        targets = task.soft_targets
+        width = targets.shape[1]
+        if width == classes:
+            return targets
+        return torch.nn.functional.pad(targets, (0, classes - width))
+    labels = task.labels
+    key = (labels.data_ptr(), tuple(labels.shape), labels.stride(), labels.device)
+    if key not in made:
+        made[key] = torch.nn.functional.one_hot(labels, classes)
+    return made[key]
+
+
+def _check_regression_fields(where: str, t: ModelTask, spec: Objective, n: int) -> None:
+    """Sample weights, Focal-R and BMC fields of the objectives that use them."""
+    name = repr(spec.name)
+    weight = t.sample_weight
+    if not spec.sample_weight and weight is not None:
+        raise ValueError(f"{where}.sample_weight: objective {name} has no weights; give None")
+    if spec.sample_weight and (
+        weight is None
+        or tuple(weight.shape) != (n,)
+        or not bool((torch.isfinite(weight) & (weight > 0)).all())
+    ):
+        raise ValueError(f"{where}.sample_weight: must be finite > 0 [N={n}] for {name}")
+    if spec.regression_loss == "focal":
+        if t.focal_activation not in FOCAL_ACTIVATIONS:
+            raise ValueError(
+                f"{where}.focal_activation: must be one of {FOCAL_ACTIVATIONS}, "
+                f"got {t.focal_activation!r}"
+            )
+        if not (t.focal_beta > 0 and math.isfinite(t.focal_beta)):
+            raise ValueError(f"{where}.focal_beta: must be finite and > 0, got {t.focal_beta}")
+        if not (t.focal_gamma >= 0 and math.isfinite(t.focal_gamma)):
+            raise ValueError(f"{where}.focal_gamma: must be finite and >= 0, got {t.focal_gamma}")
+    if spec.regression_loss == "bmc":
+        if t.bmc_sigma_learned:
+            raise ValueError(f"{where}.bmc_sigma_learned: must be False (not yet supported)")
+        if not (t.bmc_sigma > 0 and math.isfinite(t.bmc_sigma)):
+            raise ValueError(f"{where}.bmc_sigma: must be finite and > 0, got {t.bmc_sigma}")
 
 
 def _stack_unique(

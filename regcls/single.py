@@ -50,7 +50,9 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
 
     Loss per minibatch by objective: `reg` MSE; `reg+cls` lam * MSE + CE (Eq. 4);
     `reg+cls-balanced` lam * MSE + CE over the kept samples (Eq. 13, 16); `reg-scaled` lam * MSE;
-    `cls-only` CE.
+    `cls-only` CE; `reg-lds` / `reg-denseweight` the per-sample weighted MSE; `reg-focal` Focal-R;
+    `reg-bmc` Balanced MSE (BMC); `reg+hlgauss` / `reg+softlabel` lam * MSE + CE against the soft
+    targets; `reg-lds+cls` lam * weighted MSE + CE.
     """
     in_features = _check_tasks([task], settings)
     spec = task.objective_spec
@@ -84,11 +86,13 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
             pred, logits = model(x[idx])
             loss = None
             if spec.mse != "none":
-                loss = F.mse_loss(pred, y[idx])
+                loss = _regression_loss(task, pred, y[idx], idx)
                 loss = task.lam * loss if spec.mse == "lam" else loss
-            if spec.class_head == "onehot":
+            if spec.class_head is not None:
                 mask = None if kept is None else kept[idx]
-                ce = _cross_entropy(logits, task.labels[idx], mask)
+                soft = spec.class_head == "soft"
+                target = task.soft_targets.to(dtype)[idx] if soft else task.labels[idx]
+                ce = _cross_entropy(logits, target, mask)
                 loss = ce if loss is None else loss + ce
             if not torch.isfinite(loss):
                 diverged = True
@@ -119,10 +123,36 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     )
 
 
+def _regression_loss(
+    task: ModelTask, pred: torch.Tensor, target: torch.Tensor, idx: torch.Tensor
+) -> torch.Tensor:
+    """The regression term of one minibatch, written as the methods' reference codes write it."""
+    kind = task.objective_spec.regression_loss
+    if kind == "bmc":  # Ren et al.'s bmc_loss with a fixed noise variance
+        noise_var = torch.tensor(task.bmc_sigma**2, dtype=pred.dtype, device=pred.device)
+        logits = -(pred.unsqueeze(1) - target.unsqueeze(0)).pow(2) / (2 * noise_var)
+        arange = torch.arange(pred.shape[0], device=pred.device)
+        return F.cross_entropy(logits, arange) * (2 * noise_var).detach()
+    weight = task.sample_weight
+    if kind == "mse" and weight is None:
+        return F.mse_loss(pred, target)
+    loss = (pred - target) ** 2
+    if kind == "focal":  # Yang et al.'s weighted_focal_mse_loss
+        error = torch.abs(pred - target) * task.focal_beta
+        if task.focal_activation == "tanh":
+            loss = loss * torch.tanh(error) ** task.focal_gamma
+        else:
+            loss = loss * (2 * torch.sigmoid(error) - 1) ** task.focal_gamma
+    if weight is not None:
+        loss = loss * weight.to(pred)[idx]
+    return loss.mean()
+
+
 def _cross_entropy(
     logits: torch.Tensor, labels: torch.Tensor, kept: torch.Tensor | None
 ) -> torch.Tensor:
-    """Mean CE over the kept samples (all when `kept` is None); zero when none is kept."""
+    """Mean CE over the kept samples (all when `kept` is None); zero when none is kept. `labels`
+    are class ids `[B]` or target distributions `[B, C]`."""
     if kept is None:
         return F.cross_entropy(logits, labels)
     if not bool(kept.any()):

@@ -11,6 +11,21 @@ model uses; `OBJECTIVES` holds the studied compositions:
 - `reg-scaled`: `lam * MSE`, no class head: the control that isolates the loss scale of Eq. 4.
 - `cls-only`: CE only (MSE weight 0); prediction = expectation of the class centres.
 
+The regression-by-classification family (issue 10; hyperparameters in `regcls.methods`):
+
+- `reg-lds`: MSE weighted per sample by inverse LDS-smoothed label density (Yang et al. 2021).
+- `reg-focal`: Focal-R weighted MSE (`focal`).
+- `reg-bmc`: Balanced MSE, batch Monte-Carlo form (`balanced_mse`; Ren et al. 2022).
+- `reg-denseweight`: MSE weighted per sample by DenseWeight (Steininger et al. 2021).
+- `reg+hlgauss`: `lam * MSE + CE` against HL-Gauss targets (`soft_cross_entropy`; Farebrother et
+  al. 2024).
+- `reg+softlabel`: `lam * MSE + CE` against symmetric descending soft group labels (paper 004).
+- `reg-lds+cls`: `reg+cls` whose MSE term carries the LDS weights.
+
+Per-sample weights (LDS, DenseWeight) and soft targets are data of the task
+(`ModelTask.sample_weight`, `ModelTask.soft_targets`), computed once by `regcls.reweighting` and
+`regcls.soft_targets`.
+
 A new variant is a new piece module plus a registry entry (`OBJECTIVES`, and `CLASS_HEADS` or
 `prediction.RULES` for a new head or rule).
 """
@@ -21,11 +36,18 @@ from dataclasses import dataclass
 
 from regcls.objectives.cross_entropy import OneHotCrossEntropy
 from regcls.objectives.prediction import RULES
+from regcls.objectives.soft_cross_entropy import SoftCrossEntropy
 
 # Weight of the MSE term: 1, the model's lam (Eq. 4), or no MSE term.
 MSE_WEIGHTS = ("one", "lam", "none")
-# Class-head target distribution -> the piece computing its head, loss and gradient.
-CLASS_HEADS: dict[str, type[OneHotCrossEntropy]] = {"onehot": OneHotCrossEntropy}
+# The regression loss of that term: squared error, Focal-R weighted, or Balanced MSE (BMC).
+REGRESSION_LOSSES = ("mse", "focal", "bmc")
+# Class-head target distribution -> the piece computing its head, loss and gradient. A pack with
+# any `soft` model runs the soft head; its one-hot models get one-hot target rows.
+CLASS_HEADS: dict[str, type[OneHotCrossEntropy]] = {
+    "onehot": OneHotCrossEntropy,
+    "soft": SoftCrossEntropy,
+}
 
 
 @dataclass(frozen=True)
@@ -37,9 +59,16 @@ class Objective:
     class_head: str | None = None  # a CLASS_HEADS key: the head's target kind; None = no head
     keep: bool = False  # CE over the samples kept by the Eq. 13/16 draws (needs keep_prob)
     prediction: str = "regression"  # a prediction.RULES key
+    regression_loss: str = "mse"  # a REGRESSION_LOSSES entry
+    sample_weight: bool = False  # the MSE term is weighted per sample (needs sample_weight)
 
     def __post_init__(self) -> None:
-        choices = {"mse": MSE_WEIGHTS, "class_head": (None, *CLASS_HEADS), "prediction": (*RULES,)}
+        choices = {
+            "mse": MSE_WEIGHTS,
+            "class_head": (None, *CLASS_HEADS),
+            "prediction": (*RULES,),
+            "regression_loss": REGRESSION_LOSSES,
+        }
         for field, accepted in choices.items():
             value = getattr(self, field)
             if value not in accepted:
@@ -48,6 +77,10 @@ class Objective:
             raise ValueError(f"class_head: objective {self.name!r} needs a class head")
         if self.class_head is None and self.prediction == "class_expectation":
             raise ValueError(f"class_head: objective {self.name!r} predicts from a class head")
+        if self.mse == "none" and (self.regression_loss != "mse" or self.sample_weight):
+            raise ValueError(f"mse: objective {self.name!r} weights a regression term; not 'none'")
+        if self.regression_loss == "bmc" and self.sample_weight:
+            raise ValueError(f"sample_weight: objective {self.name!r} (bmc) takes no weights")
 
     @property
     def uses_lam(self) -> bool:
@@ -66,6 +99,13 @@ OBJECTIVES: dict[str, Objective] = {
         Objective("reg+cls-balanced", mse="lam", class_head="onehot", keep=True),
         Objective("reg-scaled", mse="lam"),
         Objective("cls-only", mse="none", class_head="onehot", prediction="class_expectation"),
+        Objective("reg-lds", sample_weight=True),
+        Objective("reg-focal", regression_loss="focal"),
+        Objective("reg-bmc", regression_loss="bmc"),
+        Objective("reg-denseweight", sample_weight=True),
+        Objective("reg+hlgauss", mse="lam", class_head="soft"),
+        Objective("reg+softlabel", mse="lam", class_head="soft"),
+        Objective("reg-lds+cls", mse="lam", class_head="onehot", sample_weight=True),
     )
 }
 
