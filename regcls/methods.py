@@ -1,0 +1,226 @@
+"""The regression-by-classification family (issue 10) as typed method configs.
+
+`MethodConfig` names a variant and carries every hyperparameter of the family with its default
+(validated once here); `method_columns` gives the values to record in each results row (None
+where the variant does not use them); `build_method_task` turns a config and one training set into
+the `ModelTask` the packed trainer runs, computing the static per-sample weights
+(`regcls.reweighting`) and soft targets (`regcls.soft_targets`) from `y_train` once.
+
+Variants and their sources (definitions: `related_methods_digest.md`):
+
+- `reg`, `reg+cls`: the core paper's `MSE` and `lam * MSE + CE` (Eq. 4), for the pairing.
+- `reg-lds`: MSE weighted by the inverse (`lds_inverse="inverse"`) or square-root inverse
+  (`"sqrt_inv"`) LDS-smoothed label density (Yang et al. 2021, Eq. 1; the authors' code for the
+  window and the sqrt-before-smoothing order); `lds_bins` equal-width bins over
+  [min y_train, max y_train]. Defaults: the paper's gaussian, size 5, sigma 2, `sqrt_inv`.
+- `reg-focal`: Focal-R (Yang et al.'s code): `e^2 * a(|e|)^gamma`, beta 0.2, gamma 1, sigmoid.
+- `reg-bmc`: Balanced MSE, batch Monte-Carlo (Ren et al. 2022), fixed sigma `bmc_sigma`.
+- `reg-denseweight`: DenseWeight (Steininger et al. 2021), alpha and the KDE bandwidth rule.
+- `reg+hlgauss`: `lam * MSE + CE` against HL-Gauss targets (Farebrother et al. 2024) on the class
+  bins, sigma = `hlgauss_sigma_ratio` x the mean bin width (range / C; the bin width for
+  equal-width bins).
+- `reg+softlabel`: `lam * MSE + CE` against paper 004's symmetric descending soft labels over the
+  classes as groups (`softmax(G - beta |i - g|)`, Eq. 1 and 4); the regression head is the
+  model's single head (004's multi-head regressor and its contrastive stage are not part of it).
+- `reg-lds+cls`: `reg+cls` whose MSE term carries the LDS weights (HCA Table 5's "CLS+LDS" on
+  the core paper's Eq. 4).
+
+A new variant is a `METHODS` entry: its objective name, the hyperparameter groups it records and
+a builder adding its `ModelTask` fields.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import torch
+
+from regcls.objectives import OBJECTIVES
+from regcls.objectives.focal import FOCAL_ACTIVATIONS
+from regcls.packed import ModelTask
+from regcls.reweighting import LDS_INVERSES, LDS_KERNELS, denseweight_weights, lds_weights
+from regcls.soft_targets import SOFTLABEL_FORMS, hl_gauss_targets, soft_group_targets
+
+DENSEWEIGHT_BANDWIDTHS = ("silverman", "scott")
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """One variant and its hyperparameters (those of other variants are ignored, and recorded as
+    None by `method_columns`)."""
+
+    variant: str
+    lds_kernel: str = "gaussian"  # LDS_KERNELS
+    lds_size: int = 5  # odd kernel window size (bins)
+    lds_sigma: float = 2.0
+    lds_inverse: str = "sqrt_inv"  # LDS_INVERSES
+    lds_bins: int = 100  # equal-width bins over the training target range
+    focal_beta: float = 0.2
+    focal_gamma: float = 1.0
+    focal_activation: str = "sigmoid"  # FOCAL_ACTIVATIONS
+    bmc_sigma: float = 1.0  # the noise sigma (Ren et al.'s init_noise_sigma default)
+    bmc_sigma_learned: bool = False  # not yet supported
+    denseweight_alpha: float = 1.0
+    denseweight_bandwidth: str = "silverman"  # DENSEWEIGHT_BANDWIDTHS (SciPy's rules)
+    hlgauss_sigma_ratio: float = 0.75  # sigma / bin width ("Stop regressing" default)
+    softlabel_beta: float = 1.0  # decrease per group of distance (004: "e.g. beta = 1")
+    softlabel_form: str = "symmetric"  # SOFTLABEL_FORMS
+
+    def __post_init__(self) -> None:
+        _one_of("variant", self.variant, tuple(METHODS))
+        _one_of("lds_kernel", self.lds_kernel, LDS_KERNELS)
+        _one_of("lds_inverse", self.lds_inverse, LDS_INVERSES)
+        _one_of("focal_activation", self.focal_activation, FOCAL_ACTIVATIONS)
+        _one_of("denseweight_bandwidth", self.denseweight_bandwidth, DENSEWEIGHT_BANDWIDTHS)
+        _one_of("softlabel_form", self.softlabel_form, SOFTLABEL_FORMS)
+        if self.bmc_sigma_learned is not False:
+            raise ValueError("bmc_sigma_learned: must be False (learned sigma not yet supported)")
+        if not (isinstance(self.lds_size, int) and self.lds_size >= 1 and self.lds_size % 2):
+            raise ValueError(f"lds_size: must be an odd int >= 1, got {self.lds_size!r}")
+        if not (isinstance(self.lds_bins, int) and self.lds_bins >= 1):
+            raise ValueError(f"lds_bins: must be an int >= 1, got {self.lds_bins!r}")
+        for name in ("lds_sigma", "focal_beta", "bmc_sigma", "hlgauss_sigma_ratio"):
+            _positive(name, getattr(self, name))
+        for name in ("focal_gamma", "denseweight_alpha", "softlabel_beta"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name}: must be finite and >= 0, got {value}")
+
+    @property
+    def objective(self) -> str:
+        """The `regcls.objectives.OBJECTIVES` name the variant trains with."""
+        return METHODS[self.variant].objective
+
+
+def method_columns(config: MethodConfig) -> dict[str, object]:
+    """`variant` and every hyperparameter column (`lds_*`, `focal_*`, `bmc_*`, `denseweight_*`,
+    `hlgauss_*`, `softlabel_*`): the config's value where the variant uses the group, else None."""
+    used = METHODS[config.variant].groups
+    row: dict[str, object] = {"variant": config.variant}
+    for field in fields(MethodConfig):
+        if field.name != "variant":
+            group = field.name.split("_", 1)[0]
+            row[field.name] = getattr(config, field.name) if group in used else None
+    return row
+
+
+def build_method_task(
+    config: MethodConfig,
+    *,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    seed: int,
+    lr: float,
+    lam: float = 1.0,
+    edges: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+    class_centres: torch.Tensor | None = None,
+    weight_decay: float | None = None,
+    init_seed: int | None = None,
+) -> ModelTask:
+    """The `ModelTask` of `config` on one training set.
+
+    Class variants (`reg+cls`, `reg+hlgauss`, `reg+softlabel`, `reg-lds+cls`) need the class bin
+    `edges` `[C + 1]` and the hard `labels` `[N]` (int64 class of every sample); the class count
+    is `len(edges) - 1`. `class_centres` is passed through (recorded for class-expectation
+    predictions; unused by these variants' regression prediction). Regression-only variants take
+    no `edges`/`labels`/`class_centres`.
+    """
+    spec = METHODS[config.variant]
+    task = ModelTask(
+        x_train,
+        y_train,
+        seed,
+        lr,
+        lam=lam,
+        objective=spec.objective,
+        weight_decay=weight_decay,
+        init_seed=init_seed,
+    )
+    if OBJECTIVES[spec.objective].class_head is not None:
+        if edges is None or labels is None:
+            raise ValueError(f"edges: variant {config.variant!r} needs class edges and labels")
+        task.labels = labels
+        task.num_classes = int(edges.shape[0]) - 1
+        task.class_centres = class_centres
+    elif any(v is not None for v in (edges, labels, class_centres)):
+        raise ValueError(f"edges: variant {config.variant!r} has no classes; give None")
+    spec.build(config, task, edges)
+    return task
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A variant: its objective, the column groups it records, and what it adds to the task."""
+
+    objective: str
+    groups: tuple[str, ...] = ()
+    build: Callable[[MethodConfig, ModelTask, torch.Tensor | None], None] = lambda c, t, e: None
+
+
+def _add_lds(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    y = task.y_train.detach().to(torch.float64).cpu()
+    low, high = float(y.min()), float(y.max())
+    if not high > low:
+        raise ValueError("y_train: LDS needs at least two distinct targets")
+    bins = torch.linspace(low, high, config.lds_bins + 1, dtype=torch.float64)
+    weights = lds_weights(
+        y, bins, config.lds_kernel, config.lds_size, config.lds_sigma, config.lds_inverse
+    )
+    task.sample_weight = weights.to(task.y_train)
+
+
+def _add_focal(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    task.focal_beta = config.focal_beta
+    task.focal_gamma = config.focal_gamma
+    task.focal_activation = config.focal_activation
+
+
+def _add_bmc(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    task.bmc_sigma = config.bmc_sigma
+    task.bmc_sigma_learned = config.bmc_sigma_learned
+
+
+def _add_denseweight(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    weights = denseweight_weights(
+        task.y_train, config.denseweight_alpha, config.denseweight_bandwidth
+    )
+    task.sample_weight = weights.to(task.y_train)
+
+
+def _add_hlgauss(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    grid = edges.detach().to(torch.float64).cpu()
+    sigma = config.hlgauss_sigma_ratio * float(grid[-1] - grid[0]) / (grid.shape[0] - 1)
+    task.soft_targets = hl_gauss_targets(task.y_train, grid, sigma).to(task.y_train)
+
+
+def _add_softlabel(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    targets = soft_group_targets(
+        task.labels, task.num_classes, config.softlabel_beta, config.softlabel_form
+    )
+    task.soft_targets = targets.to(task.y_train)
+
+
+METHODS: dict[str, MethodSpec] = {
+    "reg": MethodSpec("reg"),
+    "reg+cls": MethodSpec("reg+cls"),
+    "reg-lds": MethodSpec("reg-lds", ("lds",), _add_lds),
+    "reg-focal": MethodSpec("reg-focal", ("focal",), _add_focal),
+    "reg-bmc": MethodSpec("reg-bmc", ("bmc",), _add_bmc),
+    "reg-denseweight": MethodSpec("reg-denseweight", ("denseweight",), _add_denseweight),
+    "reg+hlgauss": MethodSpec("reg+hlgauss", ("hlgauss",), _add_hlgauss),
+    "reg+softlabel": MethodSpec("reg+softlabel", ("softlabel",), _add_softlabel),
+    "reg-lds+cls": MethodSpec("reg-lds+cls", ("lds",), _add_lds),
+}
+
+
+def _one_of(name: str, value: object, accepted: tuple) -> None:
+    if value not in accepted:
+        raise ValueError(f"{name}: must be one of {accepted}, got {value!r}")
+
+
+def _positive(name: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name}: must be finite and > 0, got {value}")

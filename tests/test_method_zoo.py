@@ -1,0 +1,364 @@
+"""The regression-by-classification family (issue 10): every variant trained packed equals the
+autograd reference `train_single` (float64, 1e-10), alone and mixed in one pack; the loss pieces,
+weights and soft targets against values computed by hand; bad input fails in one line."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from regcls.methods import METHODS, MethodConfig, build_method_task, method_columns
+from regcls.objectives.balanced_mse import BMCTerm
+from regcls.objectives.focal import FocalTerm
+from regcls.packed import ModelTask, TrainSettings, train_packed
+from regcls.reweighting import denseweight_weights, lds_kernel_window, lds_weights
+from regcls.single import train_single
+from regcls.soft_targets import hl_gauss_targets, soft_group_targets
+
+F64 = torch.float64
+ZOO = (
+    "reg-lds",
+    "reg-focal",
+    "reg-bmc",
+    "reg-denseweight",
+    "reg+hlgauss",
+    "reg+softlabel",
+    "reg-lds+cls",
+)
+
+# Tiny ops: intra-op threads only add sync overhead (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _data(seed: int, n: int):
+    """Imbalanced 1D data: most x near 0.3, y = sine; float64 tensors."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, n)
+    x = np.where(rng.random(n) < 0.6, rng.normal(0.3, 0.08, n).clip(-1, 1), x)
+    y = np.sin((4 + seed % 3) * x) + 0.3 * x
+    return torch.tensor(x).unsqueeze(1), torch.tensor(y)
+
+
+def _task(variant: str, seed: int, n: int = 400, classes: int = 12, **hyper) -> ModelTask:
+    x, y = _data(seed, n)
+    config = MethodConfig(variant, **hyper)
+    fields = {"seed": seed, "lr": 1e-2, "lam": 3.0}
+    if METHODS[variant].objective in ("reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls"):
+        edges = torch.linspace(float(y.min()), float(y.max()), classes + 1, dtype=F64)
+        labels = (torch.searchsorted(edges, y, right=True) - 1).clamp(0, classes - 1)
+        fields.update(edges=edges, labels=labels, class_centres=(edges[1:] + edges[:-1]) / 2)
+    return build_method_task(config, x_train=x, y_train=y, **fields)
+
+
+def _settings(**changes) -> TrainSettings:
+    return TrainSettings(**{"epochs": 3, "batch_size": 64, "dtype": "float64", **changes})
+
+
+def _rel_err(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k] - b[k]).abs().max() / b[k].abs().max().clamp_min(1e-12)) for k in b)
+
+
+def _val_mse(trained, index: int) -> float:
+    x, y = _data(99, 300)
+    return float(((trained.predict(x, index) - y) ** 2).mean())
+
+
+def _assert_packed_equals_single(tasks: list[ModelTask], settings: TrainSettings) -> None:
+    packed = train_packed(tasks, settings)
+    assert not packed.diverged.any()
+    for i, task in enumerate(tasks):
+        single = train_single(task, settings)
+        assert _rel_err(packed.params[i], single.params[0]) < 1e-10, (task.objective, i)
+        assert _val_mse(packed, i) == pytest.approx(_val_mse(single, 0), rel=1e-10, abs=0)
+        assert float(packed.final_loss[i]) == pytest.approx(float(single.final_loss[0]), rel=1e-10)
+
+
+# Per variant, three models of different seeds, sizes and hyperparameters.
+VARIANT_HYPER = {
+    "reg-lds": [{}, {"lds_kernel": "triangular", "lds_inverse": "inverse"}, {"lds_bins": 20}],
+    "reg-focal": [{}, {"focal_activation": "tanh", "focal_gamma": 0.5, "focal_beta": 2.0}, {}],
+    "reg-bmc": [{}, {"bmc_sigma": 0.3}, {"bmc_sigma": 3.0}],
+    "reg-denseweight": [{}, {"denseweight_alpha": 0.5}, {"denseweight_bandwidth": "scott"}],
+    "reg+hlgauss": [{}, {"hlgauss_sigma_ratio": 2.0}, {}],
+    "reg+softlabel": [{}, {"softlabel_beta": 0.3}, {}],
+    "reg-lds+cls": [{}, {"lds_kernel": "laplace", "lds_sigma": 1.0}, {}],
+}
+
+
+@pytest.mark.parametrize("variant", ZOO)
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_packed_equals_single_per_variant(variant, drop_last):
+    hyper = VARIANT_HYPER[variant]
+    tasks = [_task(variant, 1, 430, **hyper[0]), _task(variant, 2, 400, 8, **hyper[1])]
+    tasks.append(_task(variant, 3, 400, 20, **hyper[2]))
+    _assert_packed_equals_single(tasks, _settings(drop_last=drop_last))
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_mixed_pack_of_every_variant(drop_last):
+    """Regression variants, one-hot and soft-target class heads, different class counts and
+    sizes in one pack: the soft head runs one-hot rows for reg+cls and reg-lds+cls."""
+    tasks = [_task("reg", 0, 430), _task("reg+cls", 4, 400, 6)]
+    tasks += [_task(v, 10 + i, 400 + 10 * i, 6 + 2 * i) for i, v in enumerate(ZOO)]
+    _assert_packed_equals_single(tasks, _settings(drop_last=drop_last))
+
+
+def test_reg_and_regression_variants_share_a_pack_without_class_head():
+    tasks = [_task(v, 5) for v in ("reg", "reg-lds", "reg-focal", "reg-denseweight", "reg-bmc")]
+    trained = train_packed(tasks, _settings())
+    assert "cls.weight" not in trained.params[0]
+    # Same data, seed and init: each variant trains a different model from reg's.
+    for i in range(1, len(tasks)):
+        assert _rel_err(trained.params[i], trained.params[0]) > 1e-4, tasks[i].objective
+    _assert_packed_equals_single(tasks, _settings())
+
+
+def test_variants_do_what_they_say():
+    # reg-focal with gamma 0 is reg; reg-lds with unit weights is reg (same steps, to rounding).
+    reg = train_packed([_task("reg", 6)], _settings())
+    focal0 = train_packed([_task("reg-focal", 6, focal_gamma=0.0)], _settings())
+    assert _rel_err(focal0.params[0], reg.params[0]) < 1e-12
+    flat = _task("reg-lds", 6)
+    flat.sample_weight = torch.ones_like(flat.sample_weight)
+    assert _rel_err(train_packed([flat], _settings()).params[0], reg.params[0]) < 1e-12
+    # reg+softlabel with beta -> large is reg+cls (one-hot targets), up to e^-beta.
+    soft = train_packed([_task("reg+softlabel", 6, softlabel_beta=60.0)], _settings())
+    hard = train_packed([_task("reg+cls", 6)], _settings())
+    assert _rel_err(soft.params[0], hard.params[0]) < 1e-12
+
+
+# --- hand values -------------------------------------------------------------------------------
+
+
+def test_lds_weights_on_a_known_histogram():
+    edges = torch.arange(6, dtype=F64)  # bins [0,1), ..., [4,5]
+    y = torch.tensor([0.1, 0.5, 0.2, 0.9, 1.5, 4.5], dtype=F64)  # counts [4, 1, 0, 0, 1]
+    # Triangular size 3 = [0.5, 1, 0.5], zero padding: effective counts [4.5, 3, 0.5, 0.5, 1];
+    # weights 1/4.5 (x4), 1/3, 1, rescaled to mean 1: scaling 6 / (4/4.5 + 1/3 + 1) = 2.7.
+    w = lds_weights(y, edges, "triangular", 3, 1.0, "inverse")
+    torch.testing.assert_close(w, torch.tensor([0.6] * 4 + [0.9, 2.7], dtype=F64))
+    # sqrt_inv smooths the roots [2, 1, 0, 0, 1]: [2.5, 2, ., ., 1] -> [0.4, 0.5, 1] * 6 / 3.1.
+    w = lds_weights(y, edges, "triangular", 3, 1.0, "sqrt_inv")
+    torch.testing.assert_close(w, torch.tensor([0.4] * 4 + [0.5, 1.0], dtype=F64) * 6 / 3.1)
+    # Laplace size 3, sigma 1: window [1/e, 1, 1/e].
+    e = math.exp(-1.0)
+    w = lds_weights(y, edges, "laplace", 3, 1.0, "inverse")
+    raw = [1 / (4 + e)] * 4 + [1 / (4 * e + 1), 1.0]
+    torch.testing.assert_close(w, torch.tensor(raw, dtype=F64) * 6 / sum(raw))
+    assert float(w.mean()) == pytest.approx(1.0, rel=1e-14)
+
+
+def test_lds_gaussian_window_is_the_reference_codes():
+    # The digest's window of the authors' code for size 5, sigma 2 (max-normalised, reflected).
+    window = lds_kernel_window("gaussian", 5, 2.0)
+    np.testing.assert_allclose(window, [0.858, 0.946, 1.0, 0.946, 0.858], atol=5e-4)
+    np.testing.assert_allclose(
+        lds_kernel_window("triangular", 5, 2.0), [1 / 3, 2 / 3, 1, 2 / 3, 1 / 3]
+    )
+
+
+def test_hl_gauss_target_on_a_known_grid():
+    def phi(z: float) -> float:
+        return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+    edges = torch.tensor([0.0, 1.0, 2.0, 4.0], dtype=F64)
+    y = torch.tensor([0.5, 3.0], dtype=F64)
+    q = hl_gauss_targets(y, edges, sigma=0.75)
+    for row, value in enumerate((0.5, 3.0)):
+        mass = [
+            phi((b - value) / 0.75) - phi((a - value) / 0.75) for a, b in ((0, 1), (1, 2), (2, 4))
+        ]
+        expected = torch.tensor(mass, dtype=F64) / sum(mass)
+        torch.testing.assert_close(q[row], expected, rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(q.sum(1), torch.ones(2, dtype=F64), rtol=0, atol=1e-15)
+    # A target at the centre of a symmetric grid gets a symmetric target.
+    mid = hl_gauss_targets(torch.tensor([1.5], dtype=F64), torch.arange(4, dtype=F64), 0.6)[0]
+    assert float(mid[0]) == pytest.approx(float(mid[2]), rel=1e-12) and mid[1] > mid[0]
+
+
+def test_soft_group_targets_by_hand():
+    q = soft_group_targets(torch.tensor([0, 1]), 3, beta=1.0)
+    # softmax of [G, G-1, G-2] and [G-1, G, G-1] with G = 3.
+    a = np.exp([3.0, 2.0, 1.0])
+    b = np.exp([2.0, 3.0, 2.0])
+    np.testing.assert_allclose(q.numpy(), np.stack([a / a.sum(), b / b.sum()]), rtol=1e-14)
+
+
+def test_bmc_on_a_batch_of_two():
+    p1, p2, y1, y2, sigma = 0.3, -0.4, 0.1, 0.8, 0.5
+    s = sigma * sigma
+    z = [[-((p - t) ** 2) / (2 * s) for t in (y1, y2)] for p in (p1, p2)]
+    ce = [math.log(math.exp(r[0]) + math.exp(r[1])) - r[i] for i, r in enumerate(z)]
+    expected_loss = 2 * s * (ce[0] + ce[1]) / 2
+    q = [[math.exp(v) / (math.exp(r[0]) + math.exp(r[1])) for v in r] for r in z]
+    expected_grad = [q[0][0] * y1 + q[0][1] * y2 - y1, q[1][0] * y1 + q[1][1] * y2 - y2]  # 2/n = 1
+    # Row 1 of a two-model pack, with a third padded sample (weight 0) that must not count.
+    pred = torch.tensor([[p1, p2, 7.0]], dtype=F64)
+    y = torch.tensor([[0.0, 0.0, 0.0], [y1, y2, -9.0]], dtype=F64)
+    w = torch.tensor([[1 / 3] * 3, [0.5, 0.5, 0.0]], dtype=F64)
+    loss, d_pred = torch.zeros(2, dtype=F64), torch.zeros(2, 3, dtype=F64)
+    BMCTerm([1], torch.ones(2, dtype=F64), [sigma])(pred, y, w, loss, d_pred)
+    assert float(loss[1]) == pytest.approx(expected_loss, rel=1e-14)
+    torch.testing.assert_close(d_pred[1], torch.tensor([*expected_grad, 0.0], dtype=F64))
+    assert float(loss[0]) == 0.0 and not d_pred[0].any()  # other rows untouched
+    # Autograd on Ren et al.'s form agrees.
+    p = torch.tensor([p1, p2], dtype=F64, requires_grad=True)
+    target = torch.tensor([y1, y2], dtype=F64)
+    ref = F.cross_entropy(-((p[:, None] - target[None]) ** 2) / (2 * s), torch.arange(2)) * 2 * s
+    ref.backward()
+    assert float(ref.detach()) == pytest.approx(expected_loss, rel=1e-14)
+    torch.testing.assert_close(p.grad, d_pred[1, :2])
+
+
+@pytest.mark.parametrize(("activation", "gamma"), [("sigmoid", 1.0), ("tanh", 0.5), ("tanh", 2.0)])
+@pytest.mark.parametrize("e", [1.5, -0.7])
+def test_focal_weight_and_gradient_on_a_scalar(activation, gamma, e):
+    beta = 0.2 if activation == "sigmoid" else 1.3
+    t = beta * abs(e)
+    if activation == "sigmoid":
+        sig = 1 / (1 + math.exp(-t))
+        a, da = 2 * sig - 1, 2 * beta * sig * (1 - sig)
+    else:
+        a, da = math.tanh(t), beta * (1 - math.tanh(t) ** 2)
+    expected_loss = e * e * a**gamma
+    expected_grad = 2 * e * a**gamma + e * e * gamma * a ** (gamma - 1) * da * math.copysign(1, e)
+    diff = torch.tensor([[e]], dtype=F64)
+    w = torch.ones(1, 1, dtype=F64)
+    loss, d_pred = torch.zeros(1, dtype=F64), torch.zeros(1, 1, dtype=F64)
+    FocalTerm([0], torch.ones(1, dtype=F64), [beta], [gamma], [activation])(diff, w, loss, d_pred)
+    assert float(loss[0]) == pytest.approx(expected_loss, rel=1e-14)
+    assert float(d_pred[0, 0]) == pytest.approx(expected_grad, rel=1e-14)
+
+
+def test_focal_gradient_is_zero_at_zero_error():
+    diff = torch.zeros(1, 2, dtype=F64)
+    loss, d_pred = torch.ones(1, dtype=F64), torch.ones(1, 2, dtype=F64)
+    FocalTerm([0], torch.ones(1, dtype=F64), [0.2], [0.5], ["tanh"])(
+        diff, torch.full((1, 2), 0.5, dtype=F64), loss, d_pred
+    )
+    assert float(loss[0]) == 0.0 and torch.equal(d_pred, torch.zeros(1, 2, dtype=F64))
+
+
+def test_denseweight_on_a_tiny_sample_against_a_hand_kde():
+    values = [0.0, 1.0, 3.0]
+    n = len(values)
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    h2 = var * (n * 3 / 4) ** (-2 / 5)  # SciPy's Silverman factor (d = 1), squared
+    density = [
+        sum(math.exp(-((a - b) ** 2) / (2 * h2)) for b in values)
+        / (n * math.sqrt(2 * math.pi * h2))
+        for a in values
+    ]
+    low, high = min(density), max(density)
+    for alpha in (0.5, 1.0, 3.0):
+        raw = [max(1 - alpha * (p - low) / (high - low), 1e-6) for p in density]
+        expected = torch.tensor(raw, dtype=F64) / (sum(raw) / n)
+        got = denseweight_weights(torch.tensor(values, dtype=F64), alpha)
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
+    # alpha = 1: the densest target gets eps before rescaling; alpha = 0: all ones.
+    assert float(got.min()) < 1e-5
+    assert torch.equal(
+        denseweight_weights(torch.tensor(values, dtype=F64), 0.0), torch.ones(3, dtype=F64)
+    )
+
+
+# --- configs, columns, errors ------------------------------------------------------------------
+
+
+def test_method_columns_record_only_the_variants_hyperparameters():
+    row = method_columns(MethodConfig("reg-lds"))
+    assert row["variant"] == "reg-lds"
+    assert (row["lds_kernel"], row["lds_size"], row["lds_sigma"], row["lds_inverse"]) == (
+        "gaussian",
+        5,
+        2.0,
+        "sqrt_inv",
+    )
+    assert row["focal_beta"] is None and row["bmc_sigma"] is None
+    assert row["hlgauss_sigma_ratio"] is None and row["softlabel_beta"] is None
+    focal = method_columns(MethodConfig("reg-focal"))
+    assert (focal["focal_beta"], focal["focal_gamma"], focal["focal_activation"]) == (
+        0.2,
+        1.0,
+        "sigmoid",
+    )
+    assert focal["lds_kernel"] is None
+    # Every variant gives the same columns (one schema for every row).
+    keys = {tuple(method_columns(MethodConfig(v))) for v in METHODS}
+    assert len(keys) == 1
+    assert all(v is None for k, v in method_columns(MethodConfig("reg")).items() if k != "variant")
+    assert method_columns(MethodConfig("reg+hlgauss"))["hlgauss_sigma_ratio"] == 0.75
+    assert method_columns(MethodConfig("reg-bmc"))["bmc_sigma_learned"] is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"variant": "reg-fancy"}, r"^variant: must be one of \('reg', "),
+        ({"lds_kernel": "box"}, r"^lds_kernel: must be one of \('gaussian', 'triangular'"),
+        ({"lds_inverse": "log"}, r"^lds_inverse: must be one of"),
+        ({"lds_size": 4}, r"^lds_size: must be an odd int"),
+        ({"lds_bins": 0}, r"^lds_bins: must be an int >= 1"),
+        ({"focal_activation": "relu"}, r"^focal_activation: must be one of \('sigmoid', 'tanh'\)"),
+        ({"focal_beta": 0.0}, r"^focal_beta: must be finite and > 0"),
+        ({"focal_gamma": -1.0}, r"^focal_gamma: must be finite and >= 0"),
+        ({"bmc_sigma": math.nan}, r"^bmc_sigma: must be finite and > 0"),
+        ({"bmc_sigma_learned": True}, r"^bmc_sigma_learned: .*not yet supported"),
+        ({"denseweight_bandwidth": "isj"}, r"^denseweight_bandwidth: must be one of"),
+        ({"hlgauss_sigma_ratio": -0.5}, r"^hlgauss_sigma_ratio: must be finite and > 0"),
+        ({"softlabel_form": "asymmetric"}, r"^softlabel_form: must be one of \('symmetric',\)"),
+    ],
+)
+def test_bad_config_raises_one_line(changes, message):
+    with pytest.raises(ValueError, match=message) as error:
+        MethodConfig(**{"variant": "reg", **changes})
+    assert "\n" not in str(error.value)
+
+
+def test_bad_tasks_raise_one_line():
+    def fails(task: ModelTask, message: str) -> None:
+        with pytest.raises(ValueError, match=message) as error:
+            train_packed([task], _settings(epochs=1))
+        assert "\n" not in str(error.value)
+
+    lds = _task("reg-lds", 1)
+    lds.sample_weight = None
+    fails(lds, r"^tasks\[0\]\.sample_weight: must be finite > 0 \[N=400\]")
+    lds.sample_weight = -torch.ones(400, dtype=F64)
+    fails(lds, r"^tasks\[0\]\.sample_weight: must be finite > 0")
+    reg = _task("reg", 1)
+    reg.sample_weight = torch.ones(400, dtype=F64)
+    fails(reg, r"^tasks\[0\]\.sample_weight: objective 'reg' has no weights; give None")
+    focal = _task("reg-focal", 1)
+    focal.focal_activation = "relu"
+    fails(focal, r"^tasks\[0\]\.focal_activation: must be one of \('sigmoid', 'tanh'\)")
+    bmc = _task("reg-bmc", 1)
+    bmc.bmc_sigma_learned = True
+    fails(bmc, r"^tasks\[0\]\.bmc_sigma_learned: must be False \(not yet supported\)")
+    soft = _task("reg+hlgauss", 1)
+    soft.soft_targets = soft.soft_targets * 2
+    fails(soft, r"^tasks\[0\]\.soft_targets: must be finite, >= 0, rows summing to 1")
+    soft.soft_targets = None
+    fails(soft, r"^tasks\[0\]\.soft_targets: must be \[N=400, num_classes=12\]")
+    onehot = _task("reg+cls", 1)
+    onehot.soft_targets = torch.full((400, 12), 1 / 12, dtype=F64)
+    fails(onehot, r"^tasks\[0\]\.soft_targets: objective 'reg\+cls' has no soft targets")
+    x, y = _data(1, 400)
+    with pytest.raises(ValueError, match=r"^edges: variant 'reg\+hlgauss' needs class edges"):
+        build_method_task(MethodConfig("reg+hlgauss"), x_train=x, y_train=y, seed=1, lr=1e-2)
+    with pytest.raises(ValueError, match=r"^edges: variant 'reg-lds' has no classes; give None"):
+        build_method_task(
+            MethodConfig("reg-lds"), x_train=x, y_train=y, seed=1, lr=1e-2, edges=torch.arange(3.0)
+        )
+    with pytest.raises(ValueError, match=r"^kernel: must be one of"):
+        lds_weights(y, torch.arange(3.0), kernel="box")
+    with pytest.raises(ValueError, match=r"^edges: must be increasing"):
+        hl_gauss_targets(y, torch.tensor([0.0, 0.0]), 1.0)
+    with pytest.raises(ValueError, match=r"^alpha: must be finite and >= 0"):
+        denseweight_weights(y, -1.0)
