@@ -14,7 +14,9 @@ Variants and their sources (definitions: `related_methods_digest.md`):
   window and the sqrt-before-smoothing order); `lds_bins` equal-width bins over
   [min y_train, max y_train]. Defaults: the paper's gaussian, size 5, sigma 2, `sqrt_inv`.
 - `reg-focal`: Focal-R (Yang et al.'s code): `e^2 * a(|e|)^gamma`, beta 0.2, gamma 1, sigmoid.
-- `reg-bmc`: Balanced MSE, batch Monte-Carlo (Ren et al. 2022), fixed sigma `bmc_sigma`.
+- `reg-bmc`: Balanced MSE, batch Monte-Carlo (Ren et al. 2022): sigma fixed at `bmc_sigma`, or
+  learned from that init (`bmc_sigma_learned`) by Adam with its own lr `bmc_sigma_lr` and no
+  weight decay (Ren et al. add it as a param group of an Adam without decay).
 - `reg-denseweight`: DenseWeight (Steininger et al. 2021), alpha and the KDE bandwidth rule.
 - `reg+hlgauss`: `lam * MSE + CE` against HL-Gauss targets (Farebrother et al. 2024) on the class
   bins, sigma = `hlgauss_sigma_ratio` x the mean bin width (range / C; the bin width for
@@ -60,8 +62,9 @@ class MethodConfig:
     focal_beta: float = 0.2
     focal_gamma: float = 1.0
     focal_activation: str = "sigmoid"  # FOCAL_ACTIVATIONS
-    bmc_sigma: float = 1.0  # the noise sigma (Ren et al.'s init_noise_sigma default)
-    bmc_sigma_learned: bool = False  # not yet supported
+    bmc_sigma: float = 1.0  # the noise sigma, the init when learned (Ren et al.'s default 1.0)
+    bmc_sigma_learned: bool = False  # sigma trained with the model (Ren et al.'s BMCLoss)
+    bmc_sigma_lr: float = 1e-2  # Adam lr of a learned sigma (Ren et al.'s sigma_lr default)
     denseweight_alpha: float = 1.0
     denseweight_bandwidth: str = "silverman"  # DENSEWEIGHT_BANDWIDTHS (SciPy's rules)
     hlgauss_sigma_ratio: float = 0.75  # sigma / bin width ("Stop regressing" default)
@@ -75,13 +78,13 @@ class MethodConfig:
         _one_of("focal_activation", self.focal_activation, FOCAL_ACTIVATIONS)
         _one_of("denseweight_bandwidth", self.denseweight_bandwidth, DENSEWEIGHT_BANDWIDTHS)
         _one_of("softlabel_form", self.softlabel_form, SOFTLABEL_FORMS)
-        if self.bmc_sigma_learned is not False:
-            raise ValueError("bmc_sigma_learned: must be False (learned sigma not yet supported)")
+        if not isinstance(self.bmc_sigma_learned, bool):
+            raise ValueError(f"bmc_sigma_learned: must be a bool, got {self.bmc_sigma_learned!r}")
         if not (isinstance(self.lds_size, int) and self.lds_size >= 1 and self.lds_size % 2):
             raise ValueError(f"lds_size: must be an odd int >= 1, got {self.lds_size!r}")
         if not (isinstance(self.lds_bins, int) and self.lds_bins >= 1):
             raise ValueError(f"lds_bins: must be an int >= 1, got {self.lds_bins!r}")
-        for name in ("lds_sigma", "focal_beta", "bmc_sigma", "hlgauss_sigma_ratio"):
+        for name in ("lds_sigma", "focal_beta", "bmc_sigma", "bmc_sigma_lr", "hlgauss_sigma_ratio"):
             _positive(name, getattr(self, name))
         for name in ("focal_gamma", "denseweight_alpha", "softlabel_beta"):
             value = getattr(self, name)
@@ -103,6 +106,8 @@ def method_columns(config: MethodConfig) -> dict[str, object]:
         if field.name != "variant":
             group = field.name.split("_", 1)[0]
             row[field.name] = getattr(config, field.name) if group in used else None
+    if not config.bmc_sigma_learned:
+        row["bmc_sigma_lr"] = None  # a fixed sigma has no learning rate
     return row
 
 
@@ -181,6 +186,7 @@ def _add_focal(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None
 def _add_bmc(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
     task.bmc_sigma = config.bmc_sigma
     task.bmc_sigma_learned = config.bmc_sigma_learned
+    task.bmc_sigma_lr = config.bmc_sigma_lr
 
 
 def _add_denseweight(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:

@@ -92,8 +92,9 @@ class ModelTask:
     focal_beta: float = 0.2  # reg-focal: a(|e|) = 2 sigmoid(beta |e|) - 1 or tanh(beta |e|)
     focal_gamma: float = 1.0  # reg-focal: e^2 * a(|e|)^gamma
     focal_activation: str = "sigmoid"  # reg-focal: a FOCAL_ACTIVATIONS entry
-    bmc_sigma: float = 1.0  # reg-bmc: the fixed noise sigma of Balanced MSE
-    bmc_sigma_learned: bool = False  # reg-bmc: a learned sigma (not yet supported)
+    bmc_sigma: float = 1.0  # reg-bmc: the noise sigma of Balanced MSE (the init when learned)
+    bmc_sigma_learned: bool = False  # reg-bmc: sigma is a parameter trained with the model
+    bmc_sigma_lr: float = 1e-2  # reg-bmc: Adam learning rate of a learned sigma (no decay)
 
     @property
     def is_classifier(self) -> bool:
@@ -121,6 +122,7 @@ class TrainedModels:
     # Per model: its `prediction.RULES` name (None: all "regression") and class centres (or None).
     prediction_rules: Sequence[str] | None = None
     class_centres: Sequence[torch.Tensor | None] | None = None
+    bmc_sigma: torch.Tensor | None = None  # [K] BMC noise sigma (trained if learned); nan: no BMC
 
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the
@@ -242,7 +244,14 @@ class _Pack:
             )
         bmc = [i for i, o in enumerate(objectives) if o.regression_loss == "bmc"]
         if bmc:
-            self.bmc = BMCTerm(bmc, scale, [tasks[i].bmc_sigma for i in bmc])
+            picked = [tasks[i] for i in bmc]
+            learned = [t.bmc_sigma_learned for t in picked]
+            self.bmc = BMCTerm(bmc, scale, [t.bmc_sigma for t in picked], any(learned))
+            if any(learned):  # Adam state of the learned sigmas; fixed ones take zero steps
+                lr = [t.bmc_sigma_lr if t.bmc_sigma_learned else 0.0 for t in picked]
+                self.sigma_neg_lr = -torch.tensor(lr, dtype=torch.float64, device=self.device)
+                self.sigma_avg = torch.zeros_like(self.bmc.sigma)
+                self.sigma_avg_sq = torch.zeros_like(self.bmc.sigma)
         self.head = None
         self.soft = any(o.class_head == "soft" for o in objectives)
         if self.has_cls:
@@ -417,6 +426,26 @@ class _Pack:
         neg_step = (self.neg_lr / bc1).mul_(active.unsqueeze(1)).to(self.dtype)
         torch.mul(self.exp_avg, neg_step, out=self.update)
         self.flat.addcdiv_(self.update, self.denom)
+        if self.bmc is not None and self.bmc.learned:
+            self._adam_sigma(active, bc1, bc2_sqrt)
+
+    def _adam_sigma(self, active: torch.Tensor, bc1, bc2_sqrt) -> None:
+        """The same Adam step for the learned BMC sigmas (their own lr, no weight decay)."""
+        beta1, beta2 = BETAS
+        rows = self.bmc.rows
+        on = active.index_select(0, rows)
+        grad = self.bmc.grad_sigma.masked_fill(~on, 0.0)
+        if not self.uniform_steps:
+            bc1, bc2_sqrt = bc1[:, 0].index_select(0, rows), bc2_sqrt[:, 0].index_select(0, rows)
+            saved = (self.sigma_avg.clone(), self.sigma_avg_sq.clone())
+        self.sigma_avg.lerp_(grad, 1 - beta1)
+        self.sigma_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if not self.uniform_steps:
+            self.sigma_avg.copy_(torch.where(on, self.sigma_avg, saved[0]))
+            self.sigma_avg_sq.copy_(torch.where(on, self.sigma_avg_sq, saved[1]))
+        denom = (self.sigma_avg_sq.sqrt() / bc2_sqrt).add_(self.settings.adam_eps)
+        neg_step = (self.sigma_neg_lr / bc1).mul_(on).to(self.dtype)
+        self.bmc.sigma.addcdiv_(self.sigma_avg * neg_step, denom)
 
     # --- results ------------------------------------------------------------------------------
 
@@ -432,7 +461,14 @@ class _Pack:
             final_loss=self.final_loss.clone(),
             prediction_rules=self.prediction_rules,
             class_centres=self.class_centres,
+            bmc_sigma=self._bmc_sigma(),
         )
+
+    def _bmc_sigma(self) -> torch.Tensor | None:
+        if self.bmc is None:
+            return None
+        out = torch.full((len(self.counts),), math.nan, dtype=self.dtype, device=self.device)
+        return out.index_copy_(0, self.bmc.rows, self.bmc.sigma)
 
 
 class _ParamRows(Sequence):
@@ -575,10 +611,10 @@ def _check_regression_fields(where: str, t: ModelTask, spec: Objective, n: int) 
         if not (t.focal_gamma >= 0 and math.isfinite(t.focal_gamma)):
             raise ValueError(f"{where}.focal_gamma: must be finite and >= 0, got {t.focal_gamma}")
     if spec.regression_loss == "bmc":
-        if t.bmc_sigma_learned:
-            raise ValueError(f"{where}.bmc_sigma_learned: must be False (not yet supported)")
         if not (t.bmc_sigma > 0 and math.isfinite(t.bmc_sigma)):
             raise ValueError(f"{where}.bmc_sigma: must be finite and > 0, got {t.bmc_sigma}")
+        if t.bmc_sigma_learned and not (t.bmc_sigma_lr > 0 and math.isfinite(t.bmc_sigma_lr)):
+            raise ValueError(f"{where}.bmc_sigma_lr: must be finite and > 0, got {t.bmc_sigma_lr}")
 
 
 def _stack_unique(

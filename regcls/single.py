@@ -67,6 +67,16 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     optimizer = torch.optim.Adam(
         model.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
     )
+    # Ren et al.'s BMCLoss: noise_sigma is a parameter in its own param group (its own lr; no
+    # weight decay, as their Adam runs without); fixed, it is a constant.
+    noise_sigma = None
+    if spec.regression_loss == "bmc":
+        noise_sigma = torch.tensor(task.bmc_sigma, dtype=dtype, device=task.x_train.device)
+        if task.bmc_sigma_learned:
+            noise_sigma = nn.Parameter(noise_sigma)
+            optimizer.add_param_group(
+                {"params": [noise_sigma], "lr": task.bmc_sigma_lr, "weight_decay": 0.0}
+            )
     perm_gen = torch.Generator().manual_seed(task.seed + PERM_SEED_OFFSET)
     keep_gen = torch.Generator().manual_seed(task.seed + KEEP_SEED_OFFSET)
     x, y = task.x_train.to(dtype), task.y_train.to(dtype)
@@ -86,7 +96,7 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
             pred, logits = model(x[idx])
             loss = None
             if spec.mse != "none":
-                loss = _regression_loss(task, pred, y[idx], idx)
+                loss = _regression_loss(task, pred, y[idx], idx, noise_sigma)
                 loss = task.lam * loss if spec.mse == "lam" else loss
             if spec.class_head is not None:
                 mask = None if kept is None else kept[idx]
@@ -99,7 +109,7 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
                 break
             optimizer.zero_grad()
             loss.backward()
-            for param in model.parameters():
+            for param in (p for group in optimizer.param_groups for p in group["params"]):
                 # A head the loss does not use (cls-only's regression head) still takes Adam
                 # steps: zero loss gradient plus weight decay, like every parameter of a pack.
                 if param.grad is None:
@@ -120,16 +130,21 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
         final_loss=torch.tensor([final_loss], dtype=dtype),
         prediction_rules=[spec.prediction],
         class_centres=[task.class_centres],
+        bmc_sigma=None if noise_sigma is None else noise_sigma.detach().clone().reshape(1),
     )
 
 
 def _regression_loss(
-    task: ModelTask, pred: torch.Tensor, target: torch.Tensor, idx: torch.Tensor
+    task: ModelTask,
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    idx: torch.Tensor,
+    noise_sigma: torch.Tensor | None,
 ) -> torch.Tensor:
     """The regression term of one minibatch, written as the methods' reference codes write it."""
     kind = task.objective_spec.regression_loss
-    if kind == "bmc":  # Ren et al.'s bmc_loss with a fixed noise variance
-        noise_var = torch.tensor(task.bmc_sigma**2, dtype=pred.dtype, device=pred.device)
+    if kind == "bmc":  # Ren et al.'s BMCLoss / bmc_loss
+        noise_var = noise_sigma**2
         logits = -(pred.unsqueeze(1) - target.unsqueeze(0)).pow(2) / (2 * noise_var)
         arange = torch.arange(pred.shape[0], device=pred.device)
         return F.cross_entropy(logits, arange) * (2 * noise_var).detach()

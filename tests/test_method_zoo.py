@@ -76,13 +76,23 @@ def _assert_packed_equals_single(tasks: list[ModelTask], settings: TrainSettings
         assert _rel_err(packed.params[i], single.params[0]) < 1e-10, (task.objective, i)
         assert _val_mse(packed, i) == pytest.approx(_val_mse(single, 0), rel=1e-10, abs=0)
         assert float(packed.final_loss[i]) == pytest.approx(float(single.final_loss[0]), rel=1e-10)
+        if task.objective == "reg-bmc":  # the (learned or fixed) noise sigma too
+            sigma = float(packed.bmc_sigma[i])
+            assert sigma == pytest.approx(float(single.bmc_sigma[0]), rel=1e-10)
+            assert (sigma != task.bmc_sigma) == task.bmc_sigma_learned
+        else:
+            assert packed.bmc_sigma is None or math.isnan(float(packed.bmc_sigma[i]))
 
 
 # Per variant, three models of different seeds, sizes and hyperparameters.
 VARIANT_HYPER = {
     "reg-lds": [{}, {"lds_kernel": "triangular", "lds_inverse": "inverse"}, {"lds_bins": 20}],
     "reg-focal": [{}, {"focal_activation": "tanh", "focal_gamma": 0.5, "focal_beta": 2.0}, {}],
-    "reg-bmc": [{}, {"bmc_sigma": 0.3}, {"bmc_sigma": 3.0}],
+    "reg-bmc": [
+        {"bmc_sigma_learned": True},
+        {"bmc_sigma": 0.3},
+        {"bmc_sigma": 3.0, "bmc_sigma_learned": True, "bmc_sigma_lr": 0.05},
+    ],
     "reg-denseweight": [{}, {"denseweight_alpha": 0.5}, {"denseweight_bandwidth": "scott"}],
     "reg+hlgauss": [{}, {"hlgauss_sigma_ratio": 2.0}, {}],
     "reg+softlabel": [{}, {"softlabel_beta": 0.3}, {}],
@@ -95,7 +105,8 @@ VARIANT_HYPER = {
 def test_packed_equals_single_per_variant(variant, drop_last):
     hyper = VARIANT_HYPER[variant]
     tasks = [_task(variant, 1, 430, **hyper[0]), _task(variant, 2, 400, 8, **hyper[1])]
-    tasks.append(_task(variant, 3, 400, 20, **hyper[2]))
+    # Fewer samples: fewer steps per epoch than the others (frozen steps in the pack).
+    tasks.append(_task(variant, 3, 300, 20, **hyper[2]))
     _assert_packed_equals_single(tasks, _settings(drop_last=drop_last))
 
 
@@ -105,6 +116,7 @@ def test_mixed_pack_of_every_variant(drop_last):
     sizes in one pack: the soft head runs one-hot rows for reg+cls and reg-lds+cls."""
     tasks = [_task("reg", 0, 430), _task("reg+cls", 4, 400, 6)]
     tasks += [_task(v, 10 + i, 400 + 10 * i, 6 + 2 * i) for i, v in enumerate(ZOO)]
+    tasks.append(_task("reg-bmc", 20, 300, bmc_sigma_learned=True))  # fewer steps, learned sigma
     _assert_packed_equals_single(tasks, _settings(drop_last=drop_last))
 
 
@@ -213,6 +225,18 @@ def test_bmc_on_a_batch_of_two():
     ref.backward()
     assert float(ref.detach()) == pytest.approx(expected_loss, rel=1e-14)
     torch.testing.assert_close(p.grad, d_pred[1, :2])
+    # Learned sigma: dL/dsigma with the 2 sigma^2 factor held fixed, by hand:
+    # 2 sigma * (2 sigma^2 / n) * sum_i dCE_i/d(var), dCE_i/d(var) = (z_ii - sum_j q_ij z_ij) / var.
+    gap = [z[i][i] - sum(q[i][j] * z[i][j] for j in range(2)) for i in range(2)]
+    expected_d_sigma = 2 * sigma * (2 * s / 2) * sum(g / s for g in gap)
+    term = BMCTerm([1], torch.ones(2, dtype=F64), [sigma], learned=True)
+    term(pred, y, w, loss, d_pred)
+    assert float(term.grad_sigma[0]) == pytest.approx(expected_d_sigma, rel=1e-13)
+    noise = torch.tensor(sigma, dtype=F64, requires_grad=True)
+    var = noise**2
+    logits = -((p.detach()[:, None] - target[None]) ** 2) / (2 * var)
+    (F.cross_entropy(logits, torch.arange(2)) * (2 * var).detach()).backward()
+    assert float(noise.grad) == pytest.approx(expected_d_sigma, rel=1e-13)
 
 
 @pytest.mark.parametrize(("activation", "gamma"), [("sigmoid", 1.0), ("tanh", 0.5), ("tanh", 2.0)])
@@ -294,7 +318,10 @@ def test_method_columns_record_only_the_variants_hyperparameters():
     assert len(keys) == 1
     assert all(v is None for k, v in method_columns(MethodConfig("reg")).items() if k != "variant")
     assert method_columns(MethodConfig("reg+hlgauss"))["hlgauss_sigma_ratio"] == 0.75
-    assert method_columns(MethodConfig("reg-bmc"))["bmc_sigma_learned"] is False
+    bmc = method_columns(MethodConfig("reg-bmc"))
+    assert (bmc["bmc_sigma"], bmc["bmc_sigma_learned"], bmc["bmc_sigma_lr"]) == (1.0, False, None)
+    learned = method_columns(MethodConfig("reg-bmc", bmc_sigma_learned=True))
+    assert learned["bmc_sigma_lr"] == 0.01
 
 
 @pytest.mark.parametrize(
@@ -309,7 +336,8 @@ def test_method_columns_record_only_the_variants_hyperparameters():
         ({"focal_beta": 0.0}, r"^focal_beta: must be finite and > 0"),
         ({"focal_gamma": -1.0}, r"^focal_gamma: must be finite and >= 0"),
         ({"bmc_sigma": math.nan}, r"^bmc_sigma: must be finite and > 0"),
-        ({"bmc_sigma_learned": True}, r"^bmc_sigma_learned: .*not yet supported"),
+        ({"bmc_sigma_learned": 1}, r"^bmc_sigma_learned: must be a bool"),
+        ({"bmc_sigma_lr": 0.0}, r"^bmc_sigma_lr: must be finite and > 0"),
         ({"denseweight_bandwidth": "isj"}, r"^denseweight_bandwidth: must be one of"),
         ({"hlgauss_sigma_ratio": -0.5}, r"^hlgauss_sigma_ratio: must be finite and > 0"),
         ({"softlabel_form": "asymmetric"}, r"^softlabel_form: must be one of \('symmetric',\)"),
@@ -338,9 +366,9 @@ def test_bad_tasks_raise_one_line():
     focal = _task("reg-focal", 1)
     focal.focal_activation = "relu"
     fails(focal, r"^tasks\[0\]\.focal_activation: must be one of \('sigmoid', 'tanh'\)")
-    bmc = _task("reg-bmc", 1)
-    bmc.bmc_sigma_learned = True
-    fails(bmc, r"^tasks\[0\]\.bmc_sigma_learned: must be False \(not yet supported\)")
+    bmc = _task("reg-bmc", 1, bmc_sigma_learned=True)
+    bmc.bmc_sigma_lr = -1.0
+    fails(bmc, r"^tasks\[0\]\.bmc_sigma_lr: must be finite and > 0")
     soft = _task("reg+hlgauss", 1)
     soft.soft_targets = soft.soft_targets * 2
     fails(soft, r"^tasks\[0\]\.soft_targets: must be finite, >= 0, rows summing to 1")

@@ -4,10 +4,11 @@
 On one minibatch of n samples with predictions p and targets y: logits
 `z_ij = -(p_i - y_j)^2 / (2 sigma^2)`, the CE of row i against target i, averaged over the rows,
 times `2 sigma^2` (which the authors detach, so it only restores the MSE scale):
-`L = 2 sigma^2 / n * sum_i [logsumexp_j z_ij - z_ii]`. Its gradient:
-`dL/dp_i = 2 / n * (sum_j softmax_j(z_i.) y_j - y_i)`. sigma is fixed per model (a learned sigma
-is not yet supported). Padded samples of a model's batch are masked out of both the rows and the
-columns.
+`L = 2 sigma^2 / n * sum_i [logsumexp_j z_ij - z_ii]`. Gradients (the factor held constant):
+`dL/dp_i = 2 / n * (sum_j softmax_j(z_i.) y_j - y_i)` and, for a learned sigma (the authors'
+`noise_sigma` parameter, `noise_var = sigma^2`),
+`dL/dsigma = 2 sigma * 2 / n * sum_i (z_ii - sum_j softmax_j(z_i.) z_ij)`.
+Padded samples of a model's batch are masked out of both the rows and the columns.
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ import torch
 
 
 class BMCTerm:
-    """BMC loss of the pack's rows `rows`; overwrites those rows of the MSE term's output."""
+    """BMC loss of the pack's rows `rows`; overwrites those rows of the MSE term's output.
 
-    def __init__(self, rows: Sequence[int], scale: torch.Tensor, sigma: Sequence[float]) -> None:
+    `sigma` `[R]` holds every row's noise sigma (the live parameter of the learned ones, updated
+    in place by the trainer's optimiser); `grad_sigma` `[R]` receives d(loss)/d(sigma) each step
+    when `learned` is set.
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[int],
+        scale: torch.Tensor,
+        sigma: Sequence[float],
+        learned: bool = False,
+    ) -> None:
         opts = {"dtype": scale.dtype, "device": scale.device}
         self.rows = torch.tensor(list(rows), dtype=torch.int64, device=scale.device)
         self.scale = scale.index_select(0, self.rows).unsqueeze(1)
-        self.var = torch.tensor([s * s for s in sigma], **opts).view(-1, 1, 1)
+        self.sigma = torch.tensor(list(sigma), **opts)
+        self.learned = learned
+        self.grad_sigma = torch.zeros_like(self.sigma)
 
     def __call__(
         self,
@@ -43,13 +57,22 @@ class BMCTerm:
         valid = w > 0
         # A model without samples this step keeps every column (finite logits, zero weights).
         columns = valid | ~valid.any(-1, keepdim=True)
-        logits = -(pred.unsqueeze(2) - y.unsqueeze(1)).pow(2) / (2 * self.var)  # [R, B, B]
+        var = (self.sigma * self.sigma).view(-1, 1, 1)
+        logits = -(pred.unsqueeze(2) - y.unsqueeze(1)).pow(2) / (2 * var)  # [R, B, B]
         logits.masked_fill_(~columns.unsqueeze(1), -math.inf)
         lse = torch.logsumexp(logits, dim=2)
+        diagonal = logits.diagonal(dim1=1, dim2=2)
         # Padded rows may have a masked diagonal (inf CE): zero them before the zero weight.
-        ce = torch.where(valid, lse - logits.diagonal(dim1=1, dim2=2), 0.0)
-        two_var = 2 * self.var[:, :, 0]
+        ce = torch.where(valid, lse - diagonal, 0.0)
+        two_var = 2 * var[:, :, 0]
         row_loss = (ce * w).sum(-1, keepdim=True) * two_var * self.scale
-        soft_y = (torch.softmax(logits, dim=2) @ y.unsqueeze(2))[:, :, 0]
+        probs = torch.softmax(logits, dim=2)
+        soft_y = (probs @ y.unsqueeze(2))[:, :, 0]
         loss.index_copy_(0, self.rows, row_loss[:, 0])
         d_pred.index_copy_(0, self.rows, (soft_y - y) * w * (2 * self.scale))
+        if self.learned:
+            # sum_j q_ij z_ij over the real columns (masked ones: q = 0, z = -inf -> 0).
+            expected = (probs * logits.masked_fill(~columns.unsqueeze(1), 0.0)).sum(2)
+            gap = torch.where(valid, diagonal - expected, 0.0)
+            d_var = (gap * w).sum(-1) * 2 * self.scale[:, 0]  # d/d(var), the factor held fixed
+            torch.mul(d_var, 2 * self.sigma, out=self.grad_sigma)
