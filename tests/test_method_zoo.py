@@ -390,3 +390,19 @@ def test_bad_tasks_raise_one_line():
         hl_gauss_targets(y, torch.tensor([0.0, 0.0]), 1.0)
     with pytest.raises(ValueError, match=r"^alpha: must be finite and >= 0"):
         denseweight_weights(y, -1.0)
+
+
+@pytest.mark.parametrize("tile_bytes", [None, 8 * 1024])
+def test_wide_soft_head_packed_equals_single(tile_bytes, monkeypatch):
+    """C > CLASS_MAJOR_MAX runs the sample-major head; small tiles split models and samples."""
+    import regcls.objectives.cross_entropy as head
+
+    if tile_bytes is not None:
+        monkeypatch.setattr(head, "TILE_BYTES", tile_bytes)
+    tasks = [
+        _task("reg+hlgauss", 1, 400, head.CLASS_MAJOR_MAX + 32),
+        _task("reg+cls", 2, 430, head.CLASS_MAJOR_MAX + 22),
+        _task("reg+softlabel", 3, 400, 20),
+        _task("reg-lds", 4, 400),
+    ]
+    _assert_packed_equals_single(tasks, _settings(epochs=1, drop_last=False))
