@@ -228,8 +228,8 @@ class _Pack:
         # The loss pieces (regcls.objectives): the MSE term (Focal-R / BMC rows overwrite their
         # rows of it), and the class head if any model has one: the soft-target head when any
         # model has soft targets (one-hot models then get one-hot target rows).
-        scale = torch.tensor([o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)])
-        scale = scale.to(**opts)
+        weights = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
+        scale = torch.tensor(weights, **opts)
         self.mse = MSETerm(scale)
         self.focal = self.bmc = None
         focal = [i for i, o in enumerate(objectives) if o.regression_loss == "focal"]
