@@ -96,6 +96,16 @@ class MethodConfig:
         """The `regcls.objectives.OBJECTIVES` name the variant trains with."""
         return METHODS[self.variant].objective
 
+    @property
+    def uses_lam(self) -> bool:
+        """Whether the variant's loss has a lambda (`lam * MSE + CE`): tune it like reg+cls."""
+        return OBJECTIVES[self.objective].uses_lam
+
+    @property
+    def has_classes(self) -> bool:
+        """Whether the variant needs class `edges` and `labels` in `build_method_task`."""
+        return OBJECTIVES[self.objective].class_head is not None
+
 
 def method_columns(config: MethodConfig) -> dict[str, object]:
     """`variant` and every hyperparameter column (`lds_*`, `focal_*`, `bmc_*`, `denseweight_*`,

@@ -5,8 +5,9 @@
   normalised over the bins (the mass outside [e_0, e_C] is dropped and the rest rescaled).
 - `soft_group_targets`: the symmetric descending soft label of paper 004 (Eq. 1, digest Sec.
   3.1): logits `l_i = G - beta * |i - g|` around the ground-truth group g, turned into the target
-  by a softmax (Eq. 4 applies the CE to `q = softmax(l)`). The asymmetric form (Eq. 2-3) is not
-  implemented.
+  by a softmax (Eq. 4 applies the CE to `q = softmax(l)`). The logits are not clamped at 0 (an
+  unverified public repo clamps `(G - 1) - |i - g|` to [0, G - 1]; equal for beta <= 1). The
+  asymmetric form (Eq. 2-3) is not implemented.
 """
 
 from __future__ import annotations
