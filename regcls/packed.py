@@ -23,8 +23,10 @@ from dataclasses import dataclass
 import torch
 
 from regcls.mlp import MLPLayout, forward, init_params, torch_dtype
-from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective
+from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective, pack_class_head
 from regcls.objectives.cross_entropy import draw_kept
+from regcls.objectives.feature_smoothing import FDSConfig, FeatureSmoothing, target_bins
+from regcls.objectives.hierarchical import HCA_RULES, level_sizes
 from regcls.objectives.mse import MSETerm, batch_weights
 from regcls.objectives.prediction import RULES
 
@@ -82,6 +84,11 @@ class ModelTask:
     class_centres: torch.Tensor | None = None  # [num_classes] value of each class
     weight_decay: float | None = None  # this model's coupled L2; None -> TrainSettings'
     init_seed: int | None = None  # seed of the initial weights; None -> `seed`
+    # Hierarchical heads (hca, reg+hca): [H - 1, num_classes] int64, the coarse class of every
+    # finest class per coarse level (regcls.hierarchy.hierarchy_levels); [0, C] = one level.
+    class_levels: torch.Tensor | None = None
+    hca_rule: str | None = None  # hca's test-time rule: "add" (Eq. 7) or "mul" (Eq. 8)
+    fds: FDSConfig | None = None  # reg-fds: feature distribution smoothing hyperparameters
 
     @property
     def is_classifier(self) -> bool:
@@ -97,6 +104,19 @@ class ModelTask:
             return OBJECTIVES["reg"]
         return OBJECTIVES["reg+cls" if self.keep_prob is None else "reg+cls-balanced"]
 
+    @property
+    def head_width(self) -> int:
+        """Rows of the class head: 0 without labels, else every level's classes."""
+        if self.labels is None:
+            return 0
+        return sum(level_sizes(self.class_levels, int(self.num_classes)))
+
+    @property
+    def prediction_rule(self) -> str:
+        """The model's `prediction.RULES` name (hca: by `hca_rule`)."""
+        rule = self.objective_spec.prediction
+        return f"hca_{self.hca_rule}" if rule == "hca" else rule
+
 
 @dataclass
 class TrainedModels:
@@ -109,6 +129,9 @@ class TrainedModels:
     # Per model: its `prediction.RULES` name (None: all "regression") and class centres (or None).
     prediction_rules: Sequence[str] | None = None
     class_centres: Sequence[torch.Tensor | None] | None = None
+    class_levels: Sequence[torch.Tensor | None] | None = None  # hierarchical heads (or None)
+    # Per model: FDS statistics (running_mean/var, smoothed_mean/var [bins, D]) or None.
+    fds_stats: Sequence[dict[str, torch.Tensor] | None] | None = None
 
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the
@@ -135,7 +158,8 @@ class TrainedModels:
     def _predict(self, index: int, x: torch.Tensor) -> torch.Tensor:
         rules, centres = self.prediction_rules, self.class_centres
         rule = RULES["regression" if rules is None else rules[index]]
-        return rule(self.params[index], x, None if centres is None else centres[index])
+        levels = None if self.class_levels is None else self.class_levels[index]
+        return rule(self.params[index], x, None if centres is None else centres[index], levels)
 
 
 EpochHook = Callable[[int, TrainedModels], bool | None]
@@ -174,9 +198,10 @@ class _Pack:
         objectives = [t.objective_spec for t in tasks]
         k = len(tasks)
         self.counts = [int(t.y_train.shape[0]) for t in tasks]
-        self.classes = [int(t.num_classes) if t.is_classifier else 0 for t in tasks]
-        self.prediction_rules = [o.prediction for o in objectives]
+        self.classes = [t.head_width for t in tasks]
+        self.prediction_rules = [t.prediction_rule for t in tasks]
         self.class_centres = [t.class_centres for t in tasks]
+        self.class_levels = [t.class_levels for t in tasks]
         self.layout = MLPLayout(in_features, tuple(settings.hidden), max(self.classes))
         self.has_cls = self.layout.num_classes > 0
         self.has_keep = any(t.keep_prob is not None for t in tasks)
@@ -215,13 +240,25 @@ class _Pack:
         # one (one head kind per pack: the kinds compute different heads).
         scale = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
         self.mse = MSETerm(torch.tensor(scale, **opts))
-        kinds = sorted({o.class_head for o in objectives if o.class_head is not None})
-        if len(kinds) > 1:
-            raise ValueError(f"tasks: one class-head kind per pack, got {kinds}")
+        kind = pack_class_head({o.class_head for o in objectives})
         self.head = None
         if self.has_cls:
             (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
-            self.head = CLASS_HEADS[kinds[0]](self.classes, b, cls_w, cls_b, grad_w, grad_b)
+            extra = {"class_levels": self.class_levels} if kind == "hierarchical" else {}
+            self.head = CLASS_HEADS[kind](self.classes, b, cls_w, cls_b, grad_w, grad_b, **extra)
+        # FDS (reg-fds) calibrates the regression head's input; None: no model uses it.
+        self.fds = None
+        self.fds_bins = [t.fds.bins if o.fds else 0 for o, t in zip(objectives, tasks, strict=True)]
+        if any(self.fds_bins):
+            configs = [t.fds if o.fds else None for o, t in zip(objectives, tasks, strict=True)]
+            bins = [
+                None if c is None else target_bins(t.y_train, c.bins)
+                for c, t in zip(configs, tasks, strict=True)
+            ]
+            hidden = settings.hidden[-1]
+            self.fds = FeatureSmoothing(
+                configs, bins, hidden, max(self.counts), self.dtype, self.device
+            )
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)
@@ -250,6 +287,9 @@ class _Pack:
 
     def run_epoch(self, epoch: int) -> None:
         batches = self._epoch_batches()
+        if self.fds is not None:
+            b = self.settings.batch_size
+            self.fds.begin_epoch(epoch, self.epoch_order, self.max_steps, b)
         self.loss_sum.zero_()
         for step in range(self.max_steps):
             x, y, w_mse, labels, w_ce = (None if t is None else t[step] for t in batches)
@@ -257,6 +297,8 @@ class _Pack:
         mean = (self.loss_sum / self.steps_t).to(self.dtype)
         self.final_loss = torch.where(self.alive, mean, math.nan)
         self.epochs_done += self.alive
+        if self.fds is not None:  # FDS statistics from this epoch's features of all samples
+            self.fds.end_epoch(epoch, self._all_features(), self.alive)
 
     def _epoch_batches(self) -> list[torch.Tensor | None]:
         """This epoch's minibatches of every model, gathered once: x `[steps, K, in, B]`, the
@@ -271,6 +313,7 @@ class _Pack:
             order[row, : perm.shape[0]] = perm
         order_cpu = order[:, :width]
         order = order_cpu.to(self.device)
+        self.epoch_order = order
         used = [min(n, steps * b) for n, steps in zip(self.counts, self.steps, strict=True)]
         position = torch.arange(width, device=self.device)
         valid = position < torch.tensor(used, device=self.device).unsqueeze(1)  # [K, width]
@@ -308,16 +351,19 @@ class _Pack:
         for weight, bias in self.weights[:top]:
             acts.append(torch.baddbmm(bias.unsqueeze(2), weight, acts[-1]).clamp_min_(0.0))
         h = acts[-1]
+        h_reg = h if self.fds is None else self.fds.calibrate(h, step)  # FDS: z~ (Eq. 6)
         reg_w, reg_b = self.weights[top]
-        diff = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h)[:, 0, :].sub_(y)  # pred - y, [K, B]
+        diff = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h_reg)[:, 0, :].sub_(y)  # pred - y, [K, B]
         loss, d_pred = self.mse(diff, w_mse)
         # Backward: the exact gradient of the loss, written into the flat grad views.
         grads = self.grads
         d_out = d_pred.unsqueeze(1)  # [K, 1, B]
         h_t = h.transpose(1, 2)
-        torch.bmm(d_out, h_t, out=grads[top][0])
+        torch.bmm(d_out, h_reg.transpose(1, 2), out=grads[top][0])
         torch.sum(d_pred, dim=1, keepdim=True, out=grads[top][1])
         d_h = torch.mul(reg_w.transpose(1, 2), d_out)  # [K, H, B] outer product
+        if self.fds is not None:
+            d_h = self.fds.backward(d_h)
         if self.head is not None:
             # Forward, loss and backward of the class heads (adds to `loss`, `d_h`).
             self.head(h, h_t, labels, w_ce, loss, d_h)
@@ -366,6 +412,14 @@ class _Pack:
         torch.mul(self.exp_avg, neg_step, out=self.update)
         self.flat.addcdiv_(self.update, self.denom)
 
+    def _all_features(self) -> torch.Tensor:
+        """The last hidden layer `[K, H, N]` of every model on all its training samples (padded
+        to the longest), un-calibrated: FDS's extra pass after an epoch."""
+        h = self.x_data.index_select(0, self.x_ids).transpose(1, 2)  # [K, in, N]
+        for weight, bias in self.weights[: len(self.settings.hidden)]:
+            h = torch.baddbmm(bias.unsqueeze(2), weight, h).clamp_min_(0.0)
+        return h
+
     # --- results ------------------------------------------------------------------------------
 
     def state(self, copy: bool) -> TrainedModels:
@@ -380,6 +434,11 @@ class _Pack:
             final_loss=self.final_loss.clone(),
             prediction_rules=self.prediction_rules,
             class_centres=self.class_centres,
+            class_levels=self.class_levels,
+            fds_stats=[
+                None if bins == 0 or self.fds is None else self.fds.state(row, bins)
+                for row, bins in enumerate(self.fds_bins)
+            ],
         )
 
 
@@ -442,6 +501,7 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
         raise ValueError(f"{where}.lam: must be finite and >= 0 for {name}, got {t.lam}")
     if t.keep_prob is not None and not spec.keep:
         raise ValueError(f"{where}.keep_prob: objective {name} has no keep draws; give None")
+    _check_extensions(where, t, spec)
     if spec.class_head is None:
         for field in ("labels", "class_centres"):
             if getattr(t, field) is not None:
@@ -466,6 +526,38 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
         tuple(centres.shape) != (t.num_classes,) or not bool(torch.isfinite(centres).all())
     ):
         raise ValueError(f"{where}.class_centres: must be finite [num_classes={t.num_classes}]")
+
+
+def _check_extensions(where: str, t: ModelTask, spec: Objective) -> None:
+    """The hierarchical-head (hca) and FDS fields are given exactly when the objective uses
+    them, with valid values."""
+    name = repr(spec.name)
+    if not spec.fds and t.fds is not None:
+        raise ValueError(f"{where}.fds: objective {name} has no FDS; give None")
+    if spec.fds and not isinstance(t.fds, FDSConfig):
+        raise ValueError(f"{where}.fds: objective {name} needs an FDSConfig")
+    if spec.prediction != "hca" and t.hca_rule is not None:
+        raise ValueError(f"{where}.hca_rule: objective {name} has no HCA prediction; give None")
+    if spec.prediction == "hca" and t.hca_rule not in HCA_RULES:
+        raise ValueError(f"{where}.hca_rule: must be one of {HCA_RULES} for {name}")
+    if spec.class_head != "hierarchical":
+        if t.class_levels is not None:
+            raise ValueError(
+                f"{where}.class_levels: objective {name} has one class head; give None"
+            )
+        return
+    levels = t.class_levels
+    if levels is None:
+        raise ValueError(f"{where}.class_levels: objective {name} needs int64 [H - 1, num_classes]")
+    if levels.dim() != 2 or levels.shape[1] != t.num_classes or levels.dtype != torch.int64:
+        raise ValueError(
+            f"{where}.class_levels: must be int64 [H - 1, num_classes={t.num_classes}]"
+        )
+    steps = levels.diff(dim=1)
+    if levels.shape[0] and not (
+        bool((levels[:, 0] == 0).all()) and bool(((steps == 0) | (steps == 1)).all())
+    ):
+        raise ValueError(f"{where}.class_levels: each row must count up from 0 in steps of 0 or 1")
 
 
 def _stack_unique(

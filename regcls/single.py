@@ -3,12 +3,14 @@
 Deliberately unoptimised; it exists so tests can prove that `regcls.packed.train_packed` trains
 exactly the models this loop trains (same init, minibatch order, keep draws, loss and optimiser).
 Every objective of `regcls.objectives.OBJECTIVES` is written here with autograd and
-`F.cross_entropy`, independently of the pieces the packed trainer uses.
+`F.cross_entropy`, independently of the pieces the packed trainer uses; FDS (`reg-fds`) follows
+the authors' `FDS.py` line by line (per-bin loops, conv1d smoothing, the buffer alias).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from itertools import pairwise
 
 import torch
@@ -16,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from regcls.mlp import init_params, torch_dtype
+from regcls.objectives.feature_smoothing import FDSConfig, kernel_window, target_bins
 from regcls.packed import (
     BETAS,
     KEEP_SEED_OFFSET,
@@ -37,12 +40,21 @@ class MLP(nn.Module):
         self.reg = nn.Linear(widths[-1], 1)
         self.cls = nn.Linear(widths[-1], num_classes) if num_classes else None
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, calibrate: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(regression output, class logits); `calibrate` (FDS) maps the features the regression
+        head reads."""
+        h = self.features(x)
+        logits = self.cls(h) if self.cls is not None else None
+        return self.reg(h if calibrate is None else calibrate(h))[:, 0], logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer."""
         h = x
         for layer in self.trunk:
             h = torch.relu(layer(h))
-        logits = self.cls(h) if self.cls is not None else None
-        return self.reg(h)[:, 0], logits
+        return h
 
 
 def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
@@ -50,12 +62,13 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
 
     Loss per minibatch by objective: `reg` MSE; `reg+cls` lam * MSE + CE (Eq. 4);
     `reg+cls-balanced` lam * MSE + CE over the kept samples (Eq. 13, 16); `reg-scaled` lam * MSE;
-    `cls-only` CE.
+    `cls-only` CE; `hca` the sum of every level's CE (Eq. 6); `reg+hca` lam * MSE + that sum;
+    `reg-fds` MSE of the regression head on FDS-calibrated features.
     """
     in_features = _check_tasks([task], settings)
     spec = task.objective_spec
     dtype = torch_dtype(settings.dtype)
-    num_classes = task.num_classes if spec.class_head is not None else 0
+    num_classes = task.head_width if spec.class_head is not None else 0
     model = MLP(in_features, tuple(settings.hidden), num_classes).to(dtype)
     model.to(task.x_train.device)
     init_seed = task.seed if task.init_seed is None else task.init_seed
@@ -70,9 +83,13 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     x, y = task.x_train.to(dtype), task.y_train.to(dtype)
     n, batch = y.shape[0], settings.batch_size
     stop = n - n % batch if settings.drop_last else n
+    fds, bins = None, None
+    if spec.fds:
+        fds = _FDSReference(task.fds, settings.hidden[-1], dtype, x.device)
+        bins = target_bins(task.y_train, task.fds.bins).to(x.device)
 
     diverged, epochs_trained, final_loss = False, 0, math.nan
-    for _ in range(settings.epochs):
+    for epoch in range(settings.epochs):
         perm = torch.randperm(n, generator=perm_gen).to(x.device)
         kept = None
         if task.keep_prob is not None:
@@ -81,7 +98,11 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
         losses = []
         for start in range(0, stop, batch):
             idx = perm[start : start + batch]
-            pred, logits = model(x[idx])
+            calibrate = None
+            if fds is not None and epoch >= task.fds.start_epoch:
+                # A copy: the code calibrates in place, but ReLU's backward needs its output.
+                calibrate = lambda h, idx=idx, epoch=epoch: fds.smooth(h.clone(), bins[idx], epoch)  # noqa: E731
+            pred, logits = model(x[idx], calibrate)
             loss = None
             if spec.mse != "none":
                 loss = F.mse_loss(pred, y[idx])
@@ -89,6 +110,9 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
             if spec.class_head == "onehot":
                 mask = None if kept is None else kept[idx]
                 ce = _cross_entropy(logits, task.labels[idx], mask)
+                loss = ce if loss is None else loss + ce
+            if spec.class_head == "hierarchical":
+                ce = _hierarchical_cross_entropy(logits, task.labels[idx], task.class_levels)
                 loss = ce if loss is None else loss + ce
             if not torch.isfinite(loss):
                 diverged = True
@@ -107,6 +131,11 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
             break
         epochs_trained += 1
         final_loss = sum(losses) / len(losses)
+        if fds is not None and epoch >= task.fds.start_update:  # the code's end-of-epoch pass
+            with torch.no_grad():
+                features = model.features(x)
+            fds.update_last_epoch_stats(epoch)
+            fds.update_running_stats(features, bins, epoch)
 
     params = {name: value.detach().clone() for name, value in model.state_dict().items()}
     return TrainedModels(
@@ -114,8 +143,10 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
         diverged=torch.tensor([diverged]),
         epochs_trained=torch.tensor([epochs_trained]),
         final_loss=torch.tensor([final_loss], dtype=dtype),
-        prediction_rules=[spec.prediction],
+        prediction_rules=[task.prediction_rule],
         class_centres=[task.class_centres],
+        class_levels=[task.class_levels],
+        fds_stats=[None if fds is None else fds.stats()],
     )
 
 
@@ -130,3 +161,96 @@ def _cross_entropy(
         # moments) exactly like the packed trainer does.
         return logits.sum() * 0.0
     return F.cross_entropy(logits[kept], labels[kept])
+
+
+def _hierarchical_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, class_levels: torch.Tensor
+) -> torch.Tensor:
+    """Eq. 6: the sum over levels of each level's mean CE; logits = [finest | level 1 | ...]."""
+    start = class_levels.shape[1]
+    total = F.cross_entropy(logits[:, :start], labels)
+    for level in class_levels:
+        size = int(level.max()) + 1
+        total = total + F.cross_entropy(logits[:, start : start + size], level[labels])
+        start += size
+    return total
+
+
+class _FDSReference:
+    """One model's FDS as the authors' `FDS.py` (bucket_start 0): per-bin loops, the statistics
+    smoothed by conv1d with reflect padding, and `running_*_last_epoch` aliased to `running_*`
+    by the first `update_last_epoch_stats`."""
+
+    def __init__(
+        self, config: FDSConfig, features: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
+        self.config = config
+        window = kernel_window(config.kernel, config.ks, config.sigma)
+        self.window = torch.tensor(window, dtype=dtype, device=device)
+        self.epoch = config.start_update
+        shape, opts = (config.bins, features), {"dtype": dtype, "device": device}
+        self.running_mean, self.running_var = torch.zeros(shape, **opts), torch.ones(shape, **opts)
+        self.running_mean_last_epoch = torch.zeros(shape, **opts)
+        self.running_var_last_epoch = torch.ones(shape, **opts)
+        self.smoothed_mean_last_epoch = torch.zeros(shape, **opts)
+        self.smoothed_var_last_epoch = torch.ones(shape, **opts)
+
+    def _smooth_bins(self, stats: torch.Tensor) -> torch.Tensor:
+        pad = (self.window.shape[0] - 1) // 2
+        padded = F.pad(stats.unsqueeze(1).permute(2, 1, 0), pad=(pad, pad), mode="reflect")
+        return F.conv1d(padded, self.window.view(1, 1, -1)).permute(2, 1, 0).squeeze(1)
+
+    def update_last_epoch_stats(self, epoch: int) -> None:
+        if epoch == self.epoch + 1:
+            self.epoch += 1
+            self.running_mean_last_epoch = self.running_mean  # an alias, as in the code
+            self.running_var_last_epoch = self.running_var
+            self.smoothed_mean_last_epoch = self._smooth_bins(self.running_mean_last_epoch)
+            self.smoothed_var_last_epoch = self._smooth_bins(self.running_var_last_epoch)
+
+    def update_running_stats(self, features: torch.Tensor, labels: torch.Tensor, epoch: int):
+        if epoch < self.epoch:
+            return
+        for label in torch.unique(labels):
+            b = int(label)
+            current = features[labels == label]
+            mean = torch.mean(current, 0)
+            var = torch.var(current, 0, unbiased=current.shape[0] != 1)
+            factor = 0.0 if epoch == self.config.start_update else self.config.momentum
+            self.running_mean[b] = (1 - factor) * mean + factor * self.running_mean[b]
+            self.running_var[b] = (1 - factor) * var + factor * self.running_var[b]
+
+    def smooth(self, features: torch.Tensor, labels: torch.Tensor, epoch: int) -> torch.Tensor:
+        if epoch < self.config.start_epoch:
+            return features
+        for label in torch.unique(labels):
+            b, rows = int(label), labels == label
+            features[rows] = self._calibrate(
+                features[rows],
+                self.running_mean_last_epoch[b],
+                self.running_var_last_epoch[b],
+                self.smoothed_mean_last_epoch[b],
+                self.smoothed_var_last_epoch[b],
+            )
+        return features
+
+    def _calibrate(self, matrix, m1, v1, m2, v2) -> torch.Tensor:
+        """The code's `calibrate_mean_var`."""
+        low, high = self.config.clip_min, self.config.clip_max
+        if torch.sum(v1) < 1e-10:
+            return matrix
+        if (v1 == 0.0).any():
+            valid = v1 != 0.0
+            factor = torch.clamp(v2[valid] / v1[valid], low, high)
+            matrix[:, valid] = (matrix[:, valid] - m1[valid]) * torch.sqrt(factor) + m2[valid]
+            return matrix
+        factor = torch.clamp(v2 / v1, low, high)
+        return (matrix - m1) * torch.sqrt(factor) + m2
+
+    def stats(self) -> dict[str, torch.Tensor]:
+        return {
+            "running_mean": self.running_mean.clone(),
+            "running_var": self.running_var.clone(),
+            "smoothed_mean": self.smoothed_mean_last_epoch.clone(),
+            "smoothed_var": self.smoothed_var_last_epoch.clone(),
+        }
