@@ -112,6 +112,13 @@ class ModelTask:
         return sum(level_sizes(self.class_levels, int(self.num_classes)))
 
     @property
+    def class_blocks(self) -> tuple[int, ...] | None:
+        """Level sizes of a hierarchical head (each its own linear layer), else None."""
+        if self.labels is None or self.class_levels is None:
+            return None
+        return tuple(level_sizes(self.class_levels, int(self.num_classes)))
+
+    @property
     def prediction_rule(self) -> str:
         """The model's `prediction.RULES` name (hca: by `hca_rule`)."""
         rule = self.objective_spec.prediction
@@ -215,7 +222,9 @@ class _Pack:
         views = self.layout.views(self.flat)
         for row, task in enumerate(tasks):
             seed = task.seed if task.init_seed is None else task.init_seed
-            init = init_params(seed, in_features, settings.hidden, self.classes[row], self.dtype)
+            init = init_params(
+                seed, in_features, settings.hidden, self.classes[row], self.dtype, task.class_blocks
+            )
             for name, value in init.items():
                 views[name][row, : value.shape[0]] = value
         self.grad = torch.zeros_like(self.flat)

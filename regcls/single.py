@@ -72,7 +72,8 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     model = MLP(in_features, tuple(settings.hidden), num_classes).to(dtype)
     model.to(task.x_train.device)
     init_seed = task.seed if task.init_seed is None else task.init_seed
-    init = init_params(init_seed, in_features, tuple(settings.hidden), num_classes, dtype)
+    blocks = task.class_blocks if spec.class_head is not None else None
+    init = init_params(init_seed, in_features, tuple(settings.hidden), num_classes, dtype, blocks)
     model.load_state_dict(init)
     decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
     optimizer = torch.optim.Adam(

@@ -18,6 +18,7 @@ from regcls.hierarchy import (
 )
 from regcls.mlp import init_params
 from regcls.objectives import OBJECTIVES, Objective
+from regcls.objectives.distillation import distillation_loss
 from regcls.objectives.feature_smoothing import (
     FDSConfig,
     FeatureSmoothing,
@@ -288,7 +289,7 @@ def test_packed_equals_single_for_hca_and_fds(drop_last):
         else:
             assert packed.fds_stats[i] is None
         head = task.head_width if task.labels is not None else 0
-        init = init_params(task.seed, 1, HIDDEN, head, F64)
+        init = init_params(task.seed, 1, HIDDEN, head, F64, task.class_blocks)
         assert _rel_err(packed.params[i], init) > 1e-3, i  # it trained
     print(f"max rel. differences packed vs single: {worst}")
 
@@ -382,3 +383,50 @@ def test_bad_task_fields_raise(fields, message):
 def test_hca_objective_needs_hierarchical_head():
     with pytest.raises(ValueError, match="^class_head: objective 'x' needs 'hierarchical'"):
         Objective("x", class_head="onehot", prediction="hca")
+
+
+def test_each_level_head_has_its_own_xavier_init():
+    task = _task(1, classes=16, objective="hca", hca_rule="add")
+    start = train_packed([task, _task(1, classes=16)], _settings(epochs=0))
+    weight = start.params[0]["cls.weight"]
+    sizes = task.class_blocks
+    assert sizes == (16, 2, 3, 5)
+    for block, size in zip(weight.split(list(sizes)), sizes, strict=True):
+        bound = math.sqrt(6 / (HIDDEN[-1] + size))  # Linear(16, C_h) each (Sec. 3.2)
+        assert float(block.abs().max()) <= bound
+        assert float(block.abs().max()) > 0.5 * bound
+    # The same uniform draws, only scaled per level: the finest head of a plain cls model with
+    # the same seed draws the same numbers with its own bound.
+    plain = start.params[1]["cls.weight"]
+    torch.testing.assert_close(weight[:16], plain, rtol=1e-14, atol=0)
+    with pytest.raises(ValueError, match="^class_blocks: must sum to num_classes=5"):
+        init_params(0, 1, HIDDEN, 5, F64, (2, 2))
+
+
+def test_distillation_loss_by_hand_and_its_gradient():
+    student = torch.tensor([[0.1, 0.4, 0.3, 0.2]], dtype=F64)
+    levels = torch.tensor([[0, 0, 1, 1]])
+    teachers = [torch.full((1, 4), 0.25, dtype=F64), torch.tensor([[0.5, 0.5]], dtype=F64)]
+    loss, _ = distillation_loss(student.log(), teachers, levels)
+    # KL(teacher || student) on the finest level + KL against the max alignment [4/7, 3/7].
+    fine = sum(0.25 * math.log(0.25 / p) for p in (0.1, 0.4, 0.3, 0.2))
+    coarse = 0.5 * math.log(0.5 / (4 / 7)) + 0.5 * math.log(0.5 / (3 / 7))
+    assert float(loss) == pytest.approx(fine + coarse, rel=1e-14)
+    # The hand-written gradient equals autograd through Eqs. 13-14 (several levels, a batch).
+    gen = torch.Generator().manual_seed(0)
+    levels = torch.tensor([[0, 0, 0, 1, 1, 1], [0, 1, 1, 2, 2, 3]])
+    logits = torch.randn(3, 5, 6, generator=gen, dtype=F64, requires_grad=True)
+    teachers = [
+        torch.softmax(torch.randn(3, 5, size, generator=gen, dtype=F64), -1) for size in (6, 2, 4)
+    ]
+    loss, d_logits = distillation_loss(logits.detach(), teachers, levels)
+    p = torch.softmax(logits, -1)
+    aligned = [p] + [max_alignment(p, row) for row in levels]
+    kl = sum(
+        (t * (t.log() - a.log())).sum(-1).mean(-1) for t, a in zip(teachers, aligned, strict=True)
+    )
+    torch.testing.assert_close(loss, kl.detach(), rtol=1e-13, atol=0)
+    kl.sum().backward()
+    torch.testing.assert_close(d_logits, logits.grad, rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="^teachers: must hold one distribution per level"):
+        distillation_loss(logits.detach(), teachers[:2], levels)
