@@ -17,8 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from regcls.distillation import (
+    DISTILL_SEED_OFFSET,
+    STUDENT_NAMES,
+    DistilledModels,
+    student_init,
+)
 from regcls.mlp import init_params, torch_dtype
 from regcls.objectives.feature_smoothing import FDSConfig, kernel_window, target_bins
+from regcls.objectives.hierarchical import max_alignment
 from regcls.packed import (
     BETAS,
     KEEP_SEED_OFFSET,
@@ -255,3 +262,79 @@ class _FDSReference:
             "smoothed_mean": self.smoothed_mean_last_epoch.clone(),
             "smoothed_var": self.smoothed_var_last_epoch.clone(),
         }
+
+
+def distill_single(
+    task: ModelTask, stage1: dict[str, torch.Tensor], settings: TrainSettings, epochs: int
+) -> DistilledModels:
+    """HCA-d stage 2 the plain way (autograd, torch.optim.Adam): the reference
+    `regcls.distillation.train_distillation` must reproduce. F and G_1..G_H (`stage1`, one
+    model's parameters) stay frozen; G_T = Linear(d, d/4) -> Softplus -> Linear(d/4, C) learns
+    sum_h KL(p^h || max-aligned p^T) (Eqs. 11-14), batch means."""
+    dtype = torch_dtype(settings.dtype)
+    in_features = _check_tasks([task], settings)
+    model = MLP(in_features, tuple(settings.hidden), task.head_width).to(dtype)
+    model.load_state_dict(stage1)
+    x = task.x_train.to(dtype)
+    with torch.no_grad():
+        features = model.features(x)
+        logits = model.cls(features)
+    teachers, start = [], 0
+    for size in [task.num_classes] + [int(r.max()) + 1 for r in task.class_levels]:
+        teachers.append(torch.softmax(logits[:, start : start + size], dim=-1))
+        start += size
+    width = max(1, settings.hidden[-1] // 4)
+    student = nn.Sequential(
+        nn.Linear(settings.hidden[-1], width), nn.Softplus(), nn.Linear(width, task.num_classes)
+    ).to(dtype)
+    init_seed = task.seed if task.init_seed is None else task.init_seed
+    init = student_init(init_seed, settings.hidden[-1], task.num_classes, dtype)
+    student.load_state_dict(
+        {
+            new: init[old]
+            for new, old in zip(("0.weight", "0.bias", "2.weight", "2.bias"), init, strict=True)
+        }
+    )
+    decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
+    optimizer = torch.optim.Adam(
+        student.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
+    )
+    perm_gen = torch.Generator().manual_seed(task.seed + DISTILL_SEED_OFFSET)
+    n, batch = x.shape[0], settings.batch_size
+    stop = n - n % batch if settings.drop_last else n
+    diverged, epochs_trained, final_loss = False, 0, math.nan
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=perm_gen).to(x.device)
+        losses = []
+        for begin in range(0, stop, batch):
+            idx = perm[begin : begin + batch]
+            p = torch.softmax(student(features[idx]), dim=-1)
+            aligned = [p] + [max_alignment(p, level) for level in task.class_levels]
+            loss = sum(
+                (torch.xlogy(t[idx], t[idx]) - t[idx] * a.log()).sum(-1).mean()
+                for t, a in zip(teachers, aligned, strict=True)
+            )
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        if diverged:
+            final_loss = math.nan
+            break
+        epochs_trained += 1
+        final_loss = sum(losses) / len(losses)
+    state = student.state_dict()
+    head = {
+        name: state[old].detach().clone() for name, old in zip(STUDENT_NAMES, state, strict=True)
+    }
+    return DistilledModels(
+        stage1=[stage1],
+        heads=[head],
+        class_centres=[task.class_centres],
+        diverged=torch.tensor([diverged]),
+        epochs_trained=torch.tensor([epochs_trained]),
+        final_loss=torch.tensor([final_loss], dtype=dtype),
+    )

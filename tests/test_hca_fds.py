@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from regcls.distillation import distill_epochs, student_init, train_distillation
 from regcls.hierarchy import (
     class_mapping_matrix,
     default_num_heads,
@@ -28,7 +29,7 @@ from regcls.objectives.feature_smoothing import (
 )
 from regcls.objectives.hierarchical import hca_scores, max_alignment
 from regcls.packed import ModelTask, TrainSettings, train_packed
-from regcls.single import _FDSReference, train_single
+from regcls.single import _FDSReference, distill_single, train_single
 
 HIDDEN = (6, 16)
 F64 = torch.float64
@@ -430,3 +431,54 @@ def test_distillation_loss_by_hand_and_its_gradient():
     torch.testing.assert_close(d_logits, logits.grad, rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match="^teachers: must hold one distribution per level"):
         distillation_loss(logits.detach(), teachers[:2], levels)
+
+
+# --- HCA-d: stage 2 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_hca_d_stage2_packed_equals_single(drop_last):
+    settings = _settings(drop_last=drop_last, epochs=3)
+    tasks = [
+        _task(1, classes=16, objective="hca", hca_rule="add"),
+        _task(2, 400, classes=8, objective="hca", hca_rule="mul", weight_decay=3e-2, lr=3e-3),
+        _task(4, classes=2, objective="hca", hca_rule="add"),  # H = 1: KL to the finest only
+        _task(11, 380, classes=24, objective="hca", hca_rule="add"),
+    ]
+    stage1 = train_packed(tasks, settings)
+    assert distill_epochs(settings.epochs) == 1 and distill_epochs(10) == 2
+    packed = train_distillation(tasks, stage1, settings, epochs=3)
+    assert not packed.diverged.any() and packed.epochs_trained.tolist() == [3] * 4
+    worst = {"params": 0.0, "val": 0.0}
+    for i, task in enumerate(tasks):
+        single = distill_single(task, stage1.params[i], settings, epochs=3)
+        err = _rel_err(packed.heads[i], single.heads[0])
+        val_p, val_s = _val_mse(packed, i, i), _val_mse(single, 0, i)
+        worst = {"params": max(worst["params"], err), "val": max(worst["val"], abs(val_p - val_s))}
+        assert err < 1e-10, i
+        assert val_p == pytest.approx(val_s, rel=1e-10), i
+        assert float(packed.final_loss[i]) == pytest.approx(float(single.final_loss[0]), rel=1e-10)
+        init = student_init(task.seed, HIDDEN[-1], task.num_classes, F64)
+        assert _rel_err(packed.heads[i], init) > 1e-3, i  # it trained
+        # Stage 1 stays frozen.
+        assert all(torch.equal(packed.stage1[i][k], stage1.params[i][k]) for k in stage1.params[i])
+    print(f"HCA-d stage 2, max differences packed vs single: {worst}")
+    with pytest.raises(ValueError, match=r"^tasks\[0\]\.objective: HCA-d distils an 'hca' model"):
+        train_distillation(
+            [_task(1, classes=4)], train_packed([_task(1, classes=4)], settings), settings
+        )
+
+
+def test_float32_packs_match_single():
+    settings = _settings(dtype="float32", epochs=3)
+    tasks = [
+        _task(1, classes=16, objective="hca", hca_rule="add"),
+        _task(5, objective="reg-fds", fds=FDS_VARIANTS["default"]),
+        _task(9, classes=8, lam=10.0),
+    ]
+    for task in tasks:
+        task.x_train, task.y_train = task.x_train.float(), task.y_train.float()
+    packed = train_packed(tasks, settings)
+    for i, task in enumerate(tasks):
+        assert packed.params[i]["trunk.0.weight"].dtype == torch.float32
+        assert _rel_err(packed.params[i], train_single(task, settings).params[0]) < 1e-4, i

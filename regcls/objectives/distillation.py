@@ -13,8 +13,8 @@ reaches only the finest class holding the max of coarse class i (Eq. 13), then t
 Exact ties inside a coarse class (measure zero for real-valued logits) would pass the gradient to
 every tied class. No epsilon is added inside the log: p-bar > 0 because softmax outputs are.
 
-Only the loss piece: the two-stage schedule (freeze F and G_1..G_H, train G_T for 20% more
-epochs) is not wired into the trainers yet.
+`regcls.distillation.train_distillation` runs the second stage with it (packed);
+`aligned_kl` is the padded form a pack of models with different class counts needs.
 """
 
 from __future__ import annotations
@@ -27,30 +27,47 @@ def distillation_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(L_hd `[...]`, dL_hd/d(logits) `[..., N, C]`) for student logits `[..., N, C]` and the
     teacher probabilities of every level, finest first (`[..., N, C]`, `[..., N, C_1]`, ...)."""
-    log_student = torch.log_softmax(logits, dim=-1)
-    student = log_student.exp()
-    n = logits.shape[-2]
     levels = [None] + ([] if class_levels is None else list(class_levels))
     if len(teachers) != len(levels):
         raise ValueError(f"teachers: must hold one distribution per level ({len(levels)})")
+    lookups = [None if row is None else row.to(logits.device) for row in levels]
+    valid = [torch.ones(t.shape[-1], dtype=torch.bool, device=logits.device) for t in teachers]
+    weights = logits.new_full(logits.shape[:-1], 1.0 / logits.shape[-2])
+    return aligned_kl(logits, teachers, lookups, valid, weights)
+
+
+def aligned_kl(
+    logits: torch.Tensor,
+    teachers: list[torch.Tensor],
+    lookups: list[torch.Tensor | None],
+    valid: list[torch.Tensor],
+    weights: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weighted L_hd and its gradient, padded for a pack: `logits` `[..., B, C]` (-inf on
+    padded classes), per level the teacher `[..., B, W_h]` (0 on padded classes), the finest ->
+    level class index broadcastable to the logits (None: the finest level itself), the valid
+    level classes (bool, broadcastable to the teacher; none: the level is absent) and the
+    per-sample weights `[..., B]` (1 / n: the batch mean; 0 on padding)."""
+    student = torch.softmax(logits, dim=-1)
     loss = logits.new_zeros(logits.shape[:-2])
     d_student = torch.zeros_like(student)
-    for teacher, level in zip(teachers, levels, strict=True):
-        if level is None:  # the finest level: the alignment is the identity
-            peak, is_max, index = student, None, None
+    for teacher, lookup, ok in zip(teachers, lookups, valid, strict=True):
+        if lookup is None:  # the finest level: the alignment is the identity
+            peak, index = student, None
         else:
-            index = level.to(logits.device).expand_as(student)
+            index = lookup.expand_as(student)
             peak = student.new_zeros(*student.shape[:-1], teacher.shape[-1])
+            # Probabilities are >= 0: a zero start is the identity of the max (Eq. 13).
             peak = peak.scatter_reduce(-1, index, student, "amax")
-            is_max = student == peak.gather(-1, index)
         total = peak.sum(-1, keepdim=True)
-        aligned = peak / total  # Eq. 14
+        aligned = torch.where(ok, peak / total, 1.0)  # Eq. 14; 1 on padded classes (t = 0)
         kl = torch.xlogy(teacher, teacher) - teacher * aligned.log()
-        loss = loss + kl.sum(-1).sum(-1) / n
-        d_peak = (1.0 - teacher / aligned) / total / n
-        if level is None:
+        loss = loss + (kl.sum(-1) * weights).sum(-1)
+        d_peak = torch.where(ok, (1.0 - teacher / aligned) / total, 0.0) * weights.unsqueeze(-1)
+        if index is None:
             d_student += d_peak
         else:
+            is_max = student == peak.gather(-1, index)
             d_student += torch.where(is_max, d_peak.gather(-1, index), 0.0)
     # Softmax backward: dL/dz = p * (g - sum_k p_k g_k).
     d_logits = student * (d_student - (student * d_student).sum(-1, keepdim=True))
