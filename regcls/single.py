@@ -142,6 +142,8 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
         if fds is not None and epoch >= task.fds.start_update:  # the code's end-of-epoch pass
             with torch.no_grad():
                 features = model.features(x)
+                if task.fds.stats_from == "calibrated":  # the code's training-mode forward
+                    features = fds.smooth(features.clone(), bins, epoch)
             fds.update_last_epoch_stats(epoch)
             fds.update_running_stats(features, bins, epoch)
 

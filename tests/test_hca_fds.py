@@ -229,6 +229,7 @@ def test_target_bins_are_equal_width_over_the_training_range():
         ({"momentum": 1.5}, "momentum"),
         ({"start_epoch": -1}, "start_epoch"),
         ({"clip_min": 2.0, "clip_max": 1.0}, "clip_min"),
+        ({"stats_from": "smoothed"}, "stats_from"),
     ],
 )
 def test_bad_fds_config_raises(changes, field):
@@ -242,6 +243,7 @@ FDS_VARIANTS = {
     "default": FDSConfig(bins=20),
     "late": FDSConfig(bins=12, kernel="triang", ks=3, momentum=0.5, start_update=1, start_epoch=2),
     "laplace": FDSConfig(bins=30, kernel="laplace", ks=7, sigma=1.0, clip_min=0.5, clip_max=2.0),
+    "raw": FDSConfig(bins=16, stats_from="raw"),
 }
 
 
@@ -254,6 +256,7 @@ def _zoo_tasks() -> list[ModelTask]:
         _task(5, objective="reg-fds", fds=FDS_VARIANTS["default"]),
         _task(6, 380, objective="reg-fds", fds=FDS_VARIANTS["late"]),
         _task(7, objective="reg-fds", fds=FDS_VARIANTS["laplace"], lr=3e-3),
+        _task(12, objective="reg-fds", fds=FDS_VARIANTS["raw"]),
         _task(8),  # reg
         _task(9, classes=8, lam=10.0),  # reg+cls (a one-level hierarchy in this pack)
         _task(
@@ -482,3 +485,13 @@ def test_float32_packs_match_single():
     for i, task in enumerate(tasks):
         assert packed.params[i]["trunk.0.weight"].dtype == torch.float32
         assert _rel_err(packed.params[i], train_single(task, settings).params[0]) < 1e-4, i
+
+
+def test_fds_statistics_from_calibrated_or_raw_features_differ():
+    calibrated = _task(5, objective="reg-fds", fds=FDSConfig(bins=12))
+    raw = _task(5, objective="reg-fds", fds=FDSConfig(bins=12, stats_from="raw"))
+    trained = train_packed([calibrated, raw], _settings(epochs=3))
+    # Epochs 0-2 train alike (epoch 1's calibration is the identity: no refresh yet), but the
+    # statistics after epoch 2 come from calibrated features in one model only.
+    a, b = trained.fds_stats
+    assert _rel_err(a, b) > 1e-6

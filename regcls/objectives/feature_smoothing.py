@@ -12,10 +12,11 @@ is "used only in training"). The schedule follows the authors' `FDS.py` / `train
 (YyzHarry/imbalanced-regression), which fills in what the paper leaves to its appendix:
 
 - after every epoch >= `start_update`, one extra forward pass over the whole training set
-  collects un-calibrated features; first the smoothed statistics are refreshed from the running
-  ones (`update_last_epoch_stats`, from the epoch after `start_update` on), then the running
-  statistics take an EMA step with this epoch's per-bin mean and unbiased variance (`running =
-  (1 - m) * current + m * running`, m = 0 at `start_update`, only bins holding samples);
+  collects the features (see `stats_from`); first the smoothed statistics are refreshed from
+  the running ones (`update_last_epoch_stats`, from the epoch after `start_update` on), then
+  the running statistics take an EMA step with this epoch's per-bin mean and unbiased variance
+  (`running = (1 - m) * current + m * running`, m = 0 at `start_update`, only bins holding
+  samples);
 - training forwards of epochs >= `start_epoch` (the code's `start_smooth`) are calibrated; the
   statistics are fixed within an epoch. The code aliases `running_mean_last_epoch` to
   `running_mean`, so mu_b / var_b are the current running statistics (zeros / ones before the
@@ -24,6 +25,12 @@ is "used only in training"). The schedule follows the authors' `FDS.py` / `train
   zero running variance are left as they are (`calibrate_mean_var`);
 - the kernel is `gaussian_filter1d` of a delta (sum-normalised), `triang` or Laplace, over `ks`
   bins; bins are smoothed with reflect padding (conv1d over bins).
+
+`stats_from`: in the code that extra pass runs the training forward, whose `FDS.smooth` writes
+the calibration into the very tensor returned as the feature (`encoding_s = encoding`, then
+`features[mask] = calibrate_mean_var(...)` in place), so from `start_smooth` on the statistics
+are computed from calibrated features ("calibrated", the default: what the code does); "raw"
+uses the un-calibrated z (what the digest and the paper's wording suggest).
 
 Bins are `bins` equal-width bins over [min, max] of the model's training targets (the 1D study's
 targets are continuous; Yang's bins are 1-year / 0.1-wide label bins).
@@ -39,6 +46,7 @@ import numpy as np
 import torch
 
 FDS_KERNELS = ("gaussian", "triang", "laplace")
+FDS_STATS_FROM = ("calibrated", "raw")
 # scipy.ndimage.gaussian_filter1d's default truncation (radius = int(4 sigma + 0.5)).
 _TRUNCATE = 4.0
 
@@ -57,10 +65,15 @@ class FDSConfig:
     start_epoch: int = 1  # first epoch whose training forward is calibrated (start_smooth)
     clip_min: float = 0.1
     clip_max: float = 10.0
+    stats_from: str = "calibrated"  # features of the end-of-epoch pass: "calibrated" | "raw"
 
     def __post_init__(self) -> None:
         if self.kernel not in FDS_KERNELS:
             raise ValueError(f"fds.kernel: must be one of {FDS_KERNELS}, got {self.kernel!r}")
+        if self.stats_from not in FDS_STATS_FROM:
+            raise ValueError(
+                f"fds.stats_from: must be one of {FDS_STATS_FROM}, got {self.stats_from!r}"
+            )
         if not (isinstance(self.ks, int) and self.ks >= 1 and self.ks % 2 == 1):
             raise ValueError(f"fds.ks: must be an odd integer >= 1, got {self.ks!r}")
         if not (isinstance(self.bins, int) and self.bins > (self.ks - 1) // 2):
@@ -145,6 +158,9 @@ class FeatureSmoothing:
         self.clip = (column("clip_min", dtype=dtype), column("clip_max", dtype=dtype))
         self.start_update = column("start_update")
         self.start_epoch = column("start_epoch")
+        self.stats_calibrated = torch.tensor(
+            [c.stats_from == "calibrated" for c in cfg], device=device
+        )
         self.epoch = self.start_update.clone()  # the code's `FDS.epoch` buffer
         self.linked = torch.zeros(k, dtype=torch.bool, device=device)  # running_*_last_epoch alias
         smoother = torch.zeros(k, self.bins, self.bins, dtype=torch.float64)
@@ -211,9 +227,15 @@ class FeatureSmoothing:
 
     def end_epoch(self, epoch: int, features: torch.Tensor, alive: torch.Tensor) -> None:
         """The code's `update_last_epoch_stats(epoch)` then `update_running_stats(features)`,
-        from the un-calibrated features `[K, D, N]` of every training sample (N as the models'
-        `target_bin`, padded)."""
+        from the features `[K, D, N]` of every training sample (un-calibrated; calibrated here
+        by this epoch's statistics where `stats_from` is "calibrated"; N padded)."""
         k, _, n = features.shape
+        if self.stats is not None and bool(self.stats_calibrated.any()):
+            # The code's stats pass is a training forward: calibrated by this epoch's statistics.
+            index = self.sample_bin[:, :n].clamp_max(self.bins - 1).unsqueeze(1).expand_as(features)
+            m1, scale, m2 = (value.gather(2, index) for value in self.stats)
+            calibrated = (features - m1).mul_(scale).add_(m2)
+            features = torch.where(self.stats_calibrated.view(k, 1, 1), calibrated, features)
         on = self.on & alive
         refresh = on & (epoch == self.epoch + 1)
         self.epoch += refresh
