@@ -185,30 +185,30 @@ class _Stage2:
         )
 
     def _epoch(self, epoch: int) -> None:
-        b, k = self.settings.batch_size, len(self.tasks)
-        perms = [
-            torch.randperm(n, generator=g) for n, g in zip(self.counts, self.perm_gen, strict=True)
-        ]
-        loss_sum = torch.zeros(k, dtype=torch.float64)
-        for step in range(max(self.steps)):
-            order = torch.zeros(k, b, dtype=torch.int64)
-            valid = torch.zeros(k, b, dtype=self.dtype)
-            for row, perm in enumerate(perms):
-                if step < self.steps[row]:
-                    part = perm[step * b : (step + 1) * b]
-                    order[row, : part.shape[0]], valid[row, : part.shape[0]] = part, 1.0
-            order, valid = order.to(self.flat.device), valid.to(self.flat.device)
-            weights = valid / valid.sum(-1, keepdim=True).clamp_min(1.0)
-            h = self.features.gather(2, order.unsqueeze(1).expand(-1, self.features.shape[1], -1))
+        b, k, s = self.settings.batch_size, len(self.tasks), max(self.steps)
+        device = self.flat.device
+        # This epoch's order of every model `[K, steps, B]` (one generator call per model).
+        order = torch.zeros(k, max(s * b, max(self.counts)), dtype=torch.int64)
+        for row, (n, gen) in enumerate(zip(self.counts, self.perm_gen, strict=True)):
+            order[row, :n] = torch.randperm(n, generator=gen)
+        order = order[:, : s * b].to(device).view(k, s, b)
+        used = [min(n, steps * b) for n, steps in zip(self.counts, self.steps, strict=True)]
+        used = torch.tensor(used, device=device).unsqueeze(1)
+        valid = (torch.arange(s * b, device=device) < used).to(self.dtype).view(k, s, b)
+        loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
+        for step in range(s):
+            index, mask = order[:, step], valid[:, step]
+            weights = mask / mask.sum(-1, keepdim=True).clamp_min(1.0)
+            h = self.features.gather(2, index.unsqueeze(1).expand(-1, self.features.shape[1], -1))
             teachers = [
-                t.gather(1, order.unsqueeze(2).expand(-1, -1, t.shape[2])) for t in self.teachers
+                t.gather(1, index.unsqueeze(2).expand(-1, -1, t.shape[2])) for t in self.teachers
             ]
             loss = self._forward_backward(h, teachers, weights)
             self.alive.logical_and_(torch.isfinite(loss))
             active = self.alive & (step < self.steps_t)
-            loss_sum += torch.where(active, loss, 0.0).double().cpu()
+            loss_sum += torch.where(active, loss, 0.0).double()
             self._adam(epoch, step, active)
-        mean = (loss_sum.to(self.flat.device) / self.steps_t).to(self.dtype)
+        mean = (loss_sum / self.steps_t).to(self.dtype)
         self.final_loss = torch.where(self.alive, mean, math.nan)
         self.epochs_done += self.alive
 

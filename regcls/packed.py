@@ -246,7 +246,7 @@ class _Pack:
             self.decay_col = torch.tensor(decay, **opts).unsqueeze(1)
 
         # The loss pieces (regcls.objectives): the MSE term, and the class head if any model has
-        # one (one head kind per pack: the kinds compute different heads).
+        # one (one head kind per pack, `pack_class_head`: one-hot heads join hierarchical ones).
         scale = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
         self.mse = MSETerm(torch.tensor(scale, **opts))
         kind = pack_class_head({o.class_head for o in objectives})
