@@ -15,7 +15,8 @@ Choices the paper leaves open (digest 1.5, pitfall 2), fixed here:
 - H defaults to the smallest H with C <= 2^H (the paper: H = 7 "since C_H <= 2^7"), so the
   coarse levels are 2, 4, ..., 2^(H-1) < C.
 
-A hierarchy is stored as `class_levels` `[H - 1, C]` int64: row h - 1 holds the level-h class of
+`class_means` gives the value HCA predicts for a finest class (the mean of its training
+targets). A hierarchy is stored as `class_levels` `[H - 1, C]` int64: row h - 1 holds the level-h class of
 every finest class (coarsest level first).
 """
 
@@ -80,3 +81,16 @@ def class_mapping_matrix(level: np.ndarray) -> np.ndarray:
     matrix = np.zeros((int(level[-1]) + 1, level.size))
     matrix[level, np.arange(level.size)] = 1.0
     return matrix
+
+
+def class_means(y_train: np.ndarray, labels: np.ndarray, midpoints: np.ndarray) -> np.ndarray:
+    """HCA's representative value of every finest class `[C]`: the mean of the training targets
+    in the class (Sec. 4, "following [36]"); an empty class falls back to its interval midpoint
+    (`midpoints`, e.g. `ClassBinning.centres()`; the paper leaves this open, digest pitfall 6)."""
+    y = np.asarray(y_train, dtype=np.float64)
+    labels, midpoints = np.asarray(labels), np.asarray(midpoints, dtype=np.float64)
+    if labels.shape != y.shape or labels.min() < 0 or labels.max() >= midpoints.size:
+        raise ValueError(f"labels: must be class ids in [0, {midpoints.size - 1}], one per target")
+    counts = np.bincount(labels, minlength=midpoints.size)
+    sums = np.bincount(labels, weights=y, minlength=midpoints.size)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), midpoints)

@@ -529,7 +529,7 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
     if t.keep_prob is not None and tuple(t.keep_prob.shape) != (n,):
         raise ValueError(f"{where}.keep_prob: must be [N] with N={n}")
     centres = t.class_centres
-    if centres is None and spec.prediction == "class_expectation":
+    if centres is None and spec.prediction in ("class_expectation", "hca"):
         raise ValueError(f"{where}.class_centres: objective {name} predicts from class centres")
     if centres is not None and (
         tuple(centres.shape) != (t.num_classes,) or not bool(torch.isfinite(centres).all())

@@ -13,6 +13,7 @@ import torch
 from regcls.distillation import distill_epochs, student_init, train_distillation
 from regcls.hierarchy import (
     class_mapping_matrix,
+    class_means,
     default_num_heads,
     hierarchy_levels,
     merged_edges,
@@ -370,6 +371,10 @@ def test_fds_before_its_start_epoch_is_plain_reg():
         ),
         ({"objective": "reg-fds"}, r"tasks\[0\]\.fds: objective 'reg-fds' needs an FDSConfig"),
         ({"fds": FDSConfig()}, r"tasks\[0\]\.fds: objective 'reg' has no FDS"),
+        (
+            {"objective": "hca", "classes": 4, "hca_rule": "add", "class_centres": None},
+            r"tasks\[0\]\.class_centres: objective 'hca' predicts from class centres",
+        ),
     ],
 )
 def test_bad_task_fields_raise(fields, message):
@@ -495,3 +500,11 @@ def test_fds_statistics_from_calibrated_or_raw_features_differ():
     # statistics after epoch 2 come from calibrated features in one model only.
     a, b = trained.fds_stats
     assert _rel_err(a, b) > 1e-6
+
+
+def test_class_representative_is_the_training_mean_or_the_midpoint():
+    y = np.array([0.1, 0.3, 2.9, 2.2, 2.6])
+    means = class_means(y, np.array([0, 0, 2, 2, 2]), np.array([0.5, 1.5, 2.5]))
+    np.testing.assert_allclose(means, [0.2, 1.5, 2.9 / 3 + 2.2 / 3 + 2.6 / 3])  # class 1: empty
+    with pytest.raises(ValueError, match=r"^labels: must be class ids in \[0, 2\]"):
+        class_means(y, np.array([0, 0, 3, 2, 2]), np.array([0.5, 1.5, 2.5]))
