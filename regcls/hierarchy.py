@@ -16,8 +16,8 @@ Choices the paper leaves open (digest 1.5, pitfall 2), fixed here:
   coarse levels are 2, 4, ..., 2^(H-1) < C.
 
 `class_means` gives the value HCA predicts for a finest class (the mean of its training
-targets). A hierarchy is stored as `class_levels` `[H - 1, C]` int64: row h - 1 holds the level-h class of
-every finest class (coarsest level first).
+targets). A hierarchy is stored as `class_levels` `[H - 1, C]` int64: row h - 1 holds the
+level-h class of every finest class (coarsest level first).
 """
 
 from __future__ import annotations
