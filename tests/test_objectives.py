@@ -50,7 +50,8 @@ def _settings(**changes) -> TrainSettings:
 
 
 def test_registry_names_and_compositions():
-    assert tuple(OBJECTIVES)[: len(CORE)] == CORE
+    assert tuple(OBJECTIVES)[: len(CORE)] == CORE  # the others: tests/test_method_zoo.py,
+    # tests/test_hca_fds.py
     assert objective("reg+cls").mse_weight(7.0) == 7.0  # Eq. 4: lam * MSE + CE
     assert objective("reg").mse_weight(7.0) == 1.0  # lam ignored
     assert objective("reg-scaled").mse_weight(7.0) == 7.0
@@ -86,6 +87,8 @@ def test_objective_inferred_like_before():
     assert balanced.objective_spec.name == "reg+cls-balanced"
 
 
+# The other objectives need fields of their own (weights, soft targets, class_levels, hca_rule,
+# fds): their packed == single tests are in tests/test_method_zoo.py and tests/test_hca_fds.py.
 @pytest.mark.parametrize("name", CORE)
 @pytest.mark.parametrize("drop_last", [True, False])
 def test_packed_equals_single_per_objective(name, drop_last):
