@@ -12,6 +12,15 @@ its exact hand-written gradient (see `benchmarks/NOTES.md` for the measured gain
 This module only runs the pack: layout, data and minibatches, the trunk and regression head, the
 step loop, divergence, Adam and the results. `regcls.single.train_single` is the plain
 nn.Module + torch.optim.Adam reference the tests compare against.
+
+Which objectives share a pack (`regcls.objectives.pack_class_head`): a pack runs one class-head
+piece. Models without a class head (`reg`, `reg-scaled`, `reg-lds`, `reg-focal`, `reg-bmc`,
+`reg-denseweight`, `reg-fds`) and one-hot heads (`reg+cls`, `reg+cls-balanced`, `cls-only`,
+`reg-lds+cls`) join any pack. Soft-target heads (`reg+hlgauss`, `reg+softlabel`; one-hot models
+then train on one-hot target rows) and hierarchical heads (`hca`, `hca+lds`, `reg+hca`; one-hot
+models are one-level hierarchies) cannot share a pack: such a pack is a one-line ValueError, and
+`regcls.methods.split_packs` / `regcls.objectives.head_group` split a study's models first. FDS,
+Focal-R, BMC and per-sample weights are per-model rows and mix with everything.
 """
 
 from __future__ import annotations

@@ -11,12 +11,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from regcls.methods import METHODS, MethodConfig, build_method_task, method_columns
+from regcls.methods import (
+    METHODS,
+    MethodConfig,
+    build_method_task,
+    distill_method_models,
+    method_columns,
+    split_packs,
+)
+from regcls.mlp import init_params
 from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.focal import FocalTerm
 from regcls.packed import ModelTask, TrainSettings, train_packed
 from regcls.reweighting import denseweight_weights, lds_kernel_window, lds_weights
-from regcls.single import train_single
+from regcls.single import distill_single, train_single
 from regcls.soft_targets import hl_gauss_targets, soft_group_targets
 
 F64 = torch.float64
@@ -29,6 +37,8 @@ ZOO = (
     "reg+softlabel",
     "reg-lds+cls",
 )
+# The HCA / FDS variants (hca-d's stage 1 is an hca model; its stage 2: test_hca_d_via_methods).
+HCA_FDS = ("hca", "hca+lds", "reg+hca", "reg-fds", "hca-d")
 
 # Tiny ops: intra-op threads only add sync overhead (conftest.py).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -47,10 +57,12 @@ def _task(variant: str, seed: int, n: int = 400, classes: int = 12, **hyper) -> 
     x, y = _data(seed, n)
     config = MethodConfig(variant, **hyper)
     fields = {"seed": seed, "lr": 1e-2, "lam": 0.3 + 0.1 * seed}  # not float32-exact
-    if METHODS[variant].objective in ("reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls"):
+    if config.has_classes:
         edges = torch.linspace(float(y.min()), float(y.max()), classes + 1, dtype=F64)
         labels = (torch.searchsorted(edges, y, right=True) - 1).clamp(0, classes - 1)
-        fields.update(edges=edges, labels=labels, class_centres=(edges[1:] + edges[:-1]) / 2)
+        fields.update(edges=edges, labels=labels)
+        if config.pack_group != "hierarchical":  # hca*: HCA's class means by default
+            fields["class_centres"] = (edges[1:] + edges[:-1]) / 2
     return build_method_task(config, x_train=x, y_train=y, **fields)
 
 
@@ -71,12 +83,16 @@ def _val_mse(trained, index: int) -> float:
 
 def _assert_packed_equals_single(
     tasks: list[ModelTask], settings: TrainSettings, tol: float = 1e-10
-) -> None:
+) -> float:
+    """Packed == single per task; returns the largest parameter relative difference."""
     packed = train_packed(tasks, settings)
     assert not packed.diverged.any()
+    worst = 0.0
     for i, task in enumerate(tasks):
         single = train_single(task, settings)
-        assert _rel_err(packed.params[i], single.params[0]) < tol, (task.objective, i)
+        err = _rel_err(packed.params[i], single.params[0])
+        worst = max(worst, err)
+        assert err < tol, (task.objective, i)
         assert _val_mse(packed, i) == pytest.approx(_val_mse(single, 0), rel=tol, abs=0)
         assert float(packed.final_loss[i]) == pytest.approx(float(single.final_loss[0]), rel=tol)
         if task.objective == "reg-bmc":  # the (learned or fixed) noise sigma too
@@ -85,6 +101,12 @@ def _assert_packed_equals_single(
             assert (sigma != task.bmc_sigma) == task.bmc_sigma_learned
         else:
             assert packed.bmc_sigma is None or math.isnan(float(packed.bmc_sigma[i]))
+        if task.fds is not None:  # FDS statistics too
+            for name, value in single.fds_stats[0].items():
+                torch.testing.assert_close(
+                    packed.fds_stats[i][name], value, rtol=tol, atol=tol, msg=name
+                )
+    return worst
 
 
 # Per variant, three models of different seeds, sizes and hyperparameters.
@@ -100,10 +122,19 @@ VARIANT_HYPER = {
     "reg+hlgauss": [{}, {"hlgauss_sigma_ratio": 2.0}, {}],
     "reg+softlabel": [{}, {"softlabel_beta": 0.3}, {}],
     "reg-lds+cls": [{}, {"lds_kernel": "laplace", "lds_sigma": 1.0}, {}],
+    "hca": [{}, {"hca_rule": "mul"}, {"hca_heads": 3}],
+    "hca+lds": [{}, {"hca_rule": "mul", "lds_inverse": "inverse"}, {"lds_bins": 20}],
+    "reg+hca": [{}, {"hca_heads": 2}, {}],
+    "reg-fds": [
+        {"fds_bins": 20},
+        {"fds_kernel": "laplace", "fds_momentum": 0.5, "fds_start_epoch": 2},
+        {"fds_bins": 12, "fds_stats_from": "raw", "fds_clip_max": 2.0},
+    ],
+    "hca-d": [{}, {"hca_heads": 2}, {}],
 }
 
 
-@pytest.mark.parametrize("variant", ZOO)
+@pytest.mark.parametrize("variant", ZOO + HCA_FDS)
 @pytest.mark.parametrize("drop_last", [True, False])
 def test_packed_equals_single_per_variant(variant, drop_last):
     hyper = VARIANT_HYPER[variant]
@@ -123,7 +154,99 @@ def test_mixed_pack_of_every_variant(drop_last, dtype, tol):
     tasks = [_task("reg", 0, 430), _task("reg+cls", 4, 400, 6)]
     tasks += [_task(v, 10 + i, 400 + 10 * i, 6 + 2 * i) for i, v in enumerate(ZOO)]
     tasks.append(_task("reg-bmc", 20, 300, bmc_sigma_learned=True))  # fewer steps, learned sigma
+    tasks.append(_task("reg-fds", 21, 350, fds_bins=20))  # FDS next to the soft head
     _assert_packed_equals_single(tasks, _settings(drop_last=drop_last, dtype=dtype), tol)
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_mixed_pack_of_every_variant_that_shares_a_hierarchical_pack(drop_last):
+    """One model of every variant that can join a hierarchical head's pack (all but the soft-target
+    ones): no head, one-hot heads (one-level hierarchies), HCA heads of different depths, LDS
+    weights on the MSE and on the CEs, Focal-R, BMC, FDS; float64, packed == single."""
+    variants = [v for v in METHODS if MethodConfig(v).pack_group != "soft"]
+    assert set(variants) >= set(HCA_FDS) and "reg+hlgauss" not in variants
+    tasks = [_task(v, 30 + i, 380 + 10 * i, 6 + 2 * i) for i, v in enumerate(variants)]
+    tasks.append(_task("reg-bmc", 20, 300, bmc_sigma_learned=True))  # fewer steps
+    worst = _assert_packed_equals_single(tasks, _settings(drop_last=drop_last))
+    print(f"mixed hierarchical pack ({len(tasks)} models): max param rel diff {worst:.2e}")
+
+
+def test_soft_and_hierarchical_heads_need_their_own_packs():
+    configs = [MethodConfig(v) for v in ("reg+hlgauss", "reg", "hca", "reg+cls", "reg+softlabel")]
+    assert [c.pack_group for c in configs] == ["soft", None, "hierarchical", None, "soft"]
+    assert split_packs(configs) == [[0, 1, 3, 4], [2]]
+    assert split_packs([MethodConfig("reg"), MethodConfig("reg-fds")]) == [[0, 1]]
+    assert split_packs([MethodConfig("reg+hca"), MethodConfig("reg")]) == [[0, 1]]
+    tasks = [_task(c.variant, 1 + i) for i, c in enumerate(configs)]
+    message = r"^tasks: soft and hierarchical heads need own packs, got \['hierarchical', 'soft'\]$"
+    with pytest.raises(ValueError, match=message):
+        train_packed(tasks, _settings(epochs=1))
+    for pack in split_packs(configs):  # the split packs train, each equal to the reference
+        _assert_packed_equals_single([tasks[i] for i in pack], _settings(epochs=2))
+
+
+def test_hca_lds_weights_every_levels_ce():
+    """hca+lds with unit weights is hca exactly; with LDS weights it trains a different model,
+    and its first-step loss is the weighted sum of the levels' CEs, by hand."""
+    plain, weighted = _task("hca", 3), _task("hca+lds", 3)
+    assert weighted.sample_weight is not None and plain.sample_weight is None
+    assert torch.equal(plain.class_levels, weighted.class_levels)
+    unit = _task("hca+lds", 3)
+    unit.sample_weight = torch.ones(400, dtype=F64)
+    trained = train_packed([plain, unit, weighted], _settings())
+    assert torch.equal(trained.params[0]["cls.weight"], trained.params[1]["cls.weight"])
+    assert _rel_err(trained.params[2], trained.params[0]) > 1e-4
+    # One step of one batch = the whole set: loss = sum_h mean_i w_i CE_h,i at the init.
+    settings = _settings(epochs=1, batch_size=400)
+    first = train_packed([weighted], settings)
+    seed, head = weighted.seed, weighted.head_width
+    init = init_params(seed, 1, settings.hidden, head, F64, weighted.class_blocks)
+    h = weighted.x_train
+    for i in range(2):
+        h = torch.relu(h @ init[f"trunk.{i}.weight"].T + init[f"trunk.{i}.bias"])
+    logits = h @ init["cls.weight"].T + init["cls.bias"]
+    w, labels, start, expected = weighted.sample_weight, weighted.labels, 0, 0.0
+    targets = [labels] + [level[labels] for level in weighted.class_levels]
+    for target in targets:
+        size = int(target.max()) + 1 if start else weighted.num_classes
+        ce = F.cross_entropy(logits[:, start : start + size], target, reduction="none")
+        expected += float((w * ce).mean())
+        start += size
+    assert float(first.final_loss[0]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_hca_d_via_methods_two_stages():
+    configs = [MethodConfig("hca-d"), MethodConfig("hca-d", hca_heads=2)]
+    assert all(c.needs_distillation for c in configs) and not MethodConfig("hca").needs_distillation
+    tasks = [_task("hca-d", 1, 400, 12), _task("hca-d", 2, 350, 10, hca_heads=2)]
+    settings = _settings(epochs=3)
+    stage1 = train_packed(tasks, settings)
+    distilled = distill_method_models(configs, tasks, stage1, settings)
+    assert distilled.epochs_trained.tolist() == [1, 1]  # ceil(0.2 * 3)
+    for i, task in enumerate(tasks):
+        single = distill_single(task, stage1.params[i], settings, epochs=1)
+        assert _rel_err(distilled.heads[i], single.heads[0]) < 1e-10
+    with pytest.raises(ValueError, match=r"^variant: 'hca' has no second stage"):
+        distill_method_models([MethodConfig("hca")] * 2, tasks, stage1, settings)
+    mixed = [MethodConfig("hca-d", distill_epochs=2), MethodConfig("hca-d")]
+    with pytest.raises(ValueError, match=r"^distill_epochs: one value per stage-2 pack"):
+        distill_method_models(mixed, tasks, stage1, settings)
+    two = distill_method_models(
+        [MethodConfig("hca-d", distill_epochs=2)] * 2, tasks, stage1, settings
+    )
+    assert two.epochs_trained.tolist() == [2, 2]
+
+
+def test_hca_defaults_to_class_means_and_the_papers_heads():
+    task = _task("hca", 1, 400, 12)
+    y, labels = task.y_train, task.labels
+    for c in range(12):
+        if bool((labels == c).any()):
+            assert float(task.class_centres[c]) == pytest.approx(float(y[labels == c].mean()))
+    assert task.class_levels.shape == (3, 12)  # H = 4 (12 <= 2^4): levels of 2, 4, 8 classes
+    assert task.hca_rule == "add" and task.prediction_rule == "hca_add"
+    assert _task("hca", 1, 400, 12, hca_heads=2).class_levels.shape == (1, 12)
+    assert _task("reg+hca", 1, 400, 12).hca_rule is None
 
 
 def test_reg_and_regression_variants_share_a_pack_without_class_head():
@@ -329,8 +452,43 @@ def test_method_columns_record_only_the_variants_hyperparameters():
     learned = method_columns(MethodConfig("reg-bmc", bmc_sigma_learned=True))
     assert learned["bmc_sigma_lr"] == 0.01
     with_lam = {v for v in METHODS if MethodConfig(v).uses_lam}
-    assert with_lam == {"reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls"}
-    assert {v for v in METHODS if MethodConfig(v).has_classes} == with_lam
+    assert with_lam == {"reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca"}
+    assert {v for v in METHODS if MethodConfig(v).has_classes} == with_lam | {
+        "hca",
+        "hca+lds",
+        "hca-d",
+    }
+    hca = method_columns(MethodConfig("hca", hca_rule="mul", hca_heads=3))
+    assert (hca["hca_rule"], hca["hca_heads"], hca["lds_kernel"], hca["fds_bins"]) == (
+        "mul",
+        3,
+        None,
+        None,
+    )
+    hca_lds = method_columns(MethodConfig("hca+lds"))
+    assert (hca_lds["hca_rule"], hca_lds["lds_inverse"], hca_lds["distill_epochs"]) == (
+        "add",
+        "sqrt_inv",
+        None,
+    )
+    assert method_columns(MethodConfig("reg+hca"))["hca_rule"] is None
+    assert method_columns(MethodConfig("hca-d"))["hca_rule"] is None
+    assert method_columns(MethodConfig("hca-d", distill_epochs=4))["distill_epochs"] == 4
+    fds = method_columns(MethodConfig("reg-fds", fds_ks=3))
+    fds_cols = {k: v for k, v in fds.items() if k.startswith("fds_")}
+    assert fds_cols == {
+        "fds_bins": 100,
+        "fds_kernel": "gaussian",
+        "fds_ks": 3,
+        "fds_sigma": 2.0,
+        "fds_momentum": 0.9,
+        "fds_start_update": 0,
+        "fds_start_epoch": 1,
+        "fds_clip_min": 0.1,
+        "fds_clip_max": 10.0,
+        "fds_stats_from": "calibrated",
+    }
+    assert all(method_columns(MethodConfig("hca"))[k] is None for k in fds_cols)
 
 
 @pytest.mark.parametrize(
@@ -350,6 +508,12 @@ def test_method_columns_record_only_the_variants_hyperparameters():
         ({"denseweight_bandwidth": "isj"}, r"^denseweight_bandwidth: must be one of"),
         ({"hlgauss_sigma_ratio": -0.5}, r"^hlgauss_sigma_ratio: must be finite and > 0"),
         ({"softlabel_form": "asymmetric"}, r"^softlabel_form: must be one of \('symmetric',\)"),
+        ({"hca_rule": "max"}, r"^hca_rule: must be one of \('add', 'mul'\)"),
+        ({"hca_heads": 0}, r"^hca_heads: must be None or an int >= 1"),
+        ({"distill_epochs": 1.5}, r"^distill_epochs: must be None or an int >= 1"),
+        ({"fds_kernel": "box"}, r"^fds_kernel: must be one of"),
+        ({"fds_ks": 4}, r"^fds_ks: must be an odd integer"),
+        ({"fds_stats_from": "both"}, r"^fds_stats_from: must be one of"),
     ],
 )
 def test_bad_config_raises_one_line(changes, message):

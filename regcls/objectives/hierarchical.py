@@ -103,7 +103,8 @@ class HierarchicalCrossEntropy:
         self.levels = []
         for level in range(depth):
             size = [s[level] if level < len(s) else 0 for s in sizes]
-            start = [sum(s[:level]) for s in sizes]
+            # Models without this level read row 0 (masked): their rows may fill the whole head.
+            start = [sum(s[:level]) if level < len(s) else 0 for s in sizes]
             wide = max(size)
             # Row of level class j of model k; padded classes (masked by the head) reuse a row.
             offset = torch.arange(wide, **long).unsqueeze(0)
