@@ -332,7 +332,11 @@ def _add_softlabel(config: MethodConfig, task: ModelTask, edges: torch.Tensor | 
 def _add_hierarchy(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
     grid = edges.detach().to(torch.float64).cpu().numpy()
     y = task.y_train.detach().to(torch.float64).cpu().numpy()
-    task.class_levels = torch.tensor(hierarchy_levels(y, grid, config.hca_heads))
+    try:
+        levels = hierarchy_levels(y, grid, config.hca_heads)
+    except ValueError as error:  # "num_heads: must be an integer in [1, H]..." -> hca_heads
+        raise ValueError(str(error).replace("num_heads", "hca_heads", 1)) from None
+    task.class_levels = torch.tensor(levels)
 
 
 def _add_hca(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:

@@ -76,8 +76,8 @@ class Objective:
     regression_loss: str = "mse"  # a REGRESSION_LOSSES entry
     sample_weight: bool = False  # the MSE term is weighted per sample (needs sample_weight)
     fds: bool = False  # FDS-calibrated features before the regression head (needs the task's fds)
-    # The CE terms (every level's, for a hierarchical head) are weighted per sample by the task's
-    # sample_weight (hca+lds: HCA Table 5's "+LDS" on a pure classifier).
+    # Every level's CE of a hierarchical head is weighted per sample by the task's sample_weight
+    # (hca+lds: HCA Table 5's "+LDS" on a pure classifier; the reference has it for this head).
     ce_sample_weight: bool = False
 
     def __post_init__(self) -> None:
@@ -101,9 +101,9 @@ class Objective:
             raise ValueError(f"sample_weight: objective {self.name!r} (bmc) takes no weights")
         if self.prediction == "hca" and self.class_head != "hierarchical":
             raise ValueError(f"class_head: objective {self.name!r} needs 'hierarchical' for hca")
-        if self.ce_sample_weight and (self.class_head is None or self.keep):
+        if self.ce_sample_weight and (self.class_head != "hierarchical" or self.keep):
             raise ValueError(
-                f"ce_sample_weight: objective {self.name!r} needs a class head without keep draws"
+                f"ce_sample_weight: objective {self.name!r} needs a hierarchical head, no keep"
             )
 
     @property
