@@ -83,19 +83,27 @@ def init_params(
     hidden: tuple[int, ...],
     num_classes: int = 0,
     dtype: torch.dtype = torch.float32,
+    class_blocks: tuple[int, ...] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Xavier-uniform weights and zero biases drawn from `torch.Generator().manual_seed(seed)`.
 
     Draw order is trunk, regression head, classification head, so `reg` and `reg+cls` models with
     the same seed share the trunk and regression-head init. Values are drawn in float64 and then
     cast, so float32 and float64 runs of one seed start from the same (rounded) weights.
+    `class_blocks` (sizes summing to `num_classes`): the class head is several heads stacked
+    (HCA's levels, one linear layer each), each drawn with its own Xavier bound, in row order.
     """
     layout = MLPLayout(in_features, tuple(hidden), num_classes)
+    if class_blocks is not None and sum(class_blocks) != num_classes:
+        raise ValueError(f"class_blocks: must sum to num_classes={num_classes}, got {class_blocks}")
     generator = torch.Generator().manual_seed(int(seed))
     params: dict[str, torch.Tensor] = {}
     for name, shape in layout.shapes:
         value = torch.zeros(shape, dtype=torch.float64)
-        if name.endswith(".weight"):
+        if name == "cls.weight" and class_blocks is not None:
+            for block in value.split(list(class_blocks)):
+                torch.nn.init.xavier_uniform_(block, generator=generator)
+        elif name.endswith(".weight"):
             torch.nn.init.xavier_uniform_(value, generator=generator)
         params[name] = value.to(dtype)
     return params

@@ -12,6 +12,15 @@ its exact hand-written gradient (see `benchmarks/NOTES.md` for the measured gain
 This module only runs the pack: layout, data and minibatches, the trunk and regression head, the
 step loop, divergence, Adam and the results. `regcls.single.train_single` is the plain
 nn.Module + torch.optim.Adam reference the tests compare against.
+
+Which objectives share a pack (`regcls.objectives.pack_class_head`): a pack runs one class-head
+piece. Models without a class head (`reg`, `reg-scaled`, `reg-lds`, `reg-focal`, `reg-bmc`,
+`reg-denseweight`, `reg-fds`) and one-hot heads (`reg+cls`, `reg+cls-balanced`, `cls-only`,
+`reg-lds+cls`) join any pack. Soft-target heads (`reg+hlgauss`, `reg+softlabel`; one-hot models
+then train on one-hot target rows) and hierarchical heads (`hca`, `hca+lds`, `reg+hca`; one-hot
+models are one-level hierarchies) cannot share a pack: such a pack is a one-line ValueError, and
+`regcls.methods.split_packs` / `regcls.objectives.head_group` split a study's models first. FDS,
+Focal-R, BMC and per-sample weights are per-model rows and mix with everything.
 """
 
 from __future__ import annotations
@@ -23,8 +32,12 @@ from dataclasses import dataclass
 import torch
 
 from regcls.mlp import MLPLayout, forward, init_params, torch_dtype
-from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective
+from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective, pack_class_head
+from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.cross_entropy import draw_kept
+from regcls.objectives.feature_smoothing import FDSConfig, FeatureSmoothing, target_bins
+from regcls.objectives.focal import FOCAL_ACTIVATIONS, FocalTerm
+from regcls.objectives.hierarchical import HCA_RULES, level_sizes
 from regcls.objectives.mse import MSETerm, batch_weights
 from regcls.objectives.prediction import RULES
 
@@ -82,6 +95,23 @@ class ModelTask:
     class_centres: torch.Tensor | None = None  # [num_classes] value of each class
     weight_decay: float | None = None  # this model's coupled L2; None -> TrainSettings'
     init_seed: int | None = None  # seed of the initial weights; None -> `seed`
+    # Objectives with per-sample MSE weights (reg-lds, reg-denseweight, reg-lds+cls) or CE weights
+    # (hca+lds): [N] > 0.
+    sample_weight: torch.Tensor | None = None
+    # Objectives with a soft-target class head (reg+hlgauss, reg+softlabel): [N, num_classes]
+    # target distributions (rows >= 0 summing to 1); `labels` stay the hard classes.
+    soft_targets: torch.Tensor | None = None
+    focal_beta: float = 0.2  # reg-focal: a(|e|) = 2 sigmoid(beta |e|) - 1 or tanh(beta |e|)
+    focal_gamma: float = 1.0  # reg-focal: e^2 * a(|e|)^gamma
+    focal_activation: str = "sigmoid"  # reg-focal: a FOCAL_ACTIVATIONS entry
+    bmc_sigma: float = 1.0  # reg-bmc: the noise sigma of Balanced MSE (the init when learned)
+    bmc_sigma_learned: bool = False  # reg-bmc: sigma is a parameter trained with the model
+    bmc_sigma_lr: float = 1e-2  # reg-bmc: Adam learning rate of a learned sigma (no decay)
+    # Hierarchical heads (hca, reg+hca): [H - 1, num_classes] int64, the coarse class of every
+    # finest class per coarse level (regcls.hierarchy.hierarchy_levels); [0, C] = one level.
+    class_levels: torch.Tensor | None = None
+    hca_rule: str | None = None  # hca's test-time rule: "add" (Eq. 7) or "mul" (Eq. 8)
+    fds: FDSConfig | None = None  # reg-fds: feature distribution smoothing hyperparameters
 
     @property
     def is_classifier(self) -> bool:
@@ -97,6 +127,26 @@ class ModelTask:
             return OBJECTIVES["reg"]
         return OBJECTIVES["reg+cls" if self.keep_prob is None else "reg+cls-balanced"]
 
+    @property
+    def head_width(self) -> int:
+        """Rows of the class head: 0 without labels, else every level's classes."""
+        if self.labels is None:
+            return 0
+        return sum(level_sizes(self.class_levels, int(self.num_classes)))
+
+    @property
+    def class_blocks(self) -> tuple[int, ...] | None:
+        """Level sizes of a hierarchical head (each its own linear layer), else None."""
+        if self.labels is None or self.class_levels is None:
+            return None
+        return tuple(level_sizes(self.class_levels, int(self.num_classes)))
+
+    @property
+    def prediction_rule(self) -> str:
+        """The model's `prediction.RULES` name (hca: by `hca_rule`)."""
+        rule = self.objective_spec.prediction
+        return f"hca_{self.hca_rule}" if rule == "hca" else rule
+
 
 @dataclass
 class TrainedModels:
@@ -109,6 +159,10 @@ class TrainedModels:
     # Per model: its `prediction.RULES` name (None: all "regression") and class centres (or None).
     prediction_rules: Sequence[str] | None = None
     class_centres: Sequence[torch.Tensor | None] | None = None
+    bmc_sigma: torch.Tensor | None = None  # [K] BMC noise sigma (trained if learned); nan: no BMC
+    class_levels: Sequence[torch.Tensor | None] | None = None  # hierarchical heads (or None)
+    # Per model: FDS statistics (running_mean/var, smoothed_mean/var [bins, D]) or None.
+    fds_stats: Sequence[dict[str, torch.Tensor] | None] | None = None
 
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the
@@ -135,7 +189,8 @@ class TrainedModels:
     def _predict(self, index: int, x: torch.Tensor) -> torch.Tensor:
         rules, centres = self.prediction_rules, self.class_centres
         rule = RULES["regression" if rules is None else rules[index]]
-        return rule(self.params[index], x, None if centres is None else centres[index])
+        levels = None if self.class_levels is None else self.class_levels[index]
+        return rule(self.params[index], x, None if centres is None else centres[index], levels)
 
 
 EpochHook = Callable[[int, TrainedModels], bool | None]
@@ -174,9 +229,10 @@ class _Pack:
         objectives = [t.objective_spec for t in tasks]
         k = len(tasks)
         self.counts = [int(t.y_train.shape[0]) for t in tasks]
-        self.classes = [int(t.num_classes) if t.is_classifier else 0 for t in tasks]
-        self.prediction_rules = [o.prediction for o in objectives]
+        self.classes = [t.head_width for t in tasks]
+        self.prediction_rules = [t.prediction_rule for t in tasks]
         self.class_centres = [t.class_centres for t in tasks]
+        self.class_levels = [t.class_levels for t in tasks]
         self.layout = MLPLayout(in_features, tuple(settings.hidden), max(self.classes))
         self.has_cls = self.layout.num_classes > 0
         self.has_keep = any(t.keep_prob is not None for t in tasks)
@@ -190,7 +246,9 @@ class _Pack:
         views = self.layout.views(self.flat)
         for row, task in enumerate(tasks):
             seed = task.seed if task.init_seed is None else task.init_seed
-            init = init_params(seed, in_features, settings.hidden, self.classes[row], self.dtype)
+            init = init_params(
+                seed, in_features, settings.hidden, self.classes[row], self.dtype, task.class_blocks
+            )
             for name, value in init.items():
                 views[name][row, : value.shape[0]] = value
         self.grad = torch.zeros_like(self.flat)
@@ -211,17 +269,54 @@ class _Pack:
         if len(set(decay)) > 1:
             self.decay_col = torch.tensor(decay, **opts).unsqueeze(1)
 
-        # The loss pieces (regcls.objectives): the MSE term, and the class head if any model has
-        # one (one head kind per pack: the kinds compute different heads).
-        scale = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
-        self.mse = MSETerm(torch.tensor(scale, **opts))
-        kinds = sorted({o.class_head for o in objectives if o.class_head is not None})
-        if len(kinds) > 1:
-            raise ValueError(f"tasks: one class-head kind per pack, got {kinds}")
+        # The loss pieces (regcls.objectives): the MSE term (Focal-R / BMC rows overwrite their
+        # rows of it), and the class head if any model has one: one head kind per pack
+        # (`pack_class_head`): one-hot models join a soft-target head (as one-hot target rows) or
+        # a hierarchical head (as one-level hierarchies); soft and hierarchical cannot mix.
+        kind = pack_class_head({o.class_head for o in objectives})
+        weights = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
+        scale = torch.tensor(weights, **opts)
+        self.mse = MSETerm(scale)
+        self.focal = self.bmc = None
+        focal = [i for i, o in enumerate(objectives) if o.regression_loss == "focal"]
+        if focal:
+            picked = [tasks[i] for i in focal]
+            self.focal = FocalTerm(
+                focal,
+                scale,
+                [t.focal_beta for t in picked],
+                [t.focal_gamma for t in picked],
+                [t.focal_activation for t in picked],
+            )
+        bmc = [i for i, o in enumerate(objectives) if o.regression_loss == "bmc"]
+        if bmc:
+            picked = [tasks[i] for i in bmc]
+            learned = [t.bmc_sigma_learned for t in picked]
+            self.bmc = BMCTerm(bmc, scale, [t.bmc_sigma for t in picked], any(learned))
+            if any(learned):  # Adam state of the learned sigmas; fixed ones take zero steps
+                lr = [t.bmc_sigma_lr if t.bmc_sigma_learned else 0.0 for t in picked]
+                self.sigma_neg_lr = -torch.tensor(lr, dtype=torch.float64, device=self.device)
+                self.sigma_avg = torch.zeros_like(self.bmc.sigma)
+                self.sigma_avg_sq = torch.zeros_like(self.bmc.sigma)
         self.head = None
+        self.soft = kind == "soft"
         if self.has_cls:
             (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
-            self.head = CLASS_HEADS[kinds[0]](self.classes, b, cls_w, cls_b, grad_w, grad_b)
+            extra = {"class_levels": self.class_levels} if kind == "hierarchical" else {}
+            self.head = CLASS_HEADS[kind](self.classes, b, cls_w, cls_b, grad_w, grad_b, **extra)
+        # FDS (reg-fds) calibrates the regression head's input; None: no model uses it.
+        self.fds = None
+        self.fds_bins = [t.fds.bins if o.fds else 0 for o, t in zip(objectives, tasks, strict=True)]
+        if any(self.fds_bins):
+            configs = [t.fds if o.fds else None for o, t in zip(objectives, tasks, strict=True)]
+            bins = [
+                None if c is None else target_bins(t.y_train, c.bins)
+                for c, t in zip(configs, tasks, strict=True)
+            ]
+            hidden = settings.hidden[-1]
+            self.fds = FeatureSmoothing(
+                configs, bins, hidden, max(self.counts), self.dtype, self.device
+            )
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)
@@ -229,6 +324,26 @@ class _Pack:
         if self.has_cls:
             labels = [t.labels for t in tasks]
             self.l_ids, self.l_data = _stack_unique(labels, torch.int64)
+        # Per-sample weights of the MSE term (reg-lds, ...) and of the CE terms (hca+lds); models
+        # without weights read a shared row of ones.
+        ones = torch.ones(max(self.counts), dtype=self.dtype, device=self.device)
+        self.has_sample_weight = any(o.sample_weight for o in objectives)
+        if self.has_sample_weight:
+            pairs = zip(objectives, tasks, strict=True)
+            weights = [t.sample_weight if o.sample_weight else ones for o, t in pairs]
+            self.sw_ids, self.sw_data = _stack_unique(weights, self.dtype)
+        self.has_ce_weight = any(o.ce_sample_weight for o in objectives)
+        if self.has_ce_weight:
+            pairs = zip(objectives, tasks, strict=True)
+            weights = [t.sample_weight if o.ce_sample_weight else ones for o, t in pairs]
+            self.cw_ids, self.cw_data = _stack_unique(weights, self.dtype)
+        if self.soft:  # [U, N, C_max] target rows, gathered per step (not per epoch: C can be big)
+            c_max = self.layout.num_classes
+            made: dict[tuple, torch.Tensor] = {}  # one one-hot copy per labels tensor
+            targets = [
+                _soft_rows(o, t, c_max, made) for o, t in zip(objectives, tasks, strict=True)
+            ]
+            self.t_ids, self.t_data = _stack_unique(targets, self.dtype)
         self.keep = [
             None if t.keep_prob is None else t.keep_prob.to(torch.float64).cpu() for t in tasks
         ]
@@ -250,6 +365,9 @@ class _Pack:
 
     def run_epoch(self, epoch: int) -> None:
         batches = self._epoch_batches()
+        if self.fds is not None:
+            b = self.settings.batch_size
+            self.fds.begin_epoch(epoch, self.epoch_order, self.max_steps, b)
         self.loss_sum.zero_()
         for step in range(self.max_steps):
             x, y, w_mse, labels, w_ce = (None if t is None else t[step] for t in batches)
@@ -257,6 +375,8 @@ class _Pack:
         mean = (self.loss_sum / self.steps_t).to(self.dtype)
         self.final_loss = torch.where(self.alive, mean, math.nan)
         self.epochs_done += self.alive
+        if self.fds is not None:  # FDS statistics from this epoch's features of all samples
+            self.fds.end_epoch(epoch, self._all_features(), self.alive)
 
     def _epoch_batches(self) -> list[torch.Tensor | None]:
         """This epoch's minibatches of every model, gathered once: x `[steps, K, in, B]`, the
@@ -271,6 +391,7 @@ class _Pack:
             order[row, : perm.shape[0]] = perm
         order_cpu = order[:, :width]
         order = order_cpu.to(self.device)
+        self.epoch_order = order
         used = [min(n, steps * b) for n, steps in zip(self.counts, self.steps, strict=True)]
         position = torch.arange(width, device=self.device)
         valid = position < torch.tensor(used, device=self.device).unsqueeze(1)  # [K, width]
@@ -278,13 +399,17 @@ class _Pack:
         def by_step(values: torch.Tensor) -> torch.Tensor:  # [K, width] -> [steps, K, B]
             return values.view(k, s, b).transpose(0, 1).contiguous()
 
-        w_mse = batch_weights(by_step(valid.to(self.dtype)))
+        sample_weight = None
+        if self.has_sample_weight:
+            sample_weight = by_step(_take(self.sw_data, self.sw_ids, order))
+        w_mse = batch_weights(by_step(valid.to(self.dtype)), sample_weight)
         x = _take(self.x_data, self.x_ids, order)  # [K, width, in]
         x = x.view(k, s, b, -1).permute(1, 0, 3, 2).contiguous()
         y = by_step(_take(self.y_data, self.y_ids, order))
         if self.head is None:
             return [x, y, w_mse, None, None]
-        labels = by_step(_take(self.l_data, self.l_ids, order))
+        # The soft head reads sample ids and gathers its target rows at each step.
+        labels = by_step(order) if self.soft else by_step(_take(self.l_data, self.l_ids, order))
         kept = valid.to(self.dtype)
         if self.has_keep:
             keep_rows = torch.ones(k, width, dtype=self.dtype)
@@ -292,7 +417,10 @@ class _Pack:
                 if keep is not None:
                     keep_rows[row] = draw_kept(keep, gen).to(self.dtype)[order_cpu[row]]
             kept = kept * keep_rows.to(self.device)
-        return [x, y, w_mse, labels, self.head.batch_weights(by_step(kept))]
+        w_ce = self.head.batch_weights(by_step(kept))
+        if self.has_ce_weight:  # each sample's CE (every level's) times its weight
+            w_ce = w_ce * by_step(_take(self.cw_data, self.cw_ids, order))
+        return [x, y, w_mse, labels, w_ce]
 
     # --- one step -----------------------------------------------------------------------------
 
@@ -308,18 +436,29 @@ class _Pack:
         for weight, bias in self.weights[:top]:
             acts.append(torch.baddbmm(bias.unsqueeze(2), weight, acts[-1]).clamp_min_(0.0))
         h = acts[-1]
+        h_reg = h if self.fds is None else self.fds.calibrate(h, step)  # FDS: z~ (Eq. 6)
         reg_w, reg_b = self.weights[top]
-        diff = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h)[:, 0, :].sub_(y)  # pred - y, [K, B]
+        pred = torch.baddbmm(reg_b.unsqueeze(2), reg_w, h_reg)[:, 0, :]
+        pred_bmc = None if self.bmc is None else pred.index_select(0, self.bmc.rows)
+        diff = pred.sub_(y)  # pred - y, [K, B]
         loss, d_pred = self.mse(diff, w_mse)
+        if self.focal is not None:
+            self.focal(diff, w_mse, loss, d_pred)
+        if self.bmc is not None:
+            self.bmc(pred_bmc, y, w_mse, loss, d_pred)
         # Backward: the exact gradient of the loss, written into the flat grad views.
         grads = self.grads
         d_out = d_pred.unsqueeze(1)  # [K, 1, B]
         h_t = h.transpose(1, 2)
-        torch.bmm(d_out, h_t, out=grads[top][0])
+        torch.bmm(d_out, h_reg.transpose(1, 2), out=grads[top][0])
         torch.sum(d_pred, dim=1, keepdim=True, out=grads[top][1])
         d_h = torch.mul(reg_w.transpose(1, 2), d_out)  # [K, H, B] outer product
+        if self.fds is not None:
+            d_h = self.fds.backward(d_h)
         if self.head is not None:
             # Forward, loss and backward of the class heads (adds to `loss`, `d_h`).
+            if self.soft:  # labels are sample ids: gather this step's target rows [K, B, C]
+                labels = _take(self.t_data, self.t_ids, labels)
             self.head(h, h_t, labels, w_ce, loss, d_h)
 
         # Divergence without a host sync: a model whose loss is not finite stops for good.
@@ -365,6 +504,34 @@ class _Pack:
         neg_step = (self.neg_lr / bc1).mul_(active.unsqueeze(1)).to(self.dtype)
         torch.mul(self.exp_avg, neg_step, out=self.update)
         self.flat.addcdiv_(self.update, self.denom)
+        if self.bmc is not None and self.bmc.learned:
+            self._adam_sigma(active, bc1, bc2_sqrt)
+
+    def _adam_sigma(self, active: torch.Tensor, bc1, bc2_sqrt) -> None:
+        """The same Adam step for the learned BMC sigmas (their own lr, no weight decay)."""
+        beta1, beta2 = BETAS
+        rows = self.bmc.rows
+        on = active.index_select(0, rows)
+        grad = self.bmc.grad_sigma.masked_fill(~on, 0.0)
+        if not self.uniform_steps:
+            bc1, bc2_sqrt = bc1[:, 0].index_select(0, rows), bc2_sqrt[:, 0].index_select(0, rows)
+            saved = (self.sigma_avg.clone(), self.sigma_avg_sq.clone())
+        self.sigma_avg.lerp_(grad, 1 - beta1)
+        self.sigma_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if not self.uniform_steps:
+            self.sigma_avg.copy_(torch.where(on, self.sigma_avg, saved[0]))
+            self.sigma_avg_sq.copy_(torch.where(on, self.sigma_avg_sq, saved[1]))
+        denom = (self.sigma_avg_sq.sqrt() / bc2_sqrt).add_(self.settings.adam_eps)
+        neg_step = (self.sigma_neg_lr / bc1).mul_(on).to(self.dtype)
+        self.bmc.sigma.addcdiv_(self.sigma_avg * neg_step, denom)
+
+    def _all_features(self) -> torch.Tensor:
+        """The last hidden layer `[K, H, N]` of every model on all its training samples (padded
+        to the longest), un-calibrated: FDS's extra pass after an epoch."""
+        h = self.x_data.index_select(0, self.x_ids).transpose(1, 2)  # [K, in, N]
+        for weight, bias in self.weights[: len(self.settings.hidden)]:
+            h = torch.baddbmm(bias.unsqueeze(2), weight, h).clamp_min_(0.0)
+        return h
 
     # --- results ------------------------------------------------------------------------------
 
@@ -380,7 +547,19 @@ class _Pack:
             final_loss=self.final_loss.clone(),
             prediction_rules=self.prediction_rules,
             class_centres=self.class_centres,
+            bmc_sigma=self._bmc_sigma(),
+            class_levels=self.class_levels,
+            fds_stats=[
+                None if bins == 0 or self.fds is None else self.fds.state(row, bins)
+                for row, bins in enumerate(self.fds_bins)
+            ],
         )
+
+    def _bmc_sigma(self) -> torch.Tensor | None:
+        if self.bmc is None:
+            return None
+        out = torch.full((len(self.counts),), math.nan, dtype=self.dtype, device=self.device)
+        return out.index_copy_(0, self.bmc.rows, self.bmc.sigma)
 
 
 class _ParamRows(Sequence):
@@ -440,8 +619,12 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
     name = repr(spec.name)
     if spec.uses_lam and not (t.lam >= 0 and math.isfinite(t.lam)):
         raise ValueError(f"{where}.lam: must be finite and >= 0 for {name}, got {t.lam}")
+    _check_regression_fields(where, t, spec, n)
     if t.keep_prob is not None and not spec.keep:
         raise ValueError(f"{where}.keep_prob: objective {name} has no keep draws; give None")
+    if spec.class_head != "soft" and t.soft_targets is not None:
+        raise ValueError(f"{where}.soft_targets: objective {name} has no soft targets; give None")
+    _check_extensions(where, t, spec)
     if spec.class_head is None:
         for field in ("labels", "class_centres"):
             if getattr(t, field) is not None:
@@ -455,17 +638,108 @@ def _check_objective(where: str, t: ModelTask, n: int) -> None:
         raise ValueError(f"{where}.labels: must be int64 [N] with N={n}")
     if int(t.labels.min()) < 0 or int(t.labels.max()) >= t.num_classes:
         raise ValueError(f"{where}.labels: must lie in [0, {t.num_classes - 1}]")
+    if spec.class_head == "soft":
+        targets = t.soft_targets
+        if targets is None or tuple(targets.shape) != (n, t.num_classes):
+            raise ValueError(f"{where}.soft_targets: must be [N={n}, num_classes={t.num_classes}]")
+        sums = targets.double().sum(1)
+        if not bool(torch.isfinite(targets).all() & (targets >= 0).all()) or not bool(
+            ((sums - 1).abs() <= 1e-6).all()
+        ):
+            raise ValueError(f"{where}.soft_targets: must be finite, >= 0, rows summing to 1")
     if spec.keep and t.keep_prob is None:
         raise ValueError(f"{where}.keep_prob: objective {name} needs keep probabilities [N]")
     if t.keep_prob is not None and tuple(t.keep_prob.shape) != (n,):
         raise ValueError(f"{where}.keep_prob: must be [N] with N={n}")
     centres = t.class_centres
-    if centres is None and spec.prediction == "class_expectation":
+    if centres is None and spec.prediction in ("class_expectation", "hca"):
         raise ValueError(f"{where}.class_centres: objective {name} predicts from class centres")
     if centres is not None and (
         tuple(centres.shape) != (t.num_classes,) or not bool(torch.isfinite(centres).all())
     ):
         raise ValueError(f"{where}.class_centres: must be finite [num_classes={t.num_classes}]")
+
+
+def _soft_rows(
+    spec: Objective, task: ModelTask, classes: int, made: dict[tuple, torch.Tensor]
+) -> torch.Tensor | None:
+    """A model's target rows `[N, classes]` for the soft head: its soft targets, one-hot rows of
+    its labels (one copy per labels tensor, via `made`), or None without a class head."""
+    if spec.class_head is None:
+        return None
+    if spec.class_head == "soft":
+        targets = task.soft_targets
+        width = targets.shape[1]
+        if width == classes:
+            return targets
+        return torch.nn.functional.pad(targets, (0, classes - width))
+    labels = task.labels
+    key = (labels.data_ptr(), tuple(labels.shape), labels.stride(), labels.device)
+    if key not in made:
+        made[key] = torch.nn.functional.one_hot(labels, classes)
+    return made[key]
+
+
+def _check_regression_fields(where: str, t: ModelTask, spec: Objective, n: int) -> None:
+    """Sample weights, Focal-R and BMC fields of the objectives that use them."""
+    name = repr(spec.name)
+    weight = t.sample_weight
+    weighted = spec.sample_weight or spec.ce_sample_weight
+    if not weighted and weight is not None:
+        raise ValueError(f"{where}.sample_weight: objective {name} has no weights; give None")
+    if weighted and (
+        weight is None
+        or tuple(weight.shape) != (n,)
+        or not bool((torch.isfinite(weight) & (weight > 0)).all())
+    ):
+        raise ValueError(f"{where}.sample_weight: must be finite > 0 [N={n}] for {name}")
+    if spec.regression_loss == "focal":
+        if t.focal_activation not in FOCAL_ACTIVATIONS:
+            raise ValueError(
+                f"{where}.focal_activation: must be one of {FOCAL_ACTIVATIONS}, "
+                f"got {t.focal_activation!r}"
+            )
+        if not (t.focal_beta > 0 and math.isfinite(t.focal_beta)):
+            raise ValueError(f"{where}.focal_beta: must be finite and > 0, got {t.focal_beta}")
+        if not (t.focal_gamma >= 0 and math.isfinite(t.focal_gamma)):
+            raise ValueError(f"{where}.focal_gamma: must be finite and >= 0, got {t.focal_gamma}")
+    if spec.regression_loss == "bmc":
+        if not (t.bmc_sigma > 0 and math.isfinite(t.bmc_sigma)):
+            raise ValueError(f"{where}.bmc_sigma: must be finite and > 0, got {t.bmc_sigma}")
+        if t.bmc_sigma_learned and not (t.bmc_sigma_lr > 0 and math.isfinite(t.bmc_sigma_lr)):
+            raise ValueError(f"{where}.bmc_sigma_lr: must be finite and > 0, got {t.bmc_sigma_lr}")
+
+
+def _check_extensions(where: str, t: ModelTask, spec: Objective) -> None:
+    """The hierarchical-head (hca) and FDS fields are given exactly when the objective uses
+    them, with valid values."""
+    name = repr(spec.name)
+    if not spec.fds and t.fds is not None:
+        raise ValueError(f"{where}.fds: objective {name} has no FDS; give None")
+    if spec.fds and not isinstance(t.fds, FDSConfig):
+        raise ValueError(f"{where}.fds: objective {name} needs an FDSConfig")
+    if spec.prediction != "hca" and t.hca_rule is not None:
+        raise ValueError(f"{where}.hca_rule: objective {name} has no HCA prediction; give None")
+    if spec.prediction == "hca" and t.hca_rule not in HCA_RULES:
+        raise ValueError(f"{where}.hca_rule: must be one of {HCA_RULES} for {name}")
+    if spec.class_head != "hierarchical":
+        if t.class_levels is not None:
+            raise ValueError(
+                f"{where}.class_levels: objective {name} has one class head; give None"
+            )
+        return
+    levels = t.class_levels
+    if levels is None:
+        raise ValueError(f"{where}.class_levels: objective {name} needs int64 [H - 1, num_classes]")
+    if levels.dim() != 2 or levels.shape[1] != t.num_classes or levels.dtype != torch.int64:
+        raise ValueError(
+            f"{where}.class_levels: must be int64 [H - 1, num_classes={t.num_classes}]"
+        )
+    steps = levels.diff(dim=1)
+    if levels.shape[0] and not (
+        bool((levels[:, 0] == 0).all()) and bool(((steps == 0) | (steps == 1)).all())
+    ):
+        raise ValueError(f"{where}.class_levels: each row must count up from 0 in steps of 0 or 1")
 
 
 def _stack_unique(
