@@ -22,6 +22,8 @@ from search_spaces.synthetic_1d import PRESETS
 from study.dir.plan import declared_models as dir_declared_models
 from study.dir.plan import stsb_specs
 from study.output_folder import check_output_folder, claim_output_folder
+from study.synthetic_1d.bundles import bundle_packs
+from study.synthetic_1d.packing import split_costly
 from study.synthetic_1d.plan import declared_models, lambda_search_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,10 +132,13 @@ def test_dry_run_prints_every_stage_without_ray_and_creates_nothing(tmp_path):
     for stage, models in declared.items():
         assert int(table[stage][0].replace(",", "")) == models, stage
     assert int(table["total"][0].replace(",", "")) == sum(declared.values()) == 55_320
-    # Packing splits costly grid points into several trials, never merges them.
-    assert int(table["lambda_search"][1].replace(",", "")) >= len(
-        lambda_search_specs(PRESETS["paper"])
+    # The Tune trials are the bundles the run makes: the packs after splitting, bundled.
+    packs = sorted(
+        split_costly(lambda_search_specs(PRESETS["paper"])), key=lambda s: s.variant != "reg"
     )
+    slots = os.cpu_count() or 1
+    trials = int(table["lambda_search"][1].replace(",", ""))
+    assert trials == len(bundle_packs(packs, slots)) < len(packs)
     assert all(row[2] != "-" for row in table.values()), "every stage has an ETA"
     assert "placeholder lambda" in result.stdout
 

@@ -36,7 +36,7 @@ from study.resources import (
 )
 from study.run_info import write_provenance
 from study.sink import Pairing, ParquetSink
-from study.tune_runner import RunSummary, run_trials
+from study.tune_runner import RunSummary, run_trials, study_progress
 
 # A reg+cls row's reg model: same data (dataset, split, task, target), seed, data balance and
 # model selection, in the same stage.
@@ -102,23 +102,26 @@ def run_dir_study(
             if resources.device == "cpu" and todo:
                 _print_cpu_estimate(todo, root, resources)
         if todo:
-            summaries[study.name] = run_trials(
-                trainable,
-                {
-                    "device": resources.device,
-                    "threads": resources.threads,
-                    "spec": tune.grid_search([[s.to_config()] for s in todo]),
-                },
-                name=study.name,
-                storage=options.out / "tune",
-                sink=sink,
-                fallback_rows=dir_fallback_rows,
-                resources=resources,
-                expected_trials=len(todo),
-                trial_name=dir_trial_name,
-                logger=options.log,
-                max_failures=options.max_failures,
-            )
+            done = sink.read().num_rows if options.resume else 0
+            with study_progress(sum(declared.values()), done) as progress:
+                summaries[study.name] = run_trials(
+                    trainable,
+                    {
+                        "device": resources.device,
+                        "threads": resources.threads,
+                        "spec": tune.grid_search([[s.to_config()] for s in todo]),
+                    },
+                    name=study.name,
+                    storage=options.out / "tune",
+                    sink=sink,
+                    fallback_rows=dir_fallback_rows,
+                    resources=resources,
+                    expected_trials=len(todo),
+                    progress=progress,
+                    trial_name=dir_trial_name,
+                    logger=options.log,
+                    max_failures=options.max_failures,
+                )
     return summaries
 
 

@@ -15,6 +15,7 @@ from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.dry_run import StagePlan, format_plan
 from study.options import StudyOptions
 from study.output_folder import check_output_folder
+from study.synthetic_1d.bundles import bundle_packs
 from study.synthetic_1d.packing import CostModel, eta_seconds, split_costly
 from study.synthetic_1d.plan import (
     STUDY,
@@ -96,12 +97,14 @@ def dry_run(options: StudyOptions) -> str:
     return format_plan(title, plans, total_eta, notes)
 
 
-def _stage_plan(stage: str, trials: list[TrialSpec], slots: int, cost: CostModel) -> StagePlan:
+def _stage_plan(stage: str, packs: list[TrialSpec], slots: int, cost: CostModel) -> StagePlan:
+    """Models, Tune trials (the bundles the run makes of the packs, `reg` first) and ETA."""
+    ordered = sorted(packs, key=lambda s: s.variant != "reg")
     return StagePlan(
         stage=stage,
-        models=sum(len(s.replicates) for s in trials),
-        trials=len(trials),
-        eta_seconds=eta_seconds(trials, slots, cost),
+        models=sum(len(s.replicates) for s in packs),
+        trials=len(bundle_packs(ordered, slots)) if packs else 0,
+        eta_seconds=eta_seconds(packs, slots, cost),
     )
 
 
