@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from regcls.mlp import MLPLayout, forward, init_params, torch_dtype
+from regcls.mlp import MLPLayout, forward, init_params, matmul_dtype, torch_dtype
 from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective
 from regcls.objectives.cross_entropy import draw_kept
 from regcls.objectives.mse import MSETerm, batch_weights
@@ -221,7 +221,9 @@ class _Pack:
         self.head = None
         if self.has_cls:
             (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
-            self.head = CLASS_HEADS[kinds[0]](self.classes, b, cls_w, cls_b, grad_w, grad_b)
+            self.head = CLASS_HEADS[kinds[0]](
+                self.classes, b, cls_w, cls_b, grad_w, grad_b, matmul_dtype(settings.dtype)
+            )
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)

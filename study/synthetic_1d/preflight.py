@@ -59,8 +59,6 @@ def dry_run(options: StudyOptions) -> str:
     check_output_folder(options.out, study_config(options, preset), options.resume)
     cpus = options.num_cpus or os.cpu_count() or 1
     slots = max(1, cpus // options.cpus_per_trial)
-    # Scaled by the run's own start-up calibration, so the ETA matches the one the run prints.
-    cost = CostModel().calibrated("cpu")
     search = options.search
     lambdas = given_lambdas(preset) or _placeholder_lambdas(preset, 1.0, 1.0)
     decays = {scenario: preset.weight_decay for scenario in preset.scenarios}
@@ -71,6 +69,9 @@ def dry_run(options: StudyOptions) -> str:
         if "noisy" in preset.scenarios
         else []
     )
+    # Calibrated like the run's start-up (constants measured here, now), so the ETA matches
+    # the one the run prints.
+    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
     # Split as the run splits them (stored cost model, not the calibrated one).
     trials = {stage: split_costly(specs) for stage, specs in stages.items()}
     plans = [_stage_plan(stage, trials[stage], slots, cost) for stage in ("lambda_search",)]
@@ -87,9 +88,9 @@ def dry_run(options: StudyOptions) -> str:
     )
     machine = "--num-cpus" if options.num_cpus else "CPUs of this machine"
     notes = [
-        f"ETA: cost model of study/synthetic_1d/packing.py x{cost.speed:.2f} from a 0.1 s "
-        f"calibration on this CPU now, {slots} slot(s) = {machine}; a run on a cluster or GPU "
-        "prints its own ETA per stage",
+        f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
+        f"({cost.summary()}), {slots} slot(s) = {machine}; a run on a cluster or GPU prints its "
+        "own ETA per stage",
         "the total ETA runs the stages one after the other, test and noise as one Tune run",
         *_lambda_notes(preset, search, decays, plans[-1].models),
     ]
