@@ -221,9 +221,8 @@ class _Pack:
         self.head = None
         if self.has_cls:
             (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
-            self.head = CLASS_HEADS[kinds[0]](
-                self.classes, b, cls_w, cls_b, grad_w, grad_b, matmul_dtype(settings.dtype)
-            )
+            head, low = CLASS_HEADS[kinds[0]], matmul_dtype(settings.dtype)  # bf16 head matmuls
+            self.head = head(self.classes, b, cls_w, cls_b, grad_w, grad_b, matmul_dtype=low)
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=self.device)
 
         self.x_ids, self.x_data = _stack_unique([t.x_train for t in tasks], self.dtype)
