@@ -16,7 +16,7 @@ regression head and Adam of one model, `class_step_s` the class head per class, 
 `model_class_s` data generation and evaluation per model (evaluation computes class logits),
 `trial_s` Tune's per-trial bookkeeping (not fitted; a guess).
 
-At start-up (`CostModel.calibrated`) the constants are re-measured on this machine, now, on one
+At start-up (`CostModel.calibrated`) the constants are re-measured here (CPU time), on one
 thread like a trial: `step_s`, `model_step_s` and `class_step_s` by least squares over four short
 packs (K, C) = (1, 4), (32, 4), (4, 256), (2, 1024), each the minimum of 5 repeats (~0.6 s in
 all), so a machine whose small ops are slow (per-op overhead) and one whose wide heads are slow
@@ -210,9 +210,9 @@ def _time_pack(models: int, classes: int, device: str) -> float:
     train_packed(tasks, settings)  # warm-up: first calls, buffers
     best = math.inf
     for _ in range(_CALIBRATION_REPEATS):
-        started = time.perf_counter()
+        started = _clock(device)
         train_packed(tasks, settings)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, _clock(device) - started)
     return best / _CALIBRATION_STEPS
 
 
@@ -235,9 +235,9 @@ def _time_models(specs: list[TrialSpec], device: str) -> list[tuple[int, float]]
     out = []
     for c, spec in ends:
         few = spec.with_values(epochs=0, replicates=spec.replicates[:_CALIBRATION_MODELS])
-        started = time.perf_counter()
+        started = _clock(device)
         train_point(few, device)
-        out.append((c, (time.perf_counter() - started) / len(few.replicates)))
+        out.append((c, (_clock(device) - started) / len(few.replicates)))
     return out
 
 
@@ -256,3 +256,11 @@ def _least_squares(rows: list[list[float]], values: list[float]) -> list[float]:
                 a[r] = [x - f * y for x, y in zip(a[r], a[col], strict=True)]
                 b[r] -= f * b[col]
     return [b[i] / a[i][i] for i in range(n)]
+
+
+def _clock(device: str) -> float:
+    """CPU time of this process on a CPU (a trial's single thread): other processes on a shared
+    host do not enter the calibration, so it measures the machine, not the moment's load (wall
+    time at load ~10 on the 2-core dev host gave predictions 4.9-11 h for one preset); wall time
+    on a GPU, whose work is not CPU time."""
+    return time.process_time() if device == "cpu" else time.perf_counter()
