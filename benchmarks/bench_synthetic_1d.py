@@ -24,24 +24,44 @@ h2 -> C; `dense` = multiply-adds of one sample's forward; P = parameter count):
     Adam     = 12*P                   (weight decay 2, moments 5, bias-corrected update 5)
     model    = epochs * steps * (forward + backward + CE + Adam)
 Bias adds and the MSE are not counted. Achieved GFLOP/s = FLOPs of all 300 models / wall seconds
-of the packed path. The reference is a float32 2048^3 matmul measured in this run, just before
-and just after the packed path, in two setups: one process with one thread per core, and one
-single-thread process per core at once (packed's setup: one single-thread trial per core); the
-highest of the four measurements is the reference.
+of the packed path.
 
-Equivalence: the `loop` sample trains the same (config, function, seed) models as rows of the
-packed run; their validation MSEs must agree within float32 tolerance (rel. 1e-3).
+Roofline (the ceiling the packed path is judged against): measured in this run on one thread,
+the float32 2048^3 matmul GFLOP/s (`sgemm`) and the bandwidth of a streaming elementwise op
+(`torch.add` of two 64 MiB tensors into a third: 3 x 4 bytes per element moved). Per model and
+step, the matmul FLOPs (forward + backward above) and the minimum bytes the elementwise passes
+must move (4-byte floats):
+    logits   = 2*B*C        (written once by the head matmul, read once by its backward)
+    hidden   = 4*B*(h1+h2)  (activations and their gradients, each written and read once)
+    params   = 8*P          (Adam reads weight, grad, m, v and writes weight, m, v; grad written)
+    data     = 6*B          (x, y, label (8 bytes), MSE and CE weights, read once)
+    roofline step = max(matmul FLOPs / sgemm, bytes / bandwidth)      (the classic roofline)
+Per (K, C) pack shape the ratio is the measured CPU seconds per step / the roofline of its K
+models; for fig3-slice, packed wall seconds / (sum over its models of the roofline / cores), as
+packed runs one single-thread trial per core.
+
+Equivalence (the float64 check is the pass/fail one): one sampled model per class count is
+trained in float64 by the packed trainer (all of them in one pack, through the study's
+`train_points`) and by `train_single`; their validation MSEs must agree to 1e-10 (relative).
+The float32 difference between the loop's models and the same models' rows of the packed run
+is reported as a number: float32 rounding differs between the two (summation order, CPU).
+
+bfloat16: each (K, C) pack shape is also timed with TrainSettings dtype "bfloat16" (class-head
+matmuls in bf16), interleaved with float32, min of 3; the ratio is float32 / bfloat16 seconds.
 
 Usage: python benchmarks/bench_synthetic_1d.py [--quick] [--json PATH] [--naive-sample 20]
+       [--equivalence-models 6]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +75,7 @@ import torch  # noqa: E402
 
 from search_spaces.synthetic_1d import PRESETS  # noqa: E402
 from study.synthetic_1d.plan import test_specs  # noqa: E402
-from study.synthetic_1d.point import data_config, train_point  # noqa: E402
+from study.synthetic_1d.point import data_config, train_point, train_points  # noqa: E402
 
 SLICE = {
     "scenarios": ["clean"],
@@ -66,8 +86,10 @@ SLICE = {
     "controls": [],  # the paper's reg and reg+cls only: the workload of the committed numbers
 }
 LAMBDA = 100.0  # the paper's best lambda on clean data
-EQUAL_RTOL = 1e-3  # float32: summation order differs between packed and single-model training
-# (K, C) packs timed to fit the cost model of study/packing.py.
+EQUAL_RTOL_FLOAT64 = 1e-10  # packed == single in float64 (relative validation MSE)
+DTYPES = ("float32", "bfloat16")  # per-shape timing: the default and the bf16 mode
+# (K, C) packs timed to fit the cost model of study/packing.py, for the per-shape roofline and
+# for the bfloat16 / float32 ratio.
 COST_SHAPES = ((1, 4), (16, 4), (50, 4), (16, 64), (8, 256), (25, 256), (4, 1024), (10, 1024))
 
 
@@ -75,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 epochs instead of 80 (smoke)")
     parser.add_argument("--naive-sample", type=int, default=20)
+    parser.add_argument("--equivalence-models", type=int, default=6, help="float64 check")
     parser.add_argument("--json", default="benchmarks/results_synthetic_1d.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -83,14 +106,22 @@ def main() -> None:
     specs = test_specs(preset, {("clean", "imbalanced"): LAMBDA})
     models = [(s, f, seed) for s in specs for f, seed in s.replicates]
     load_start = os.getloadavg()
+    cores = os.cpu_count()
     print(
         f"fig3-slice: {len(models)} models, {preset.epochs} epochs, {preset.total_samples} "
-        f"samples, batch {preset.batch_size}; {os.cpu_count()} cores; load {_load()}",
+        f"samples, batch {preset.batch_size}; {cores} cores ({_cpu_model()}; {_cpu_flags()}); "
+        f"load {_load()}",
+        flush=True,
+    )
+    ceiling = measure_roofline()
+    print(
+        f"roofline (1 thread): sgemm {ceiling['sgemm_gflops']:.1f} GFLOP/s, streaming add "
+        f"{ceiling['stream_gbs']:.1f} GB/s",
         flush=True,
     )
 
-    cost = fit_cost_model(specs)
-    print(f"cost model fit (1 thread): {cost}", flush=True)
+    cost = fit_cost_model(specs, ceiling)
+    print(f"cost model fit (1 thread): {_short(cost)}", flush=True)
 
     sample = random.Random(0).sample(models, min(args.naive_sample, len(models)))
     loop = measure_loop(sample)
@@ -100,13 +131,11 @@ def main() -> None:
     naive_reuse = measure_naive(sample, reuse_actors=True)
     print(f"naive (reuse_actors): {naive_reuse['models_per_s']:.3f} models/s", flush=True)
 
-    cores = os.cpu_count()
     matmul_before = measure_matmul_gflops(threads=cores)
     matmul_procs_before = measure_matmul_processes(cores)
     packed = measure_packed(specs)
     matmul_after = measure_matmul_gflops(threads=cores)
     matmul_procs_after = measure_matmul_processes(cores)
-    matmul_1t = measure_matmul_gflops(threads=1)
     matmul = max(matmul_before, matmul_after, matmul_procs_before, matmul_procs_after)
     print(
         f"packed (study through Ray Tune): {packed['models_per_s']:.3f} models/s, "
@@ -114,19 +143,41 @@ def main() -> None:
         f"(+{packed['ray_start_s']:.1f} s Ray start-up)",
         flush=True,
     )
+    equal64 = check_equal_float64(sample, args.equivalence_models)
+    print(
+        f"float64 packed == single on {equal64['models']} models: max rel diff val MSE "
+        f"{equal64['max_rel_diff_val_mse']:.1e} ({'pass' if equal64['pass'] else 'FAIL'})",
+        flush=True,
+    )
 
     flops = sum(
         model_flops(s.num_classes or 0, s.batch_size, s.hidden, steps_per_epoch(s), s.epochs)
         for s, _, _ in models
     )
-    equal = check_equal(loop.pop("val_mse"), packed.pop("val_mse"))
+    roofline_s = (
+        sum(
+            steps_per_epoch(s) * s.epochs * roofline_step_seconds(1, s.num_classes or 0, ceiling)
+            for s, _, _ in models
+        )
+        / cores
+    )
+    equal32 = float32_difference(loop.pop("val_mse"), packed.pop("val_mse"))
     packed_gflops = flops / packed["seconds"] / 1e9
+    ratios = {
+        "naive": packed["models_per_s"] / naive["models_per_s"],
+        "naive_reuse_actors": packed["models_per_s"] / naive_reuse["models_per_s"],
+        "loop": packed["models_per_s"] / loop["models_per_s"],
+        "roofline": packed["seconds"] / roofline_s,
+        "roofline_training_only": packed["train_seconds"] / roofline_s,
+    }
     result = {
         "workload": "fig3-slice",
         "models": len(models),
         "epochs": preset.epochs,
         "machine": {
-            "cpus": os.cpu_count(),
+            "cpus": cores,
+            "cpu_model": _cpu_model(),
+            "cpu_flags": _cpu_flags(),
             "python": platform.python_version(),
             "torch": torch.__version__,
             "cuda": torch.cuda.is_available(),
@@ -135,35 +186,88 @@ def main() -> None:
         },
         "threads": "1 per trial and in the loop; matmul reference: best of one process with "
         "one thread per core and one single-thread process per core (packed's setup)",
+        "ratios": ratios,
+        "ratios_meaning": "naive, naive_reuse_actors, loop: packed models/s over theirs (x "
+        "faster); roofline: packed seconds / roofline seconds (1 = at the ceiling)",
+        "equivalence_float64_max_rel": equal64["max_rel_diff_val_mse"],
+        "equivalence_float64": equal64,
+        "float32_max_rel_diff_val_mse": equal32["max_rel_diff_val_mse"],
+        "float32_difference": equal32,
+        "roofline": {**ceiling, "fig3_slice_seconds": roofline_s, "per_shape": cost["shapes"]},
         "matmul_gflops": matmul,
         "matmul_gflops_threads_before_after": [matmul_before, matmul_after],
         "matmul_gflops_processes_before_after": [matmul_procs_before, matmul_procs_after],
-        "matmul_gflops_1_thread": matmul_1t,
+        "matmul_gflops_1_thread": ceiling["sgemm_gflops"],
         "flops_total": flops,
         "loop": loop,
         "naive": naive,
         "naive_reuse_actors": naive_reuse,
         "packed": packed,
         "packed_gflops": packed_gflops,
-        "packed_vs_naive": packed["models_per_s"] / naive["models_per_s"],
-        "packed_vs_naive_reuse_actors": packed["models_per_s"] / naive_reuse["models_per_s"],
-        "packed_vs_loop": packed["models_per_s"] / loop["models_per_s"],
         "packed_fraction_of_matmul": packed_gflops / matmul,
-        "equivalence": equal,
-        "cost_model": cost,
+        "cost_model": {k: v for k, v in cost.items() if k != "shapes"},
     }
     Path(args.json).write_text(json.dumps(result, indent=2))
     _table(result)
     print(f"JSON: {Path(args.json).resolve()}")
     print(
         f"SUMMARY fig3-slice {len(models)} models x {preset.epochs} epochs: packed "
-        f"{packed['seconds']:.0f} s ({packed['models_per_s']:.2f} models/s) = "
-        f"{result['packed_vs_naive']:.1f}x naive ({result['packed_vs_naive_reuse_actors']:.1f}x "
-        f"with reused actors), {result['packed_vs_loop']:.1f}x loop; {packed_gflops:.1f} GFLOP/s"
-        f" = {100 * result['packed_fraction_of_matmul']:.0f}% of {cores}-core matmul "
-        f"{matmul:.0f} GFLOP/s; packed == loop on {equal['models']} models: "
-        f"{'yes' if equal['within_float32'] else 'NO'} (max rel diff val MSE "
-        f"{equal['max_rel_diff_val_mse']:.1e}); load {_load()}"
+        f"{packed['seconds']:.1f} s; packed/naive {ratios['naive']:.1f}x faster "
+        f"({ratios['naive_reuse_actors']:.1f}x with reused actors); packed/loop "
+        f"{ratios['loop']:.1f}x faster; packed/roofline {ratios['roofline']:.2f} "
+        f"(roofline {roofline_s:.1f} s; training part only {ratios['roofline_training_only']:.2f}"
+        f"); float64 equivalence "
+        f"{'pass' if equal64['pass'] else 'FAIL'} ({equal64['models']} models, max rel "
+        f"{equal64['max_rel_diff_val_mse']:.1e}); float32 difference "
+        f"{equal32['max_rel_diff_val_mse']:.1e} (max rel val MSE, {equal32['models']} models); "
+        f"load {_load()}"
+    )
+
+
+def measure_roofline(stream_mib: int = 64, seconds: float = 1.5) -> dict:
+    """Single-thread ceilings of this machine: sgemm GFLOP/s (2048^3) and the bandwidth (GB/s)
+    of a streaming `torch.add(a, b, out=c)` over tensors far larger than the caches; best of
+    repeats in CPU time, like the per-shape pack timings (on a shared machine wall time would
+    charge other processes' time slices to the ceiling)."""
+    size, n = 2048, stream_mib * 2**20 // 4
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    x, y, out = torch.rand(n), torch.rand(n), torch.empty(n)
+
+    def best(op, work: float) -> float:
+        op()
+        top, started = 0.0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            t = time.process_time()
+            op()
+            top = max(top, work / max(time.process_time() - t, 1e-9) / 1e9)
+        return top
+
+    return {
+        "sgemm_gflops": best(lambda: torch.mm(a, b), 2 * size**3),
+        "stream_gbs": best(lambda: torch.add(x, y, out=out), 3 * 4 * n),
+        "clock": "CPU time (time.process_time), 1 thread",
+    }
+
+
+def step_flops_bytes(
+    classes: int, batch: int = 256, hidden: tuple[int, ...] = (6, 16)
+) -> tuple[float, float]:
+    """(matmul FLOPs, minimum elementwise bytes) of one model's training step (module doc)."""
+    widths = (1, *hidden)
+    dense = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    dense += hidden[-1] * (1 + classes)
+    forward = 2 * batch * dense
+    flops = forward + 2 * forward - 2 * batch * hidden[0]
+    params = dense + sum(hidden) + 1 + classes
+    moved = 4 * (2 * batch * classes + 4 * batch * sum(hidden) + 8 * params + 6 * batch)
+    return float(flops), float(moved)
+
+
+def roofline_step_seconds(models: int, classes: int, ceiling: dict) -> float:
+    """Roofline seconds of one step of a pack of `models` models with `classes` classes."""
+    flops, moved = step_flops_bytes(classes)
+    return models * max(
+        flops / (ceiling["sgemm_gflops"] * 1e9), moved / (ceiling["stream_gbs"] * 1e9)
     )
 
 
@@ -211,23 +315,38 @@ def measure_matmul_processes(processes: int) -> float:
         return float(sum(pool.map(measure_matmul_gflops, [1] * processes)))
 
 
-def fit_cost_model(specs) -> dict:
-    """Time packs of the shapes in COST_SHAPES (1 thread, CPU time) and fit study/packing.py's
-    pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares."""
+def fit_cost_model(specs, ceiling: dict) -> dict:
+    """Time packs of the shapes in COST_SHAPES (1 thread, CPU time, float32 and bfloat16
+    interleaved, min of 3) and fit study/packing.py's
+    pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares (float32);
+    per shape also its roofline ratio and the float32 / bfloat16 time ratio."""
     from regcls.packed import ModelTask, TrainSettings, train_packed
 
     n, batch = 10_000, 256
     x = torch.linspace(-1, 1, n).unsqueeze(1)
     y = torch.sin(5 * x[:, 0])
-    rows, times = [], []
+    rows, times, shapes = [], [], {}
     for k, c in COST_SHAPES:
         labels = torch.arange(n) % c
         tasks = [ModelTask(x, y, i, 1e-3, 100.0, labels, c) for i in range(k)]
-        train_packed(tasks, TrainSettings(epochs=1))
-        started = time.process_time()
-        train_packed(tasks, TrainSettings(epochs=2))
-        times.append((time.process_time() - started) / (2 * (n // batch)))
+        best = {}
+        for dtype in DTYPES * 3:
+            train_packed(tasks, TrainSettings(epochs=1, dtype=dtype))  # warm-up
+            started = time.process_time()
+            train_packed(tasks, TrainSettings(epochs=2, dtype=dtype))
+            step = (time.process_time() - started) / (2 * (n // batch))
+            best[dtype] = min(best.get(dtype, math.inf), step)
+        times.append(best["float32"])
         rows.append([1.0, k, k * c])
+        roof = roofline_step_seconds(k, c, ceiling)
+        shapes[f"K={k},C={c}"] = {
+            "float32_ms_per_step": 1e3 * best["float32"],
+            "bfloat16_ms_per_step": 1e3 * best["bfloat16"],
+            "float32_over_bfloat16": best["float32"] / best["bfloat16"],
+            "roofline_ms_per_step": 1e3 * roof,
+            "float32_over_roofline": best["float32"] / roof,
+            "bound": "memory" if _memory_bound(c, ceiling) else "compute",
+        }
     coef, *_ = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)
     # Zero epochs: data generation, binning and evaluation only, of the narrowest and widest.
     overhead = {}
@@ -243,10 +362,17 @@ def fit_cost_model(specs) -> dict:
         "class_step_s": float(coef[2]),
         "model_s": t0 - c0 * (t1 - t0) / (c1 - c0),
         "model_class_s": (t1 - t0) / (c1 - c0),
-        "pack_step_ms": {
-            f"K={k},C={c}": 1e3 * t for (k, c), t in zip(COST_SHAPES, times, strict=True)
-        },
+        "shapes": shapes,
     }
+
+
+def _memory_bound(classes: int, ceiling: dict) -> bool:
+    flops, moved = step_flops_bytes(classes)
+    return moved / ceiling["stream_gbs"] > flops / ceiling["sgemm_gflops"]
+
+
+def _short(cost: dict) -> str:
+    return ", ".join(f"{k} {v:.3g}" for k, v in cost.items() if k != "shapes")
 
 
 def _classes(spec) -> int:
@@ -263,7 +389,7 @@ def measure_loop(sample) -> dict:
         started = time.perf_counter()
         trained = train_single(task, settings_of(spec))
         seconds += time.perf_counter() - started
-        x = torch.as_tensor(data.x_val, dtype=torch.float32).unsqueeze(1)
+        x = torch.as_tensor(data.x_val, dtype=getattr(torch, spec.dtype)).unsqueeze(1)
         pred = trained.predict(x, index=0).double().numpy()
         val_mse[model_id(spec.num_classes, f, seed)] = float(np.mean((pred - data.y_val) ** 2))
     return {
@@ -345,6 +471,9 @@ def measure_packed(specs) -> dict:
         "trials": sum(s.trials for s in summaries.values()),
         "models_in_pack_min_max": [packs[0], packs[-1]],
         "trial_wall_s_max": max(r["trial_wall_time_s"] for r in rows),
+        # Data + training of every trial (evaluation, e.g. L_extra, excluded) over the slots.
+        "train_seconds": sum({r["trial_key"]: r["trial_wall_time_s"] for r in rows}.values())
+        / os.cpu_count(),
         "device": resources.device,
         "threads_per_trial": resources.threads,
         "val_mse": {
@@ -353,15 +482,40 @@ def measure_packed(specs) -> dict:
     }
 
 
-def check_equal(loop: dict, packed: dict) -> dict:
-    """Validation MSE of the loop's models against the same models' rows from the packed run."""
+def float32_difference(loop: dict, packed: dict) -> dict:
+    """Validation MSE of the loop's float32 models against the same models' rows from the packed
+    run: a number, not a pass/fail (float32 rounding depends on summation order and CPU)."""
     diffs = {k: abs(packed[k] - v) / abs(v) for k, v in loop.items()}
+    return {"models": len(diffs), "max_rel_diff_val_mse": max(diffs.values())}
+
+
+def check_equal_float64(sample, count: int) -> dict:
+    """One sampled model per class count (up to `count`), trained in float64 as one packed pack
+    of mixed class counts (the study's `train_points`) and one by one by `train_single`; their
+    validation MSEs must agree to EQUAL_RTOL_FLOAT64."""
+    chosen: dict[int, tuple] = {}
+    for spec, f, seed in sample:
+        chosen.setdefault(_classes(spec), (spec, f, seed))
+    chosen_models = list(chosen.values())[:count]
+    points = [
+        spec.with_values(dtype="float64", replicates=((f, seed),))
+        for spec, f, seed in chosen_models
+    ]
+    packed = {}
+    for spec, rows in zip(points, train_points(points), strict=True):
+        (row,) = rows
+        packed[model_id(spec.num_classes, row["function_id"], row["seed"])] = row["val_mse"]
+    single = measure_loop(
+        [(s, f, seed) for s, (_, f, seed) in zip(points, chosen_models, strict=True)]
+    )
+    diffs = {k: abs(packed[k] - v) / abs(v) for k, v in single["val_mse"].items()}
     worst = max(diffs.values())
     return {
         "models": len(diffs),
+        "class_counts": sorted(chosen)[:count],
         "max_rel_diff_val_mse": worst,
-        "rtol": EQUAL_RTOL,
-        "within_float32": worst < EQUAL_RTOL,
+        "rtol": EQUAL_RTOL_FLOAT64,
+        "pass": worst < EQUAL_RTOL_FLOAT64,
     }
 
 
@@ -382,15 +536,38 @@ def settings_of(spec):
 
 
 def single_task(spec, function_id: int, seed: int):
-    """The model's task, built the way the study builds it (float32 tensors in memory)."""
+    """The model's task, built the way the study builds it (tensors in memory, spec.dtype)."""
     from regcls.synthetic import make_dataset
     from study.class_tasks import class_binning, packed_task
 
     data = make_dataset(data_config(spec, function_id, seed))
-    x = torch.as_tensor(data.x_train, dtype=torch.float32).unsqueeze(1)
-    y = torch.as_tensor(data.y_train, dtype=torch.float32)
+    dtype = getattr(torch, spec.dtype)  # float32 or float64 (the benchmark's specs)
+    x = torch.as_tensor(data.x_train, dtype=dtype).unsqueeze(1)
+    y = torch.as_tensor(data.y_train, dtype=dtype)
     binning = class_binning(spec, data.y_train)
     return packed_task(spec, x, y, data.y_train, binning, seed), data
+
+
+def _cpu_model() -> str:
+    return _lscpu("Model name") or platform.processor() or "unknown CPU"
+
+
+def _cpu_flags() -> str:
+    """The matrix / vector extensions that matter here (AVX-512, its BF16, AMX)."""
+    flags = set(_lscpu("Flags").split())
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")
+    return " ".join(f for f in wanted if f in flags) or "no avx2/avx512/amx flags"
+
+
+def _lscpu(field: str) -> str:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
 
 
 def _load() -> str:
@@ -419,6 +596,23 @@ def _table(r: dict) -> None:
         f"single-thread processes {max(r['matmul_gflops_processes_before_after']):.1f}; "
         f"1 thread alone {r['matmul_gflops_1_thread']:.1f})"
     )
+    roof = r["roofline"]
+    print(
+        f"roofline (1 thread): sgemm {roof['sgemm_gflops']:.1f} GFLOP/s, stream "
+        f"{roof['stream_gbs']:.1f} GB/s; fig3-slice roofline {roof['fig3_slice_seconds']:.1f} s"
+    )
+    print(
+        "| K | C | bound | float32 ms/step | roofline ms/step | float32 / roofline | bf16 ms/step "
+        "| float32 / bf16 |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for shape, v in roof["per_shape"].items():
+        k, c = (part.split("=")[1] for part in shape.split(","))
+        print(
+            f"| {k} | {c} | {v['bound']} | {v['float32_ms_per_step']:.3f} | "
+            f"{v['roofline_ms_per_step']:.4f} | {v['float32_over_roofline']:.1f} | "
+            f"{v['bfloat16_ms_per_step']:.3f} | {v['float32_over_bfloat16']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

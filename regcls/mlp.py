@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-DTYPES = ("float32", "float64")
+# "bfloat16": float32 master weights, Adam state, data, softmax and loss; the class head's
+# matmuls in bfloat16 (see `matmul_dtype`).
+DTYPES = ("float32", "float64", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,18 @@ def init_params(
 
 
 def torch_dtype(name: str) -> torch.dtype:
-    """The torch dtype for a settings dtype name ("float32" | "float64")."""
+    """The dtype of the weights, optimiser state and data for a settings dtype name: float32 or
+    float64; float32 for "bfloat16" (its master weights)."""
     if name not in DTYPES:
         raise ValueError(f"dtype: must be one of {DTYPES}, got {name!r}")
-    return getattr(torch, name)
+    return torch.float32 if name == "bfloat16" else getattr(torch, name)
+
+
+def matmul_dtype(name: str) -> torch.dtype:
+    """The dtype the class head's matmuls run in: bfloat16 for "bfloat16" (torch's CPU bf16
+    matmuls use the AVX512-BF16 / AMX units where the CPU has them; a GPU's tensor cores; fp32
+    accumulation, output rounded to bf16, as under torch.autocast), else the weights' dtype."""
+    return torch.bfloat16 if name == "bfloat16" else torch_dtype(name)
 
 
 def forward(

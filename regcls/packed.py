@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from regcls.mlp import MLPLayout, forward, init_params, torch_dtype
+from regcls.mlp import MLPLayout, forward, init_params, matmul_dtype, torch_dtype
 from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective, pack_class_head
 from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.cross_entropy import draw_kept
@@ -302,7 +302,14 @@ class _Pack:
         self.soft = kind == "soft"
         if self.has_cls:
             (cls_w, cls_b), (grad_w, grad_b) = self.weights[-1], self.grads[-1]
-            extra = {"class_levels": self.class_levels} if kind == "hierarchical" else {}
+            extra: dict = {"class_levels": self.class_levels}
+            if kind != "hierarchical":  # bf16 head matmuls (one-hot and soft heads)
+                extra = {"matmul_dtype": matmul_dtype(settings.dtype)}
+            elif settings.dtype == "bfloat16":
+                raise ValueError(
+                    "dtype: bfloat16 runs one-hot and soft class heads; hierarchical heads (hca) "
+                    "need float32 or float64"
+                )
             self.head = CLASS_HEADS[kind](self.classes, b, cls_w, cls_b, grad_w, grad_b, **extra)
         # FDS (reg-fds) calibrates the regression head's input; None: no model uses it.
         self.fds = None

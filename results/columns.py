@@ -127,7 +127,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "epochs": ("epochs of the training schedule", "epochs"),
     "batch_size": ("samples per batch", "samples"),
     "weight_decay": ("weight decay of the optimizer", "dimensionless"),
-    "dtype": ("floating-point type of training: float32 or float64", _NONE),
+    "dtype": (
+        "floating-point type of training: float32, float64 or bfloat16 (class-head matmuls in "
+        "bf16, float32 weights and loss)",
+        _NONE,
+    ),
     "hidden": ("MLP hidden widths, comma separated", "units per layer"),
     "lambda_source": ("where lambda came from: grid, validation, optuna or given", _NONE),
     "equalize_rounding": (

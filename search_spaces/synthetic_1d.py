@@ -170,8 +170,10 @@ class Synthetic1DPreset:
                 "equalize_rounding: accepted values are floor, ceil; "
                 f"got {self.equalize_rounding!r}"
             )
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype: accepted values are float32, float64; got {self.dtype!r}")
+        if self.dtype not in ("float32", "float64", "bfloat16"):
+            raise ValueError(
+                f"dtype: accepted values are float32, float64, bfloat16; got {self.dtype!r}"
+            )
 
     def with_overrides(self, overrides: dict[str, object]) -> Synthetic1DPreset:
         """A copy with some fields replaced; unknown fields are an error naming the valid ones."""

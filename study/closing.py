@@ -12,11 +12,14 @@ from study.tune_runner import RunSummary
 def format_closing_summary(
     summaries: dict[str, RunSummary], rows: int, report: Path, out: Path
 ) -> str:
-    """Wall time and models per stage, retried / failed trials with their error lines, the row
-    count, Tune's experiment-state size, the driver's peak memory and the report path."""
+    """Per stage its models, Tune trials, wall time (and the cost model's prediction), retried /
+    failed trials with their error lines; the row count, Tune's experiment-state size, the
+    driver's peak memory and the report path."""
     lines = ["run summary:"]
     for name, s in summaries.items():
         line = f"  {name}: {s.models:,} models in {s.trials:,} Tune trials, {_clock(s.seconds)}"
+        if s.predicted_seconds is not None:
+            line += f" (predicted {_clock(s.predicted_seconds)})"
         if s.retried_trials or s.failed_trials or s.stopped_trials:
             line += (
                 f"; retried {s.retried_trials}, failed {s.failed_trials}, "

@@ -44,6 +44,7 @@ class RunSummary:
     retried_trials: int = 0
     stopped_trials: int = 0
     seconds: float = 0.0
+    predicted_seconds: float | None = None  # the cost model's prediction, where there is one
     best_config: dict | None = None
     best_metric: float = math.inf
     errors: list[str] = field(default_factory=list)

@@ -5,6 +5,7 @@ weights and soft targets against values computed by hand; bad input fails in one
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -584,3 +585,31 @@ def test_wide_soft_head_packed_equals_single(tile_bytes, monkeypatch):
         _task("reg-lds", 4, 400),
     ]
     _assert_packed_equals_single(tasks, _settings(epochs=1, drop_last=False))
+
+
+@pytest.mark.parametrize("classes", [12, 160])  # class-major and sample-major soft heads
+def test_soft_head_in_bfloat16_trains_near_float32(classes):
+    """dtype "bfloat16" runs the soft-target head's matmuls in bf16 with its own soft CE."""
+    tasks = [
+        _task(v, s, classes=classes) for s, v in enumerate(("reg+hlgauss", "reg+softlabel", "reg"))
+    ]
+    tasks = [replace(t, x_train=t.x_train.float(), y_train=t.y_train.float()) for t in tasks]
+    losses = []
+    low = train_packed(
+        tasks,
+        _settings(epochs=6, dtype="bfloat16"),
+        lambda e, s: losses.append(s.final_loss.clone()),
+    )
+    full = train_packed(tasks, _settings(epochs=6, dtype="float32"))
+    assert not low.diverged.any()
+    assert bool((losses[-1] < losses[0]).all()), losses
+    for i in (0, 1):
+        assert 0 < _rel_err(low.params[i], full.params[i]) < 0.05, i
+    assert _rel_err(low.params[2], full.params[2]) == 0  # no class head, no bf16 matmul
+
+
+def test_hierarchical_head_refuses_bfloat16_in_one_line():
+    task = _task("hca", 0)
+    task = replace(task, x_train=task.x_train.float(), y_train=task.y_train.float())
+    with pytest.raises(ValueError, match=r"^dtype: bfloat16 runs one-hot and soft class heads"):
+        train_packed([task], _settings(dtype="bfloat16"))

@@ -11,7 +11,7 @@ from ray import tune
 
 from search_spaces.synthetic_1d import PRESETS
 from study.closing import experiment_state_bytes, format_closing_summary
-from study.synthetic_1d.bundles import MAX_BUNDLE_SECONDS, bundle_packs
+from study.synthetic_1d.bundles import MAX_BUNDLE_SECONDS, bundle_packs, bundles_seconds
 from study.synthetic_1d.packing import CostModel, split_costly
 from study.synthetic_1d.plan import lambda_search_specs
 from study.synthetic_1d.trainables import bundle_name, fallback_rows, pack_identity, trial_name
@@ -41,6 +41,16 @@ def test_a_bundle_stays_under_its_target_unless_it_is_one_costly_pack(quick_pack
     for bundle in bundle_packs(quick_packs, slots=2, cost=cost):
         seconds = sum(cost.trial_seconds(p) for p in bundle)
         assert len(bundle) == 1 or seconds <= MAX_BUNDLE_SECONDS + 1e-9
+
+
+def test_bundles_seconds_is_the_fifo_makespan_of_the_bundles(quick_packs):
+    cost = CostModel()
+    bundles = bundle_packs(quick_packs, slots=2, cost=cost)
+    sums = [sum(cost.trial_seconds(p) for p in b) for b in bundles]
+    one = bundles_seconds(bundles, 1, cost)
+    assert one == pytest.approx(sum(sums))
+    two = bundles_seconds(bundles, 2, cost)
+    assert max(sums) <= two < one and two >= sum(sums) / 2
 
 
 def test_many_slots_keep_enough_trials_to_fill_them(quick_packs):
@@ -83,13 +93,13 @@ def test_closing_summary_names_stages_failures_rows_and_report(tmp_path):
     state.mkdir(parents=True)
     (state / "experiment_state-2026.json").write_text("x" * 1500)
     summaries = {
-        "lambda_search": RunSummary(trials=3, models=36, seconds=75.0),
+        "lambda_search": RunSummary(trials=3, models=36, seconds=75.0, predicted_seconds=61.4),
         "test+noise": RunSummary(
             trials=2, models=12, seconds=9.0, retried_trials=1, failed_trials=1, errors=["Boom"]
         ),
     }
     text = format_closing_summary(summaries, 48, tmp_path / "report.html", tmp_path)
-    assert "lambda_search: 36 models in 3 Tune trials, 1 min 15 s" in text
+    assert "lambda_search: 36 models in 3 Tune trials, 1 min 15 s (predicted 1 min 01 s)" in text
     assert "test+noise: 12 models in 2 Tune trials, 9 s; retried 1, failed 1" in text
     assert "error: Boom" in text
     assert "48 result rows" in text and "report.html" in text

@@ -39,7 +39,7 @@ class OneHotCrossEntropy:
 
     `weight`/`bias` `[K, C_max, H]`/`[K, C_max]` are the heads' parameter views, `grad_weight`/
     `grad_bias` the views their gradients are written into; `classes[k]` is model k's class count
-    (0: no head, no CE).
+    (0: no head, no CE); `matmul_dtype` (default: the weights') the dtype of the head's matmuls.
     """
 
     def __init__(
@@ -50,8 +50,12 @@ class OneHotCrossEntropy:
         bias: torch.Tensor,
         grad_weight: torch.Tensor,
         grad_bias: torch.Tensor,
+        matmul_dtype: torch.dtype | None = None,
     ) -> None:
         k, c_max, width = weight.shape
+        # bfloat16 matmuls (TrainSettings dtype "bfloat16"): weights, h and d(logits) are cast
+        # to bf16 for the head's three matmuls; logits, softmax, CE and gradients stay float32.
+        self.low = matmul_dtype if matmul_dtype not in (None, weight.dtype) else None
         opts = {"dtype": weight.dtype, "device": weight.device}
         self.weight, self.bias = weight, bias
         self.grad_weight, self.grad_bias = grad_weight, grad_bias
@@ -62,7 +66,8 @@ class OneHotCrossEntropy:
             self.class_mask[row, c if c else c_max :] = -math.inf
         self.mixed_classes = any(0 < c < c_max for c in classes)
         self.class_major = c_max <= CLASS_MAJOR_MAX
-        self.tile = _class_tile(k, batch_size, c_max, self.class_major, weight)
+        models_only = self.class_major or self.low is not None  # bf16: tiles of whole models
+        self.tile = _class_tile(k, batch_size, c_max, models_only, weight)
         tile_k, tile_b = self.tile
         shape = (tile_k, c_max, tile_b) if self.class_major else (tile_k, tile_b, c_max)
         self.logits = torch.empty(shape, **opts)
@@ -99,6 +104,9 @@ class OneHotCrossEntropy:
         # -inf on padded classes, only needed when a pack mixes class counts.
         bias = cls_b + self.class_mask if self.mixed_classes else cls_b
         k, b = h.shape[0], h.shape[2]
+        if self.low is not None:
+            self._bf16(h, bias, labels, w_ce, loss, d_h)
+            return
         tile_k, tile_b = self.tile
         if not self.class_major:
             h_aug, grad_t = self.h_aug, self.grad_t
@@ -139,6 +147,50 @@ class OneHotCrossEntropy:
                 grad_w[lo:hi].copy_(grad_t[: hi - lo, :width].transpose(1, 2))
                 grad_b[lo:hi].copy_(grad_t[: hi - lo, width])
 
+    def _bf16(
+        self,
+        h: torch.Tensor,
+        bias: torch.Tensor,
+        labels: torch.Tensor,
+        w_ce: torch.Tensor,
+        loss: torch.Tensor,
+        d_h: torch.Tensor,
+    ) -> None:
+        """`__call__` with the head's three matmuls in `self.low` (bfloat16: fp32 accumulation,
+        output rounded to bf16, as under torch.autocast), tiled over models only. The logits are
+        formed in float32 (`log2(e) * (bias + product)` in one pass), and the softmax, CE, its
+        gradient and the parameter gradients stay float32."""
+        low, k, width = self.low, h.shape[0], h.shape[1]
+        tile_k = self.tile[0]
+        w_low = self.weight.to(low)
+        bias = bias * _LOG2E
+        if self.class_major:
+            h_low = h.to(low)
+        else:
+            self.h_aug[:, :width].copy_(h)  # the last row stays ones
+            h_low = self.h_aug.to(low)
+        for lo in range(0, k, tile_k):
+            hi = min(k, lo + tile_k)
+            w, h_k = w_low[lo:hi], h_low[lo:hi]
+            logits = self.logits[: hi - lo]
+            cut = (labels[lo:hi], w_ce[lo:hi], loss[lo:hi])
+            if self.class_major:  # logits [k, C, B]
+                torch.add(bias[lo:hi].unsqueeze(2), torch.bmm(w, h_k), alpha=_LOG2E, out=logits)
+                d_logits = self._softmax_grad(logits, 1, *cut)
+                torch.sum(d_logits, dim=2, out=self.grad_bias[lo:hi])
+                d_low = d_logits.to(low)
+                self.grad_weight[lo:hi].copy_(torch.bmm(d_low, h_k.transpose(1, 2)))
+                d_h[lo:hi].add_(torch.bmm(w.transpose(1, 2), d_low))
+                continue
+            # logits [k, B, C]; h_k is h with a row of ones: [H+1, B] @ [B, C] = [grad_w^T; grad_b]
+            product = torch.bmm(h_k[:, :width].transpose(1, 2), w.transpose(1, 2))
+            torch.add(bias[lo:hi].unsqueeze(1), product, alpha=_LOG2E, out=logits)
+            d_low = self._softmax_grad(logits, 2, *cut).to(low)
+            grad_t = torch.bmm(h_k, d_low)
+            self.grad_weight[lo:hi].copy_(grad_t[:, :width].transpose(1, 2))
+            self.grad_bias[lo:hi].copy_(grad_t[:, width])
+            d_h[lo:hi].add_(torch.bmm(w.transpose(1, 2), d_low.transpose(1, 2)))
+
     def _cross_entropy(
         self,
         logits: torch.Tensor,
@@ -156,12 +208,22 @@ class OneHotCrossEntropy:
         because torch.exp2 is ~4x faster than torch.exp and the softmax kernels on this CPU.
         """
         scale = {"alpha": _LOG2E, "beta": _LOG2E, "out": logits}
+        dim = 1 if self.class_major else 2
         if self.class_major:
-            dim = 1
             torch.baddbmm(bias.unsqueeze(2), w, h, **scale)
         else:
-            dim = 2
             torch.baddbmm(bias.unsqueeze(1), h.transpose(1, 2), w.transpose(1, 2), **scale)
+        return self._softmax_grad(logits, dim, labels, w_ce, loss)
+
+    def _softmax_grad(
+        self,
+        logits: torch.Tensor,
+        dim: int,
+        labels: torch.Tensor,
+        w_ce: torch.Tensor,
+        loss: torch.Tensor,
+    ) -> torch.Tensor:
+        """CE of base-2 `logits` (in place) added to `loss`; returns (softmax - onehot) * w."""
         logits.sub_(logits.amax(dim, keepdim=True))  # shift so exp2 cannot overflow
         index = labels.unsqueeze(dim)
         label_logit = logits.gather(dim, index)

@@ -14,34 +14,24 @@ from __future__ import annotations
 
 import torch
 
-from regcls.objectives.cross_entropy import _LN2, _LOG2E, OneHotCrossEntropy
+from regcls.objectives.cross_entropy import _LN2, OneHotCrossEntropy
 
 
 class SoftCrossEntropy(OneHotCrossEntropy):
     """`OneHotCrossEntropy` whose `labels` are target distributions `[K, B, C_max]` (zero on
     padded classes) instead of class ids."""
 
-    def _cross_entropy(
+    def _softmax_grad(
         self,
         logits: torch.Tensor,
-        bias: torch.Tensor,
-        w: torch.Tensor,
-        h: torch.Tensor,
+        dim: int,
         labels: torch.Tensor,
         w_ce: torch.Tensor,
         loss: torch.Tensor,
     ) -> torch.Tensor:
-        """One tile: logits into the `logits` buffer, soft CE added to `loss`, d(loss)/d(logits)
-        returned in place of the logits (base-2 logits as in the one-hot head)."""
-        scale = {"alpha": _LOG2E, "beta": _LOG2E, "out": logits}
-        if self.class_major:
-            dim = 1
-            torch.baddbmm(bias.unsqueeze(2), w, h, **scale)
-            target = labels.transpose(1, 2)  # [k, C, b]
-        else:
-            dim = 2
-            torch.baddbmm(bias.unsqueeze(1), h.transpose(1, 2), w.transpose(1, 2), **scale)
-            target = labels
+        """Soft CE of base-2 `logits` (in place, classes along `dim`) added to `loss`; returns
+        (softmax - q) * w. The tiling, the matmuls and the bfloat16 path are the one-hot head's."""
+        target = labels.transpose(1, 2) if dim == 1 else labels  # q as [k, C, b] or [k, b, C]
         logits.sub_(logits.amax(dim, keepdim=True))
         # sum_c q_c u_c; padded classes have u = -inf and q = 0, so clamp u to a finite floor.
         floor = torch.finfo(logits.dtype).min

@@ -49,3 +49,13 @@ def bundle_packs(
         if current:
             bundles.append(current)
     return bundles
+
+
+def bundles_seconds(bundles: list[list[TrialSpec]], slots: int, cost: CostModel) -> float:
+    """Predicted wall seconds of `bundles` run in order on `slots` slots, each trial to the
+    first free slot (Tune's FIFO order); a trial takes the sum of its packs' modelled times."""
+    free = [0.0] * max(1, slots)
+    for bundle in bundles:
+        slot = min(range(len(free)), key=free.__getitem__)
+        free[slot] += sum(cost.trial_seconds(pack) for pack in bundle)
+    return max(free)

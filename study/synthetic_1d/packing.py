@@ -16,6 +16,15 @@ regression head and Adam of one model, `class_step_s` the class head per class, 
 `model_class_s` data generation and evaluation per model (evaluation computes class logits),
 `trial_s` Tune's per-trial bookkeeping (not fitted; a guess).
 
+At start-up (`CostModel.calibrated`) the constants are re-measured here (CPU time), on one
+thread like a trial: `step_s`, `model_step_s` and `class_step_s` by least squares over four short
+packs (K, C) = (1, 4), (32, 4), (4, 256), (2, 1024), each the minimum of 5 repeats (~0.6 s in
+all), so a machine whose small ops are slow (per-op overhead) and one whose wide heads are slow
+(per-element cost) are both predicted; `model_s` and `model_class_s` from the study's own grid-point
+trainer run for 0 epochs on two replicates of the narrowest and the widest spec (data generation,
+binning, evaluation incl. L_extra; an untrained model's evaluation, so approximate).
+`stage_seconds` predicts a stage from its specs with the calibrated model.
+
 On a GPU the same trainer runs the same packs and `1 / gpu_fraction` trials share each GPU; the
 ETA there comes from the same linear model scaled by a calibration on the GPU, which is only a
 rough guide (a GPU step's cost is mostly launch latency, nearly flat in K).
@@ -35,8 +44,12 @@ from study.synthetic_1d.trial_spec import TrialSpec
 # Longest modelled trial (seconds on one core): costlier grid points are split, so that with
 # longest-first order every slot finishes within about one such trial of the others.
 MAX_TRIAL_SECONDS = 20.0
-# Calibration pack (shape of the costly part of a study), trained for a few steps at start-up.
-_CALIBRATION = {"k": 4, "classes": 256, "steps": 24, "batch": 256}
+# Calibration packs (models, classes) timed at start-up to refit the per-step constants: per-op
+# overhead (K=1), per-model cost (K=32, C=4) and per-class-element cost (C=256, C=1024).
+_CALIBRATION_SHAPES = ((1, 4), (32, 4), (4, 256), (2, 1024))
+_CALIBRATION_STEPS, _CALIBRATION_BATCH, _CALIBRATION_REPEATS = 24, 256, 5
+# Replicates of the narrowest and widest spec timed for the per-model (data, evaluation) cost.
+_CALIBRATION_MODELS = 2
 
 
 @dataclass(frozen=True)
@@ -64,34 +77,55 @@ class CostModel:
         per_model = self.model_s + self.model_class_s * (spec.num_classes or 0)
         return self.trial_s + k * per_model + train
 
-    def calibrated(self, device: str = "cpu") -> CostModel:
-        """This model scaled by a short timing of one pack here and now (~0.1 s), on one
-        thread like a trial."""
+    def summary(self) -> str:
+        """The constants, for the start-up line and `--dry-run`."""
+        return (
+            f"per step {1e6 * self.step_s:.0f} us + per model {1e6 * self.model_step_s:.1f} us "
+            f"+ per model-class {1e9 * self.class_step_s:.0f} ns; per model {self.model_s:.3f} s "
+            f"+ {1e6 * self.model_class_s:.0f} us per class (x{self.speed:.2f})"
+        )
+
+    def calibrated(self, device: str = "cpu", specs: list[TrialSpec] | None = None) -> CostModel:
+        """This model with its constants measured here and now, on one thread like a trial: the
+        per-step constants from short packs (`_CALIBRATION_SHAPES`, ~0.6 s), the per-model ones
+        (data, binning, evaluation) from two replicates of the narrowest and widest of `specs`
+        (when given) trained for 0 epochs (~2-4 s). `speed` becomes 1 (the constants are this
+        machine's). A fitted constant <= 0 (timing noise) keeps the stored value, scaled by the
+        measured / modelled time of the calibration packs."""
         # Imported here, not at the top: `--dry-run` plans with this module without torch.
         import torch
 
-        from regcls.packed import ModelTask, TrainSettings, train_packed
-
-        c = _CALIBRATION
-        x = torch.linspace(-1, 1, c["steps"] * c["batch"], device=device).unsqueeze(1)
-        y = torch.sin(3 * x[:, 0])
-        labels = torch.arange(x.shape[0], device=device) % c["classes"]
-        tasks = [
-            ModelTask(x, y, seed=i, lr=1e-3, labels=labels, num_classes=c["classes"])
-            for i in range(c["k"])
-        ]
-        settings = TrainSettings(epochs=2, batch_size=c["batch"])
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            train_packed(tasks, replace(settings, epochs=1))  # warm-up: first calls
-            started = time.perf_counter()
-            train_packed(tasks, settings)
-            measured = (time.perf_counter() - started) / (2 * c["steps"])
+            shapes = _CALIBRATION_SHAPES
+            times = [_time_pack(k, c, device) for k, c in shapes]
+            per_model = _time_models(specs, device) if specs else None
         finally:
             torch.set_num_threads(threads)
-        modelled = replace(self, speed=1.0).pack_step_seconds(c["k"], c["classes"])
-        return replace(self, speed=measured / modelled)
+        stored = replace(self, speed=1.0)
+        ratio = sum(times) / sum(stored.pack_step_seconds(k, c) for k, c in shapes)
+        fit = _least_squares([[1.0, k, k * c] for k, c in shapes], times)
+        names = ("step_s", "model_step_s", "class_step_s")
+        values = {
+            name: value if value > 0 else ratio * getattr(self, name)
+            for name, value in zip(names, fit, strict=True)
+        }
+        if per_model:
+            (c0, t0), (c1, t1) = per_model[0], per_model[-1]
+            slope = (t1 - t0) / (c1 - c0) if c1 > c0 else self.model_class_s
+            slope = max(slope, 0.0)
+            values.update(model_s=max(t0 - c0 * slope, 1e-4), model_class_s=slope)
+        return replace(self, speed=1.0, **values)
+
+
+def stage_seconds(
+    specs: list[TrialSpec], slots: int, cost: CostModel, max_seconds: float = MAX_TRIAL_SECONDS
+) -> float:
+    """Predicted wall seconds of one stage: `specs` (grid points, or trials already split) split
+    as the run splits them (stored model) and run longest first on `slots` slots with `cost`,
+    normally `CostModel().calibrated(device, specs)`."""
+    return eta_seconds(split_costly(specs, max_seconds=max_seconds), slots, cost)
 
 
 def split_costly(
@@ -140,19 +174,79 @@ def _steps_per_epoch(spec: TrialSpec) -> int:
     return max(1, (spec.total_samples // 3) // spec.batch_size)
 
 
-def plan_trials(
-    specs: list[TrialSpec], cluster: dict[str, float], cpus: float, gpus: float, device: str
-) -> tuple[list[TrialSpec], str]:
-    """The trials to run for `specs` on this cluster, and a one-line start-up ETA."""
-    slots = trial_slots(cluster, cpus, gpus)
-    # The split uses the stored model only (not the slots or device), so a resumed study plans
-    # the same trials wherever it runs; on a GPU the parts simply share the GPU's slots.
-    trials = split_costly(specs, CostModel())
-    cost = CostModel().calibrated(device)
-    models = sum(len(s.replicates) for s in trials)
-    eta = eta_seconds(trials, slots, cost)
-    line = (
-        f"{models} models in {len(trials)} trials on {slots} slot(s); "
-        f"ETA {eta:.0f} s (cost model x{cost.speed:.2f} from a start-up calibration)"
+def _time_pack(models: int, classes: int, device: str) -> float:
+    """Seconds per step of a reg+cls pack of this shape: the minimum of a few short timings
+    after a warm-up."""
+    import torch
+
+    from regcls.packed import ModelTask, TrainSettings, train_packed
+
+    n = _CALIBRATION_STEPS * _CALIBRATION_BATCH
+    x = torch.linspace(-1, 1, n, device=device).unsqueeze(1)
+    y = torch.sin(3 * x[:, 0])
+    labels = torch.arange(n, device=device) % classes
+    tasks = [
+        ModelTask(x, y, seed=i, lr=1e-3, labels=labels, num_classes=classes) for i in range(models)
+    ]
+    settings = TrainSettings(epochs=1, batch_size=_CALIBRATION_BATCH)
+    train_packed(tasks, settings)  # warm-up: first calls, buffers
+    best = math.inf
+    for _ in range(_CALIBRATION_REPEATS):
+        started = _clock(device)
+        train_packed(tasks, settings)
+        best = min(best, _clock(device) - started)
+    return best / _CALIBRATION_STEPS
+
+
+def _time_models(specs: list[TrialSpec], device: str) -> list[tuple[int, float]]:
+    """(classes, seconds per model) of data, binning and evaluation (0 epochs) of a few
+    replicates of the narrowest and the widest spec. Evaluation includes the L_extra metric
+    (0.25-0.8 s per model on the dev machine, varying by replicate: more than data and training
+    of a small-C model), so it is measured, not assumed; no warm-up (small against that)."""
+    from study.synthetic_1d.point import train_point
+
+    def classes(spec: TrialSpec) -> int:
+        return spec.num_classes or 0
+
+    ends = sorted(
+        {
+            classes(min(specs, key=classes)): min(specs, key=classes),
+            classes(max(specs, key=classes)): max(specs, key=classes),
+        }.items()
     )
-    return trials, line
+    out = []
+    for c, spec in ends:
+        few = spec.with_values(epochs=0, replicates=spec.replicates[:_CALIBRATION_MODELS])
+        started = _clock(device)
+        try:
+            train_point(few, device)
+        except (ValueError, RuntimeError):
+            # A spec its trial cannot train (it will be recorded as failed there) is not timed.
+            continue
+        out.append((c, (_clock(device) - started) / len(few.replicates)))
+    return out
+
+
+def _least_squares(rows: list[list[float]], values: list[float]) -> list[float]:
+    """Coefficients of the least-squares fit rows @ coef = values (normal equations; 3 unknowns,
+    well conditioned for the calibration shapes), in plain Python: no numpy at import."""
+    n = len(rows[0])
+    a = [[sum(r[i] * r[j] for r in rows) for j in range(n)] for i in range(n)]
+    b = [sum(r[i] * v for r, v in zip(rows, values, strict=True)) for i in range(n)]
+    for col in range(n):  # Gauss-Jordan with partial pivoting
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot], b[col], b[pivot] = a[pivot], a[col], b[pivot], b[col]
+        for r in range(n):
+            if r != col:
+                f = a[r][col] / a[col][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col], strict=True)]
+                b[r] -= f * b[col]
+    return [b[i] / a[i][i] for i in range(n)]
+
+
+def _clock(device: str) -> float:
+    """CPU time of this process on a CPU (a trial's single thread): other processes on a shared
+    host do not enter the calibration, so it measures the machine, not the moment's load (wall
+    time at load ~10 on the 2-core dev host gave predictions 4.9-11 h for one preset); wall time
+    on a GPU, whose work is not CPU time."""
+    return time.process_time() if device == "cpu" else time.perf_counter()

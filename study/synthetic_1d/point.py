@@ -29,6 +29,7 @@ from regcls.metrics import (
     regression_metrics,
     scaled_shot_thresholds,
 )
+from regcls.mlp import torch_dtype
 from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
 from regcls.synthetic import (
     DataConfig,
@@ -160,7 +161,7 @@ def _pair_offset(pair_key: str) -> int:
 def _task(
     spec: TrialSpec, data: Dataset1D, binning: ClassBinning | None, seed: int, device: str
 ) -> ModelTask:
-    dtype = getattr(torch, spec.dtype)
+    dtype = torch_dtype(spec.dtype)  # float32 data and weights for "bfloat16"
     x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
     y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
     return packed_task(

@@ -15,8 +15,8 @@ from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.dry_run import StagePlan, format_plan
 from study.options import StudyOptions
 from study.output_folder import check_output_folder
-from study.synthetic_1d.bundles import bundle_packs
-from study.synthetic_1d.packing import CostModel, eta_seconds, split_costly
+from study.synthetic_1d.bundles import bundle_packs, bundles_seconds
+from study.synthetic_1d.packing import CostModel, split_costly
 from study.synthetic_1d.plan import (
     STUDY,
     given_lambdas,
@@ -60,8 +60,6 @@ def dry_run(options: StudyOptions) -> str:
     check_output_folder(options.out, study_config(options, preset), options.resume)
     cpus = options.num_cpus or os.cpu_count() or 1
     slots = max(1, cpus // options.cpus_per_trial)
-    # Scaled by the run's own start-up calibration, so the ETA matches the one the run prints.
-    cost = CostModel().calibrated("cpu")
     search = options.search
     lambdas = given_lambdas(preset) or _placeholder_lambdas(preset, 1.0, 1.0)
     decays = {scenario: preset.weight_decay for scenario in preset.scenarios}
@@ -72,6 +70,9 @@ def dry_run(options: StudyOptions) -> str:
         if "noisy" in preset.scenarios
         else []
     )
+    # Calibrated like the run's start-up (constants measured here, now), so the ETA matches
+    # the one the run prints.
+    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
     # Split as the run splits them (stored cost model, not the calibrated one).
     trials = {stage: split_costly(specs) for stage, specs in stages.items()}
     plans = [_stage_plan(stage, trials[stage], slots, cost) for stage in ("lambda_search",)]
@@ -81,16 +82,17 @@ def dry_run(options: StudyOptions) -> str:
         total_eta += plans[-1].eta_seconds or 0.0
     plans += [_stage_plan(stage, trials[stage], slots, cost) for stage in ("test", "noise")]
     # The run trains test and noise as one Tune run, planned together.
-    total_eta += eta_seconds(split_costly(stages["test"] + stages["noise"]), slots, cost)
+    final = _bundles(split_costly(stages["test"] + stages["noise"]), slots)
+    total_eta += bundles_seconds(final, slots, cost)
     title = (
         f"{STUDY} preset={preset.name} search={search} --dry-run: nothing is trained, Ray is not "
         f"started, nothing is written to {options.out}"
     )
     machine = "--num-cpus" if options.num_cpus else "CPUs of this machine"
     notes = [
-        f"ETA: cost model of study/synthetic_1d/packing.py x{cost.speed:.2f} from a 0.1 s "
-        f"calibration on this CPU now, {slots} slot(s) = {machine}; a run on a cluster or GPU "
-        "prints its own ETA per stage",
+        f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
+        f"({cost.summary()}), {slots} slot(s) = {machine}; a run on a cluster or GPU prints its "
+        "own ETA per stage",
         "the total ETA runs the stages one after the other, test and noise as one Tune run",
         *_lambda_notes(preset, search, decays, plans[-1].models),
     ]
@@ -99,13 +101,18 @@ def dry_run(options: StudyOptions) -> str:
 
 def _stage_plan(stage: str, packs: list[TrialSpec], slots: int, cost: CostModel) -> StagePlan:
     """Models, Tune trials (the bundles the run makes of the packs, `reg` first) and ETA."""
-    ordered = sorted(packs, key=lambda s: s.variant != "reg")
+    bundles = _bundles(packs, slots)
     return StagePlan(
         stage=stage,
         models=sum(len(s.replicates) for s in packs),
-        trials=len(bundle_packs(ordered, slots)) if packs else 0,
-        eta_seconds=eta_seconds(packs, slots, cost),
+        trials=len(bundles),
+        eta_seconds=bundles_seconds(bundles, slots, cost),
     )
+
+
+def _bundles(packs: list[TrialSpec], slots: int) -> list[list[TrialSpec]]:
+    # As the run orders and bundles them: reg first, then costliest first.
+    return bundle_packs(sorted(packs, key=lambda s: s.variant != "reg"), slots) if packs else []
 
 
 def _optuna_plan(preset: Synthetic1DPreset, slots: int, cost: CostModel) -> StagePlan:

@@ -26,8 +26,8 @@ from study.output_folder import check_output_folder, claim_output_folder, write_
 from study.resources import TrialResources, packed_trial_resources
 from study.run_info import write_provenance
 from study.sink import ParquetSink
-from study.synthetic_1d.bundles import bundle_packs
-from study.synthetic_1d.packing import plan_trials, trial_slots
+from study.synthetic_1d.bundles import bundle_packs, bundles_seconds
+from study.synthetic_1d.packing import CostModel, split_costly, trial_slots
 from study.synthetic_1d.plan import (
     STUDY,
     declared_models,
@@ -159,18 +159,28 @@ class StageRunner:
     def run(self, specs: list[TrialSpec], name: str | None = None) -> None:
         name = name or specs[0].stage
         # Costly grid points split into several packs so the slots finish together (LPT order).
-        res = self.resources
-        cluster = ray.cluster_resources()
-        specs, eta = plan_trials(specs, cluster, res.cpus, res.gpus, res.device)
-        todo = [s for s in specs if not self.sink.has_trial(s.stage, s.key)]
-        skipped = len(specs) - len(todo)
+        packs = split_costly(specs)
+        todo = [s for s in packs if not self.sink.has_trial(s.stage, s.key)]
+        skipped = len(packs) - len(todo)
         if skipped:
-            print(f"{name}: {skipped} of {len(specs)} packs already done, skipped", flush=True)
+            print(f"{name}: {skipped} of {len(packs)} packs already done, skipped", flush=True)
+        if not todo:
+            return
         todo.sort(key=lambda s: s.variant != "reg")  # stable: costliest first after reg
-        if todo:
-            bundles = bundle_packs(todo, trial_slots(cluster, res.cpus, res.gpus))
-            self.progress.write(f"{name}: {eta}; {len(bundles)} Tune trials")
-            self.summaries[name] = self._fit(name, [[[s] for s in b] for b in bundles])
+        res = self.resources
+        slots = trial_slots(ray.cluster_resources(), res.cpus, res.gpus)
+        bundles = bundle_packs(todo, slots)
+        cost = CostModel().calibrated(res.device, todo)
+        predicted = bundles_seconds(bundles, slots, cost)
+        models = sum(len(s.replicates) for s in todo)
+        self.progress.write(
+            f"{name}: {models:,} models in {len(todo)} packs, {len(bundles)} Tune trials on "
+            f"{slots} slot(s); predicted {predicted:.0f} s (cost model calibrated at start-up: "
+            f"{cost.summary()})"
+        )
+        summary = self._fit(name, [[[s] for s in b] for b in bundles])
+        summary.predicted_seconds = predicted
+        self.summaries[name] = summary
 
     def optuna(self, preset: Synthetic1DPreset) -> dict[str, dict[str, float]]:
         """TPE over (lambda, lr) per scenario with ASHA; the best trial's values.

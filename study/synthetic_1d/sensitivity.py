@@ -73,8 +73,8 @@ def sensitivity_dry_run(options: StudyOptions) -> str:
     check_output_folder(options.out, sensitivity_config(options, preset), options.resume)
     cpus = options.num_cpus or os.cpu_count() or 1
     slots = max(1, cpus // options.cpus_per_trial)
-    cost = CostModel().calibrated("cpu")
     specs = sensitivity_specs(preset)
+    cost = CostModel().calibrated("cpu", specs)
     plans = []
     for flip in (BASELINE, *preset.flips):
         trials = split_costly([s for s in specs if s.flip == flip])
@@ -93,8 +93,8 @@ def sensitivity_dry_run(options: StudyOptions) -> str:
     )
     machine = "--num-cpus" if options.num_cpus else "CPUs of this machine"
     notes = [
-        f"ETA: cost model of study/synthetic_1d/packing.py x{cost.speed:.2f} from a 0.1 s "
-        f"calibration on this CPU now, {slots} slot(s) = {machine}; the flips run as one Tune run",
+        f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
+        f"({cost.summary()}), {slots} slot(s) = {machine}; the flips run as one Tune run",
         f"slice: {', '.join(slice_.scenarios)} x {', '.join(slice_.samplings)}, C in "
         f"{list(slice_.class_counts)}, lambdas {slice_.given_lambdas}, "
         f"{len(slice_.functions)} functions x {len(slice_.test_seeds)} seeds",
