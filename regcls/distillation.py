@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
+from regcls.adam import FlatAdam
 from regcls.mlp import forward, torch_dtype
 from regcls.objectives.distillation import aligned_kl
 from regcls.objectives.hierarchical import level_log_probs, level_sizes
-from regcls.packed import BETAS, ModelTask, TrainedModels, TrainSettings, _check_tasks
+from regcls.packed import ModelTask, TrainedModels, TrainSettings, _check_tasks
 
 DISTILL_SEED_OFFSET = 3_000_009
 STAGE2_FRACTION = 0.2  # "additional 20% epochs of stage 1"
@@ -126,7 +127,6 @@ class _Stage2:
                 self.views[name][row, : value.shape[0]] = value
         self.grad = torch.zeros_like(self.flat)
         self.grads = self._views(self.grad)
-        self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
         self.logit_mask = torch.zeros(k, widths[0], 1, **opts)
         # Frozen inputs: features [K, d, N] and teachers per level [K, N, W_h] (0 on padding).
         self.features = torch.zeros(k, features, n_max, **opts)
@@ -152,9 +152,10 @@ class _Stage2:
         drop = settings.drop_last
         self.steps = [n // b if drop else -(-n // b) for n in self.counts]
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=device)
-        self.neg_lr = -torch.tensor([t.lr for t in tasks], dtype=torch.float64).unsqueeze(1)
         decay = [settings.weight_decay if t.weight_decay is None else t.weight_decay for t in tasks]
-        self.decay = torch.tensor(decay, **opts).unsqueeze(1)
+        self.adam = FlatAdam(
+            self.flat, self.grad, [t.lr for t in tasks], decay, self.steps, settings.adam_eps
+        )
         self.alive = torch.ones(k, dtype=torch.bool, device=device)
         self.epochs_done = torch.zeros(k, dtype=torch.int64, device=device)
         self.final_loss = torch.full((k,), math.nan, **opts)
@@ -207,7 +208,7 @@ class _Stage2:
             self.alive.logical_and_(torch.isfinite(loss))
             active = self.alive & (step < self.steps_t)
             loss_sum += torch.where(active, loss, 0.0).double()
-            self._adam(epoch, step, active)
+            self.adam.step(epoch, step, active)
         mean = (loss_sum / self.steps_t).to(self.dtype)
         self.final_loss = torch.where(self.alive, mean, math.nan)
         self.epochs_done += self.alive
@@ -233,24 +234,6 @@ class _Stage2:
         torch.bmm(d_pre, h.transpose(1, 2), out=g["t.0.weight"])
         torch.sum(d_pre, dim=2, out=g["t.0.bias"])
         return loss
-
-    def _adam(self, epoch: int, step: int, active: torch.Tensor) -> None:
-        """torch.optim.Adam (coupled weight decay) per row; rows without a batch do not move."""
-        beta1, beta2 = BETAS
-        grad = self.grad.addcmul_(self.flat, self.decay)
-        grad.masked_fill_(~active.unsqueeze(1), 0.0)
-        t = (self.steps_t * epoch + (step + 1)).clamp_max(self.steps_t * (epoch + 1))
-        bc1 = (1 - torch.pow(beta1, t)).unsqueeze(1)
-        bc2_sqrt = (1 - torch.pow(beta2, t)).sqrt().unsqueeze(1).to(self.dtype)
-        skip = ~active.unsqueeze(1)
-        saved = (self.exp_avg.clone(), self.exp_avg_sq.clone())
-        self.exp_avg.lerp_(grad, 1 - beta1)
-        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        self.exp_avg.copy_(torch.where(skip, saved[0], self.exp_avg))
-        self.exp_avg_sq.copy_(torch.where(skip, saved[1], self.exp_avg_sq))
-        denom = (self.exp_avg_sq.sqrt() / bc2_sqrt).add_(self.settings.adam_eps)
-        neg_step = (self.neg_lr / bc1).mul_(active.unsqueeze(1)).to(self.dtype)
-        self.flat.addcdiv_(self.exp_avg * neg_step, denom)
 
 
 def _features(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
+from regcls.adam import BETAS, FlatAdam
 from regcls.mlp import MLPLayout, forward, init_params, matmul_dtype, torch_dtype
 from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective, pack_class_head
 from regcls.objectives.balanced_mse import BMCTerm
@@ -41,7 +42,6 @@ from regcls.objectives.hierarchical import HCA_RULES, level_sizes
 from regcls.objectives.mse import MSETerm, batch_weights
 from regcls.objectives.prediction import RULES
 
-BETAS = (0.9, 0.999)
 EPS = 1e-8  # default TrainSettings.adam_eps (torch.optim.Adam's)
 # Seed offsets of a model's minibatch-order and keep-draw generators (from `seed`; the init uses
 # `init_seed`, default `seed`).
@@ -252,22 +252,13 @@ class _Pack:
             for name, value in init.items():
                 views[name][row, : value.shape[0]] = value
         self.grad = torch.zeros_like(self.flat)
-        self.exp_avg = torch.zeros_like(self.flat)
-        self.exp_avg_sq = torch.zeros_like(self.flat)
-        self.denom = torch.empty_like(self.flat)
-        self.update = torch.empty_like(self.flat)
         self.weights = self._layers(self.layout.views(self.flat))
         self.grads = self._layers(self.layout.views(self.grad))
 
-        lr = torch.tensor([float(t.lr) for t in tasks], dtype=torch.float64, device=self.device)
-        self.neg_lr = -lr.unsqueeze(1)  # float64: step sizes are computed like Adam's floats
-        # Coupled weight decay: one scalar op when the pack shares one value (the common case),
-        # else a per-model column.
         decay = [settings.weight_decay if t.weight_decay is None else t.weight_decay for t in tasks]
-        self.decay = float(decay[0])
-        self.decay_col = None
-        if len(set(decay)) > 1:
-            self.decay_col = torch.tensor(decay, **opts).unsqueeze(1)
+        self.adam = FlatAdam(
+            self.flat, self.grad, [t.lr for t in tasks], decay, self.steps, settings.adam_eps
+        )
 
         # The loss pieces (regcls.objectives): the MSE term (Focal-R / BMC rows overwrite their
         # rows of it), and the class head if any model has one: one head kind per pack
@@ -485,32 +476,7 @@ class _Pack:
 
     def _adam(self, epoch: int, step: int, active: torch.Tensor) -> None:
         """torch.optim.Adam's single-tensor update with coupled weight decay, for all rows."""
-        beta1, beta2 = BETAS
-        if self.decay_col is None:
-            grad = self.grad.add_(self.flat, alpha=self.decay)
-        else:
-            grad = self.grad.addcmul_(self.flat, self.decay_col)
-        # Frozen rows (diverged, or no batch this step) must not move: zero grad and zero step.
-        grad.masked_fill_(~active.unsqueeze(1), 0.0)
-        if self.uniform_steps:
-            t = epoch * self.max_steps + step + 1
-            bc1, bc2_sqrt = 1 - beta1**t, (1 - beta2**t) ** 0.5
-        else:
-            t = (self.steps_t * epoch + (step + 1)).clamp_max(self.steps_t * (epoch + 1))
-            bc1 = (1 - torch.pow(beta1, t)).unsqueeze(1)
-            bc2_sqrt = (1 - torch.pow(beta2, t)).sqrt().unsqueeze(1).to(self.dtype)
-            # Models without a batch this step keep their moments untouched, as Adam would.
-            skip = ~active.unsqueeze(1)
-            saved = (self.exp_avg.clone(), self.exp_avg_sq.clone())
-        self.exp_avg.lerp_(grad, 1 - beta1)
-        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        if not self.uniform_steps:
-            self.exp_avg.copy_(torch.where(skip, saved[0], self.exp_avg))
-            self.exp_avg_sq.copy_(torch.where(skip, saved[1], self.exp_avg_sq))
-        torch.sqrt(self.exp_avg_sq, out=self.denom).div_(bc2_sqrt).add_(self.settings.adam_eps)
-        neg_step = (self.neg_lr / bc1).mul_(active.unsqueeze(1)).to(self.dtype)
-        torch.mul(self.exp_avg, neg_step, out=self.update)
-        self.flat.addcdiv_(self.update, self.denom)
+        bc1, bc2_sqrt = self.adam.step(epoch, step, active)
         if self.bmc is not None and self.bmc.learned:
             self._adam_sigma(active, bc1, bc2_sqrt)
 
