@@ -245,10 +245,10 @@ def _with_lambdas(overrides: dict, text: str | None, study: str) -> dict:
     weight decay would need a validation search: `--lambdas` runs no search)."""
     if text is None:
         return overrides
-    if study not in ("synthetic_1d", "synthetic_1d_sensitivity"):
+    if study not in ("synthetic_1d", "synthetic_1d_sensitivity", "synthetic_1d_zoo"):
         raise ValueError(
-            "--lambdas: only synthetic_1d and synthetic_1d_sensitivity take given lambdas, "
-            f"not {study}"
+            "--lambdas: only synthetic_1d, synthetic_1d_sensitivity and synthetic_1d_zoo take "
+            f"given lambdas, not {study}"
         )
     given: dict[str, float] = {}
     for item in text.split(","):

@@ -145,12 +145,10 @@ def test_tiny_zoo_rows_record_each_variants_hyperparameters(tiny_zoo):
     for variant in ZOO_VARIANTS:
         part = test.filter(pl.col("variant") == variant)
         assert part.height == 2, variant  # two functions x one seed, C = 4
-        spec = TrialSpec.from_config(
-            {**_reg_config(preset), "variant": variant, "num_classes": part["num_classes"][0]}
-        ).with_values(
-            method_params=tuple(sorted(TINY["method_params"].get(variant, {}).items())),
-            lam=part["lam"][0],
-        )
+        config = _reg_config(preset)
+        config.update(variant=variant, num_classes=part["num_classes"][0], lam=part["lam"][0])
+        params = tuple(sorted(TINY["method_params"].get(variant, {}).items()))
+        spec = TrialSpec.from_config(config).with_values(method_params=params)
         expected = method_columns(method_config(spec))
         for column in METHOD_COLUMNS:
             values = set(part[column].to_list())
@@ -213,7 +211,8 @@ def test_tiny_zoo_report_and_league(tiny_zoo, render_in_chromium, tmp_path):
     page = (tiny_zoo / "report.html").read_text(encoding="utf-8")
     assert "League: which variant beats reg where?" in page
     assert "Table 1: does classification" not in page  # the zoo has its own analysis
-    assert "cdn.plot.ly" not in page and page.count("plotly.js v") >= 1
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1  # the bundle, inlined once
+    assert "<script src=" not in page and page.count('class="plotly-graph-div"') == 2
     measured = tmp_path / "measured.html"
     measured.write_text(page.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
     dom = render_in_chromium(measured, window_size="1400,900")
