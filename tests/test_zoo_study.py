@@ -28,11 +28,12 @@ from study.options import StudyOptions
 from study.synthetic_1d.trial_spec import TrialSpec
 from study.synthetic_1d.zoo import (
     declared_zoo_models,
+    given_variant_lambdas,
     resolve_zoo_preset,
     zoo_lambda_search_specs,
     zoo_test_specs,
 )
-from study.synthetic_1d.zoo_models import METHOD_COLUMNS, method_config
+from study.synthetic_1d.zoo_models import METHOD_COLUMNS, method_config, with_second_stage
 from study.variants import CLASS_MODES, VARIANTS, is_zoo_variant, uses_lambda
 
 
@@ -353,3 +354,21 @@ _MEASURE = """<script>window.addEventListener("load", () => {
     document.querySelectorAll(".js-plotly-plot").length : 0].join(",");
   document.body.appendChild(out);
 });</script>"""
+
+
+def test_given_lambdas_skip_the_search_and_hca_d_packs_alone():
+    options = StudyOptions(
+        study="synthetic_1d_zoo",
+        preset="quick",
+        out=Path("x"),
+        space_overrides={"scenarios": ["clean"], "given_lambdas": {"clean": 10.0}},
+    )
+    preset = resolve_zoo_preset(options)
+    assert zoo_lambda_search_specs(preset) == []
+    specs = zoo_test_specs(preset, given_variant_lambdas(preset))
+    lam = [s for s in specs if s.variant in LAMBDA_VARIANTS]
+    assert {(s.lam, s.lambda_source) for s in lam} == {(10.0, "given")}
+    assert {s.lambda_source for s in specs if s.variant not in LAMBDA_VARIANTS} == {"none"}
+    mixed = [next(s for s in specs if s.variant == v) for v in ("hca-d", "hca")]
+    with pytest.raises(ValueError, match="an hca-d pack holds only hca-d specs"):
+        with_second_stage(mixed, [], None, None)
