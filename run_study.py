@@ -120,6 +120,19 @@ def _report(entry: StudyEntry, options: StudyOptions, summaries: dict | None) ->
         report = write_report(rows, options.out, title, dir_report_sections(dir_rows))
         tables = write_dir_tables_csv(dir_rows, options.out)
         print(format_dir_tables_for_terminal(dir_rows))
+    elif entry.kind == "zoo":
+        from results import (
+            format_zoo_tables_for_terminal,
+            write_zoo_tables_csv,
+            zoo_report_sections,
+            zoo_tables,
+        )
+
+        computed = zoo_tables(rows)  # once: the league's bootstrap intervals are the costly part
+        sections = zoo_report_sections(rows, computed)
+        report = write_report(rows, options.out, title, sections, builtin=False)
+        tables = write_zoo_tables_csv(rows, options.out, computed)
+        print(format_zoo_tables_for_terminal(computed))
     else:
         computed = report_tables(rows)  # once: its bootstrap intervals are the costly part
         report = write_report(rows, options.out, title=title, tables=computed)
@@ -232,10 +245,10 @@ def _with_lambdas(overrides: dict, text: str | None, study: str) -> dict:
     weight decay would need a validation search: `--lambdas` runs no search)."""
     if text is None:
         return overrides
-    if study not in ("synthetic_1d", "synthetic_1d_sensitivity"):
+    if study not in ("synthetic_1d", "synthetic_1d_sensitivity", "synthetic_1d_zoo"):
         raise ValueError(
-            "--lambdas: only synthetic_1d and synthetic_1d_sensitivity take given lambdas, "
-            f"not {study}"
+            "--lambdas: only synthetic_1d, synthetic_1d_sensitivity and synthetic_1d_zoo take "
+            f"given lambdas, not {study}"
         )
     given: dict[str, float] = {}
     for item in text.split(","):

@@ -42,6 +42,13 @@ from results.synthetic_1d.schema import (
     read_rows,
     validate_rows,
 )
+from results.synthetic_1d.zoo import league_table, shot_table, zoo_tables
+from results.synthetic_1d.zoo_figures import plot_shot_mse, plot_who_wins
+from results.synthetic_1d.zoo_report import (
+    format_zoo_tables_for_terminal,
+    write_zoo_tables_csv,
+    zoo_report_sections,
+)
 
 __all__ = [
     "PAPER_TABLE1",
@@ -76,6 +83,15 @@ __all__ = [
     "validate_rows",
     "write_report",
     "write_tables_csv",
+    # the method zoo (synthetic_1d_zoo)
+    "format_zoo_tables_for_terminal",
+    "league_table",
+    "plot_shot_mse",
+    "plot_who_wins",
+    "shot_table",
+    "write_zoo_tables_csv",
+    "zoo_report_sections",
+    "zoo_tables",
 ]
 
 # Real-data (deep imbalanced regression) studies: IMDB-WIKI-DIR, NYUD2-DIR, Breakfast, STS-B-DIR.

@@ -118,7 +118,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "function_seed": ("seed that draws the paper's sine functions", _NONE),
     "peak_center": ("centre mu of the training peak region", _Y),
     # model
-    "variant": ("model: reg, reg+cls, reg+cls-balanced, reg-scaled or reg-tuned", _NONE),
+    "variant": (
+        "model: reg, reg+cls, reg+cls-balanced, the controls reg-scaled, cls-only, reg-tuned, or "
+        "a method-zoo variant (reg-lds, reg-focal, reg-bmc, reg-denseweight, reg+hlgauss, "
+        "reg+softlabel, reg-lds+cls, hca, hca+lds, reg+hca, reg-fds, hca-d; regcls/methods.py)",
+        _NONE,
+    ),
     "class_mode": ("classification loss: none, imbalanced or balanced", _NONE),
     "num_classes": ("number of classes C of the class head; null for reg", "classes"),
     "effective_classes": ("classes C-bar left after equalizing (Eq. 12); null for reg", "classes"),
@@ -142,6 +147,47 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "shot_rule": ("shot thresholds: dir (100 / 20) or scaled to the training size", _NONE),
     "shot_many": ("many-shot threshold", "training samples per bin"),
     "shot_few": ("few-shot threshold", "training samples per bin"),
+    # the method zoo's hyperparameters (regcls/methods.py MethodConfig; null where unused)
+    **{
+        name: (f"method zoo: {meaning}; null for variants that do not use it", unit)
+        for name, (meaning, unit) in {
+            "lds_kernel": ("LDS smoothing kernel: gaussian, triangular or laplace", _NONE),
+            "lds_size": ("LDS kernel window size (odd)", "bins"),
+            "lds_sigma": ("LDS kernel sigma", "bins"),
+            "lds_inverse": ("LDS weights: inverse or sqrt_inv of the smoothed density", _NONE),
+            "lds_bins": (
+                "equal-width bins of the LDS label density over the training range",
+                "bins",
+            ),
+            "focal_beta": ("Focal-R beta (scale of |error| in the activation)", "1/target units"),
+            "focal_gamma": ("Focal-R gamma (exponent of the activation)", "dimensionless"),
+            "focal_activation": ("Focal-R activation: sigmoid or tanh", _NONE),
+            "bmc_sigma": ("Balanced MSE noise sigma (its init when learned)", _Y),
+            "bmc_sigma_learned": ("whether Balanced MSE's sigma is trained", _NONE),
+            "bmc_sigma_lr": ("Adam learning rate of a learned BMC sigma", "dimensionless"),
+            "denseweight_alpha": ("DenseWeight alpha", "dimensionless"),
+            "denseweight_bandwidth": ("DenseWeight KDE bandwidth rule: silverman or scott", _NONE),
+            "hlgauss_sigma_ratio": ("HL-Gauss sigma over the mean class-bin width", "fraction"),
+            "softlabel_beta": ("soft-label decrease per group of distance (004 Eq. 1)", "nats"),
+            "softlabel_form": ("soft-label form (004)", _NONE),
+            "hca_rule": ("HCA test-time rule: add (Eq. 7) or mul (Eq. 8)", _NONE),
+            "hca_heads": ("HCA levels H (the finest has C classes)", "heads"),
+            "fds_bins": ("FDS target bins", "bins"),
+            "fds_kernel": ("FDS smoothing kernel", _NONE),
+            "fds_ks": ("FDS kernel window size", "bins"),
+            "fds_sigma": ("FDS kernel sigma", "bins"),
+            "fds_momentum": ("FDS EMA momentum of the running statistics", "fraction"),
+            "fds_start_update": ("first epoch FDS updates its statistics", "epochs"),
+            "fds_start_epoch": ("first epoch FDS calibrates the features", "epochs"),
+            "fds_clip_min": ("FDS lower clip of the variance ratio", "fraction"),
+            "fds_clip_max": ("FDS upper clip of the variance ratio", "fraction"),
+            "fds_stats_from": (
+                "features FDS takes its end-of-epoch statistics from: calibrated or raw",
+                _NONE,
+            ),
+            "distill_epochs": ("HCA-d stage-2 epochs (after the stage-1 epochs)", "epochs"),
+        }.items()
+    },
     "lambda_selection": ("rule that chose lambda from the lambda search", _NONE),
     "weight_decay_selection": ("rule that chose reg-tuned's weight decay; null otherwise", _NONE),
     "pair_init": ("models of a pair start from the same weights (shared) or not", _NONE),

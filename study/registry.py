@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
 from search_spaces.synthetic_1d_sensitivity import PRESETS as SENSITIVITY_PRESETS
+from search_spaces.synthetic_1d_zoo import PRESETS as ZOO_PRESETS
 from study.dir.preflight import DirStudy, describe_presets, dir_studies, validate_dir_study
 from study.dir.preflight import dry_run as dir_dry_run
 from study.options import StudyOptions
@@ -24,6 +25,7 @@ from study.synthetic_1d.sensitivity import (
     resolve_sensitivity_preset,
     sensitivity_dry_run,
 )
+from study.synthetic_1d.zoo import declared_zoo_models, resolve_zoo_preset, zoo_dry_run
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,7 +42,8 @@ class StudyEntry:
     validate: Callable[[StudyOptions], None]
     run: Callable[[StudyOptions, pa.Schema], object]
     dry_run: Callable[[StudyOptions], str]
-    kind: str = "synthetic_1d"  # "synthetic_1d" | "dir": which row schema and report it uses
+    # "synthetic_1d" | "zoo" (1D rows, the zoo's report) | "dir": which row schema and report
+    kind: str = "synthetic_1d"
 
 
 def _synthetic_1d_presets() -> dict[str, str]:
@@ -69,6 +72,21 @@ def _sensitivity_presets() -> dict[str, str]:
     return described
 
 
+def _zoo_presets() -> dict[str, str]:
+    described = {}
+    for name, preset in ZOO_PRESETS.items():
+        counts = declared_zoo_models(preset)
+        grid = preset.slice
+        described[name] = (
+            f"{sum(counts.values())} models ("
+            + ", ".join(f"{k} {v}" for k, v in counts.items())
+            + f"); {len(preset.variants)} variants, {len(grid.samplings)} samplings, "
+            f"C in {list(grid.class_counts)}, {len(grid.functions)} functions, "
+            f"{grid.epochs} epochs, {grid.total_samples} samples"
+        )
+    return described
+
+
 def studies() -> dict[str, StudyEntry]:
     """Every registered study by name."""
     entries = [
@@ -88,6 +106,16 @@ def studies() -> dict[str, StudyEntry]:
             validate=_validate_sensitivity,
             run=_run_sensitivity,
             dry_run=sensitivity_dry_run,
+        ),
+        StudyEntry(
+            name="synthetic_1d_zoo",
+            description="the regression-by-classification family side by side (issue 10): every "
+            "variant of regcls/methods.py against its paired reg, league tables",
+            presets=_zoo_presets(),
+            validate=resolve_zoo_preset,
+            run=_run_zoo,
+            dry_run=zoo_dry_run,
+            kind="zoo",
         ),
     ]
     entries += [_dir_entry(study) for study in dir_studies().values()]
@@ -132,6 +160,12 @@ def _run_sensitivity(options: StudyOptions, schema: pa.Schema) -> object:
     from study.synthetic_1d.sensitivity_run import run_sensitivity  # imports Ray
 
     return run_sensitivity(options, schema)
+
+
+def _run_zoo(options: StudyOptions, schema: pa.Schema) -> object:
+    from study.synthetic_1d.zoo_run import run_zoo  # imports Ray
+
+    return run_zoo(options, schema)
 
 
 def _run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> object:

@@ -7,13 +7,35 @@ reg+cls helps:
 - `cls-only`: CE only, predicting the expectation of the class centres under the softmax.
 - `reg-tuned`: `reg` with its weight decay chosen on validation from a grid as large as the
   lambda grid, so reg+cls is compared with a baseline given the same tuning budget.
+
+The method zoo's variants (`regcls.methods.METHODS`, issue 10) beside them: their models are
+built by `regcls.methods.build_method_task`, not `study.class_tasks.packed_task`; those with
+classes use the paper's equal-width (imbalanced) class bins, as reg+cls. Listed here by name
+(this module imports no torch); `tests/test_zoo_study.py` checks them against `METHODS`.
 """
 
 from __future__ import annotations
 
 PAPER_VARIANTS = ("reg", "reg+cls", "reg+cls-balanced")
 CONTROLS = ("reg-scaled", "cls-only", "reg-tuned")
-VARIANTS = (*PAPER_VARIANTS, *CONTROLS)
+ZOO_VARIANTS = (
+    "reg-lds",
+    "reg-focal",
+    "reg-bmc",
+    "reg-denseweight",
+    "reg+hlgauss",
+    "reg+softlabel",
+    "reg-lds+cls",
+    "hca",
+    "hca+lds",
+    "reg+hca",
+    "reg-fds",
+    "hca-d",
+)
+# Appended after the paper's and the controls': `point.init_seed` offsets by the index.
+VARIANTS = (*PAPER_VARIANTS, *CONTROLS, *ZOO_VARIANTS)
+_ZOO_WITH_CLASSES = ("reg+hlgauss", "reg+softlabel", "reg-lds+cls", "hca", "hca+lds", "reg+hca")
+_ZOO_WITH_LAMBDA = ("reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca")
 CLASS_MODES = {
     "reg": "none",
     "reg+cls": "imbalanced",
@@ -21,6 +43,7 @@ CLASS_MODES = {
     "reg-scaled": "none",
     "cls-only": "imbalanced",
     "reg-tuned": "none",
+    **{v: "imbalanced" if v in (*_ZOO_WITH_CLASSES, "hca-d") else "none" for v in ZOO_VARIANTS},
 }
 # The `regcls.objectives` composition each variant trains with.
 OBJECTIVES = {
@@ -30,9 +53,11 @@ OBJECTIVES = {
     "reg-scaled": "reg-scaled",
     "cls-only": "cls-only",
     "reg-tuned": "reg",
+    # METHODS[variant].objective: hca-d's stage 1 trains as hca.
+    **{v: "hca" if v == "hca-d" else v for v in ZOO_VARIANTS},
 }
-_WITH_CLASSES = ("reg+cls", "reg+cls-balanced", "cls-only")
-_WITH_LAMBDA = ("reg+cls", "reg+cls-balanced", "reg-scaled")
+_WITH_CLASSES = ("reg+cls", "reg+cls-balanced", "cls-only", *_ZOO_WITH_CLASSES, "hca-d")
+_WITH_LAMBDA = ("reg+cls", "reg+cls-balanced", "reg-scaled", *_ZOO_WITH_LAMBDA)
 
 
 def check_variant(
@@ -50,5 +75,11 @@ def check_variant(
 
 
 def uses_lambda(variant: str) -> bool:
-    """Whether the variant's loss has a lambda (reg+cls modes and the reg-scaled control)."""
+    """Whether the variant's loss has a lambda (reg+cls modes, the reg-scaled control and the
+    zoo's lam * MSE + CE variants)."""
     return variant in _WITH_LAMBDA
+
+
+def is_zoo_variant(variant: str) -> bool:
+    """Whether the variant's model is built by `regcls.methods.build_method_task`."""
+    return variant in ZOO_VARIANTS

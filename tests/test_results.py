@@ -56,6 +56,18 @@ CONTRACT_COLUMNS = {
     "reg_pairing": pa.string(), "pair_key": pa.string(), "init_seed": pa.int64(),
     "l_extra_bins": pa.int64(), "l_extra_pseudo_count": pa.float64(),
     "l_extra_samples": pa.int64(), "l_extra_sigma2": pa.string(),
+    # the method zoo's hyperparameters (issue 10; regcls/methods.py MethodConfig's fields)
+    "lds_kernel": pa.string(), "lds_size": pa.int64(), "lds_sigma": pa.float64(),
+    "lds_inverse": pa.string(), "lds_bins": pa.int64(), "focal_beta": pa.float64(),
+    "focal_gamma": pa.float64(), "focal_activation": pa.string(), "bmc_sigma": pa.float64(),
+    "bmc_sigma_learned": pa.bool_(), "bmc_sigma_lr": pa.float64(),
+    "denseweight_alpha": pa.float64(), "denseweight_bandwidth": pa.string(),
+    "hlgauss_sigma_ratio": pa.float64(), "softlabel_beta": pa.float64(),
+    "softlabel_form": pa.string(), "hca_rule": pa.string(), "hca_heads": pa.int64(),
+    "fds_bins": pa.int64(), "fds_kernel": pa.string(), "fds_ks": pa.int64(),
+    "fds_sigma": pa.float64(), "fds_momentum": pa.float64(), "fds_start_update": pa.int64(),
+    "fds_start_epoch": pa.int64(), "fds_clip_min": pa.float64(), "fds_clip_max": pa.float64(),
+    "fds_stats_from": pa.string(), "distill_epochs": pa.int64(),
     "status": pa.string(), "error": pa.string(), "epochs_trained": pa.int64(),
     "final_train_loss": pa.float64(),
     **{

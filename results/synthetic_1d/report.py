@@ -71,6 +71,7 @@ def write_report(
     extra_sections: Sequence[tuple[str, str]] | None = None,
     *,
     tables: Mapping[str, pl.DataFrame] | None = None,
+    builtin: bool = True,
 ) -> Path:
     """Write `<out_dir>/report.html` with every figure and table of the rows; return its path.
 
@@ -85,7 +86,9 @@ def write_report(
     exist), then `extra_sections` as given: (title, HTML fragment) pairs for other studies;
     their plotly figures should use `include_plotlyjs=False`, the page already holds plotly.js.
     `tables`: `report_tables(df)` when the caller has it already (its bootstrap intervals are
-    the costly part).
+    the costly part). `builtin=False` leaves out every built-in section after the run summary
+    (a study with its own analysis, e.g. the method zoo); the first figure of `extra_sections`
+    must then inline plotly.js.
 
     Example:
         >>> write_report(read_rows("runs/x"), "runs/x", title="regcls: synthetic_1d (quick)")
@@ -95,7 +98,9 @@ def write_report(
     if df.width == 0:
         df = empty_rows()
     out = Path(out_dir)
-    sections = [*_sections(df, report_tables(df) if tables is None else tables, out), *extra]
+    sections = extra
+    if builtin:
+        sections = [*_sections(df, report_tables(df) if tables is None else tables, out), *extra]
     page = _page(title, df, sections, provenance_html(out))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.html"

@@ -27,6 +27,39 @@ _L_EXTRA = tuple(
     f"{split}_l_extra_{kind}" for split in ("train", "test") for kind in ("gauss", "softmax")
 )
 
+# regcls.methods.method_columns: every MethodConfig field but `variant`, in its order.
+METHOD_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
+    ("lds_kernel", _S),
+    ("lds_size", _I),
+    ("lds_sigma", _F),
+    ("lds_inverse", _S),
+    ("lds_bins", _I),
+    ("focal_beta", _F),
+    ("focal_gamma", _F),
+    ("focal_activation", _S),
+    ("bmc_sigma", _F),
+    ("bmc_sigma_learned", pa.bool_()),
+    ("bmc_sigma_lr", _F),
+    ("denseweight_alpha", _F),
+    ("denseweight_bandwidth", _S),
+    ("hlgauss_sigma_ratio", _F),
+    ("softlabel_beta", _F),
+    ("softlabel_form", _S),
+    ("hca_rule", _S),
+    ("hca_heads", _I),
+    ("fds_bins", _I),
+    ("fds_kernel", _S),
+    ("fds_ks", _I),
+    ("fds_sigma", _F),
+    ("fds_momentum", _F),
+    ("fds_start_update", _I),
+    ("fds_start_epoch", _I),
+    ("fds_clip_min", _F),
+    ("fds_clip_max", _F),
+    ("fds_stats_from", _S),
+    ("distill_epochs", _I),
+)
+
 ROW_SCHEMA: pa.Schema = pa.schema(
     [
         *IDENTITY_FIELDS,  # row_key, trial_key, config_hash, study, stage, search
@@ -79,6 +112,8 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("l_extra_pseudo_count", _F),
         ("l_extra_samples", _I),
         ("l_extra_sigma2", _S),
+        # the method zoo's hyperparameters (regcls.methods.MethodConfig; null where unused)
+        *METHOD_FIELDS,
         # outcome
         ("status", _S),
         ("error", _S),

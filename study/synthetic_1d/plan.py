@@ -38,7 +38,7 @@ def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list
     replicates = _replicates(preset.functions, preset.validation_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
-        base = _base(preset, "lambda_search", search, scenario, sampling, replicates)
+        base = base_spec(preset, "lambda_search", search, scenario, sampling, replicates)
         if not preset.lambdas_given:  # given lambdas: no search, only reg-tuned's sweep below
             specs.append(base)
             grid = product(CLASS_VARIANTS, preset.class_counts, preset.lambdas)
@@ -97,7 +97,7 @@ def test_specs(
     replicates = _replicates(preset.functions, preset.test_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
-        base = _base(preset, "test", search, scenario, sampling, replicates)
+        base = base_spec(preset, "test", search, scenario, sampling, replicates)
         selected = _selected(base, class_variants, preset, lambdas, learning_rates)
         controls = _controls(base, selected, preset, weight_decays)
         specs += [base, *_own_regs(base, selected), *controls]
@@ -115,7 +115,7 @@ def noise_specs(
     replicates = _replicates(preset.functions, preset.test_seeds)
     specs = []
     for sigma, sampling in product(preset.noise_sigmas, preset.samplings):
-        base = _base(preset, "noise", search, "noisy", sampling, replicates).with_values(
+        base = base_spec(preset, "noise", search, "noisy", sampling, replicates).with_values(
             noise_sigma=sigma
         )
         selected = _selected(base, CLASS_VARIANTS, preset, lambdas, learning_rates)
@@ -131,7 +131,7 @@ def optuna_specs(preset: Synthetic1DPreset, scenario: str) -> list[TrialSpec]:
     """
     replicates = _replicates(preset.functions, preset.validation_seeds)
     return [
-        _base(preset, "optuna", "optuna", scenario, sampling, replicates).with_values(
+        base_spec(preset, "optuna", "optuna", scenario, sampling, replicates).with_values(
             variant="reg+cls",
             num_classes=preset.optuna.num_classes,
             lam=1.0,
@@ -237,7 +237,7 @@ def _replicates(functions: tuple[int, ...], seeds: tuple[int, ...]) -> tuple[tup
     return tuple(product(functions, seeds))
 
 
-def _base(
+def base_spec(
     preset: Synthetic1DPreset,
     stage: str,
     search: str,

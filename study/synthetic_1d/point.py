@@ -42,7 +42,8 @@ from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
 from study.synthetic_1d.trial_spec import TrialSpec
-from study.variants import VARIANTS
+from study.synthetic_1d.zoo_models import method_row, with_second_stage, zoo_task
+from study.variants import VARIANTS, is_zoo_variant
 
 # Called after each epoch with (epoch, mean validation MSE over live models); True stops training.
 EpochReport = Callable[[int, float], bool | None]
@@ -100,6 +101,7 @@ def train_points(
     )
     on_epoch = _epoch_hook(datasets, report_epoch, device) if report_epoch else None
     trained = train_packed(tasks, settings, on_epoch=on_epoch)
+    trained = with_second_stage(specs, tasks, trained, settings)  # hca-d: G_T after stage 1
     wall = time.perf_counter() - started
     info = run_info(device)
     rows: dict[str, list[dict]] = {spec.key: [] for spec in specs}
@@ -164,6 +166,11 @@ def _task(
     dtype = torch_dtype(spec.dtype)  # float32 data and weights for "bfloat16"
     x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
     y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
+    if is_zoo_variant(spec.variant):
+        labels = None
+        if binning is not None:
+            labels = torch.as_tensor(binning.labels(data.y_train), device=device)
+        return zoo_task(spec, x, y, binning, labels, seed, init_seed(spec, seed))
     return packed_task(
         spec,
         x,
@@ -223,6 +230,8 @@ def _evaluate(
         metrics["acc"] = None
         if binning is not None:
             logits = trained.class_logits(x, index=index).double().cpu().numpy()
+            # The finest level: hierarchical heads (HCA) append their coarse levels after it.
+            logits = logits[:, : binning.num_classes]
             metrics["acc"] = accuracy(logits, binning.labels(target))
         for name in _METRIC_NAMES:
             values[f"{split}_{name}"] = _finite_or_none(metrics[name])
@@ -274,7 +283,7 @@ def _l_extra(
             l_extra_gauss(pred, y_all[keep], prior, sigma2)
         )
         if class_prior is not None:
-            logits = trained.class_logits(x, index=index).double()
+            logits = trained.class_logits(x, index=index).double()[:, : binning.num_classes]
             log_probs = torch.log_softmax(logits, dim=-1).cpu().numpy()
             out[f"{split}_l_extra_softmax"] = _finite_or_none(
                 l_extra_softmax(log_probs, binning.labels(y_all[keep]), class_prior)
@@ -371,6 +380,7 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "l_extra_pseudo_count": spec.l_extra_pseudo_count,
         "l_extra_samples": spec.l_extra_samples,
         "l_extra_sigma2": SIGMA2_RULE,
+        **method_row(spec),  # the zoo variants' hyperparameters (None where unused)
     }
 
 

@@ -13,6 +13,8 @@ from collections import defaultdict
 LAMBDA_SELECTION = "lowest_mean_val_mse_per_scenario_and_class_mode"
 # reg-tuned's weight decay: the same rule over its sweep, per scenario.
 WEIGHT_DECAY_SELECTION = "lowest_mean_val_mse_per_scenario"
+# The method zoo's lambda variants: the same rule per scenario and variant.
+VARIANT_LAMBDA_SELECTION = "lowest_mean_val_mse_per_scenario_and_variant"
 
 
 def choose_lambdas(rows: list[dict]) -> dict[tuple[str, str], float]:
@@ -24,6 +26,14 @@ def choose_lambdas(rows: list[dict]) -> dict[tuple[str, str], float]:
 def choose_weight_decays(rows: list[dict]) -> dict[str, float]:
     """{scenario: weight decay} of reg-tuned from the lambda_search stage's rows."""
     return _lowest(rows, ("reg-tuned",), lambda r: (r["scenario"], r["weight_decay"]))
+
+
+def choose_variant_lambdas(
+    rows: list[dict], variants: tuple[str, ...]
+) -> dict[tuple[str, str], float]:
+    """{(scenario, variant): lambda} of `variants` from the lambda_search stage's rows (the
+    method zoo: every lambda variant has its own)."""
+    return _lowest(rows, variants, lambda r: ((r["scenario"], r["variant"]), r["lam"]))
 
 
 def _lowest(rows: list[dict], variants: tuple[str, ...], key_value) -> dict:

@@ -16,13 +16,16 @@ NO_FLIP = "none"
 class TrialSpec:
     """A grid point (scenario, sampling, variant, C, lambda, ...) and the replicates it packs.
 
-    `weight_decay` is the model's own (reg-tuned sweeps it); `pair_init` says whether the
+    `weight_decay` is the model's own (reg-tuned sweeps it); `method_params` holds the
+    hyperparameters of a zoo variant that differ from `regcls.methods.MethodConfig`'s defaults
+    ((field, value) pairs, sorted); `pair_init` says whether the
     models of a pair start from the same weights (`shared`) or not (`independent`). `flip` names
     the protocol choice the sensitivity study flipped for this trial (`none`: no flip).
 
     Every field is recorded in each results row; `key` hashes all of them, so a rerun of the
     same trial maps to the same Parquet file and adds no rows. `flip = "none"` is left out of the
-    hash, so trials without a flip keep the keys of the versions before the field existed.
+    hash, so trials without a flip keep the keys of the versions before the field existed; so is an
+    empty `method_params`.
     """
 
     study: str
@@ -59,6 +62,7 @@ class TrialSpec:
     reg_pairing: str = "per_dataset"
     # per_model: the reg+cls model and its own reg share this key (pairing and init); "" = shared
     pair_key: str = ""
+    method_params: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
@@ -81,6 +85,10 @@ class TrialSpec:
         config["hidden"] = list(self.hidden)
         if self.flip == NO_FLIP:
             del config["flip"]  # the key of a trial without a flip stays what it was before
+        if self.method_params:
+            config["method_params"] = [list(p) for p in self.method_params]
+        else:
+            del config["method_params"]
         return config
 
     @classmethod
@@ -88,6 +96,9 @@ class TrialSpec:
         values = field_values(cls, config)
         values["replicates"] = tuple(tuple(int(x) for x in r) for r in values["replicates"])
         values["hidden"] = tuple(int(h) for h in values["hidden"])
+        values["method_params"] = tuple(
+            (str(name), value) for name, value in values.get("method_params", ())
+        )
         return cls(**values)
 
     def with_values(self, **changes: object) -> TrialSpec:

@@ -1,0 +1,121 @@
+"""The method zoo on the controlled 1D data (issue 10): every variant of `regcls/methods.py`
+paired with the `reg` model of its data set, under the 1D study's protocol.
+
+The grid is a `Synthetic1DPreset` (`ZooPreset.slice`: scenarios, samplings, functions, seeds,
+class counts, the lambda grid, schedule) plus the variants trained on it. Variants with a lambda
+(`lam * MSE + CE`: `LAMBDA_VARIANTS`) get theirs chosen on validation per scenario and variant
+(a lambda-search stage over the slice's `lambdas`, as reg+cls in the 1D study), unless the
+slice's `given_lambdas` name one per scenario. `method_params` overrides a variant's
+hyperparameters (`regcls.methods.MethodConfig` fields; every row records the values used).
+Declarative data only, like every search space: `study/synthetic_1d/zoo.py` validates the
+variant names and the hyperparameters against `regcls.methods`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
+from search_spaces.synthetic_1d import Synthetic1DPreset
+
+# Every variant of the zoo, the `reg` baseline first (regcls.methods.METHODS).
+ZOO_VARIANTS = (
+    "reg",
+    "reg+cls",
+    "reg-lds",
+    "reg-focal",
+    "reg-bmc",
+    "reg-denseweight",
+    "reg+hlgauss",
+    "reg+softlabel",
+    "reg-lds+cls",
+    "hca",
+    "hca+lds",
+    "reg+hca",
+    "reg-fds",
+    "hca-d",
+)
+# Variants whose loss is lam * MSE + CE (MethodConfig.uses_lam): lambda chosen on validation.
+LAMBDA_VARIANTS = ("reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca")
+# Variants with classes (MethodConfig.has_classes): trained at every C of the slice.
+CLASS_VARIANTS = (*LAMBDA_VARIANTS, "hca", "hca+lds", "hca-d")
+
+
+@dataclass(frozen=True)
+class ZooPreset:
+    """One named size of the zoo study: the slice of the 1D grid and the variants on it."""
+
+    name: str
+    slice: Synthetic1DPreset
+    variants: tuple[str, ...] = ZOO_VARIANTS
+    # variant -> {MethodConfig field: value}; unset fields keep MethodConfig's defaults.
+    method_params: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bad = [v for v in self.variants if v not in ZOO_VARIANTS]
+        if bad or len(set(self.variants)) != len(self.variants) or "reg" not in self.variants:
+            raise ValueError(
+                f"variants: got {list(self.variants)}; accepted values: distinct values of "
+                f"{', '.join(ZOO_VARIANTS)}, reg among them (every model is paired with it)"
+            )
+        unknown = sorted(set(self.method_params) - set(self.variants))
+        if unknown:
+            raise ValueError(
+                f"method_params: unknown variant(s) {unknown}; accepted keys: the preset's "
+                f"variants ({', '.join(self.variants)})"
+            )
+        if self.slice.controls:
+            raise ValueError("controls: the zoo trains no controls; give controls = []")
+
+    @property
+    def lambdas_given(self) -> bool:
+        """Whether every scenario has a given lambda (then no lambda search is run)."""
+        return self.slice.lambdas_given
+
+    def with_overrides(self, overrides: dict[str, object]) -> ZooPreset:
+        """A copy with `variants`, `method_params` and fields of the slice replaced; unknown
+        fields are an error naming the valid ones."""
+        own = {"variants", "method_params"}
+        known = set(self.slice.__dataclass_fields__) - {"name", "optuna"} | own
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(
+                f"search space: unknown field(s) {', '.join(unknown)}; "
+                f"accepted fields: {', '.join(sorted(known))}"
+            )
+        rest = {k: v for k, v in overrides.items() if k not in own}
+        variants = tuple(overrides.get("variants", self.variants))
+        params = dict(overrides.get("method_params", self.method_params))
+        return replace(
+            self, slice=self.slice.with_overrides(rest), variants=variants, method_params=params
+        )
+
+
+_PAPER_SLICE = replace(
+    SYNTHETIC_1D_PRESETS["paper"],
+    noise_sigmas=(),
+    controls=(),
+)
+
+PRESETS: dict[str, ZooPreset] = {
+    # The paper's test stage: 3 scenarios x 4 samplings x 10 functions x 5 test seeds, C in
+    # {4, 16, 64, 256, 1024}, lambda searched over the paper's 8 values on 3 validation seeds.
+    "paper": ZooPreset(name="paper", slice=_PAPER_SLICE),
+    # Fits 10 minutes on 2 cores: uniform and severe sampling, 3 functions, 2 test seeds,
+    # 1 validation seed, C in {4, 64}, lambda in {0.1, 10, 1000}, 25 epochs, 12,000 samples.
+    "quick": ZooPreset(
+        name="quick",
+        slice=replace(
+            _PAPER_SLICE,
+            name="quick",
+            samplings=("uniform", "severe"),
+            functions=(0, 1, 2),
+            validation_seeds=(0,),
+            test_seeds=(0, 421),
+            class_counts=(4, 64),
+            lambdas=(1e-1, 1e1, 1e3),
+            epochs=25,
+            total_samples=12_000,
+        ),
+    ),
+}
