@@ -85,7 +85,8 @@ CONTRACT_COLUMNS = {
     "paired_reg_test_mse": pa.float64(),
     "wall_time_s": pa.float64(), "trial_wall_time_s": pa.float64(), "models_in_pack": pa.int64(),
     "device": pa.string(), "torch_version": pa.string(), "ray_version": pa.string(),
-    "numpy_version": pa.string(), "python_version": pa.string(), "hostname": pa.string(),
+    "numpy_version": pa.string(), "python_version": pa.string(), "regcls_version": pa.string(),
+    "git_commit": pa.string(), "command_line": pa.string(), "hostname": pa.string(),
     "finished_at": pa.string(),
 }  # fmt: skip
 
