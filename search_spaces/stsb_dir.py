@@ -10,6 +10,17 @@ on a seeded random subset of (train, val, test) pairs (the smoke preset; null = 
 `model_selection` "best_val": each model's test predictions are kept from its best validation
 epoch (cheap here: one forward pass of 2,000 pairs per epoch), "final": the last epoch.
 `cache_dir`: the feature cache (null: `<out>/features`), so studies can share one encoding.
+
+The method zoo (issue 10, `regcls.methods`): `zoo` names the variants trained beside reg, each
+paired with the reg of the same seed; the class variants train at every C of `zoo_class_counts`
+(null: `class_counts`) with the reg+cls class bins, the lambda variants at every lambda of
+`lambdas` (chosen on validation in the report, like reg+cls). Their STS-B-DIR settings follow
+Yang et al.'s STS-B code (related_methods_digest.md 2.2-2.3): LDS on inverse weights
+(`lds_inverse`), LDS and FDS over 50 bins of 0.1 (`lds_bins`, `fds_bins`; equal-width over the
+training range [0, 5]), FDS variance ratio clipped to [0.5, 2] (`fds_clip`); every other
+hyperparameter is `regcls.methods.MethodConfig`'s default, all recorded as row columns.
+`quick` trains the zoo subset `QUICK_ZOO` at C = 10 (under 10 minutes on 2 cores); it leaves
+`reg+hca` and the two-stage `hca-d` (and the zoo's other C) to `paper`, which trains them all.
 """
 
 from __future__ import annotations
@@ -33,6 +44,36 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # Controls of "why does it help?" trained beside reg+cls (see study/variants.py): reg-scaled at
 # every lambda, cls-only at every C. (reg-tuned, a weight-decay sweep, is 1D-only for now.)
 CONTROLS = ("reg-scaled", "cls-only")
+# The method zoo (`regcls.methods.METHODS` beyond reg and reg+cls; tests/test_stsb_zoo.py checks
+# the names and which have classes or a lambda against `MethodConfig`).
+ZOO_VARIANTS = (
+    "reg-lds",
+    "reg-fds",
+    "reg-focal",
+    "reg-bmc",
+    "reg-denseweight",
+    "reg+hlgauss",
+    "reg+softlabel",
+    "reg-lds+cls",
+    "hca",
+    "hca+lds",
+    "reg+hca",
+    "hca-d",
+)
+ZOO_WITH_CLASSES = (
+    "reg+hlgauss",
+    "reg+softlabel",
+    "reg-lds+cls",
+    "hca",
+    "hca+lds",
+    "reg+hca",
+    "hca-d",
+)
+ZOO_WITH_LAMBDA = ("reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca")
+# What `quick` leaves to `paper`: reg+hca (the digest's adaptation, not a published method) and
+# hca-d (a second training stage per model).
+QUICK_ZOO = tuple(v for v in ZOO_VARIANTS if v not in ("reg+hca", "hca-d"))
+LDS_INVERSES = ("inverse", "sqrt_inv")
 
 
 @dataclass(frozen=True)
@@ -57,11 +98,30 @@ class StsbPreset:
     subset: tuple[int, int, int] | None = None
     cache_dir: str | None = None  # where encoded features are kept; null = <out>/features
     controls: tuple[str, ...] = CONTROLS
+    zoo: tuple[str, ...] = ZOO_VARIANTS
+    zoo_class_counts: tuple[int, ...] | None = None  # C of the zoo's class variants; null: all
+    lds_inverse: str = "inverse"  # Yang et al.'s STS-B: LDS on INV
+    lds_bins: int = 50  # 0.1-wide bins over [0, 5]
+    fds_bins: int = 50  # Yang et al.'s STS-B bucket_num
+    fds_clip: tuple[float, float] = (0.5, 2.0)  # Yang et al.'s STS-B clip of the variance ratio
 
     def __post_init__(self) -> None:
         check_nonempty(self, "seeds", "class_counts", "lambdas", "class_modes", "hidden")
         check_subset("class_modes", self.class_modes, CLASS_MODES)
         check_subset("controls", self.controls, CONTROLS)
+        check_subset("zoo", self.zoo, ZOO_VARIANTS)
+        check_choice("lds_inverse", self.lds_inverse, LDS_INVERSES)
+        if self.zoo_class_counts is not None:
+            check_nonempty(self, "zoo_class_counts")
+            check_all("zoo_class_counts", self.zoo_class_counts, lambda v: v >= 2, "integers >= 2")
+        for name in ("lds_bins", "fds_bins"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 3):
+                raise ValueError(f"{name}: must be an integer >= 3, got {value!r}")
+        if not (len(self.fds_clip) == 2 and 0 < self.fds_clip[0] <= self.fds_clip[1]):
+            raise ValueError(
+                f"fds_clip: must be [low, high] with 0 < low <= high, got {self.fds_clip}"
+            )
         check_all("class_counts", self.class_counts, lambda v: v >= 2, "integers >= 2")
         check_all("lambdas", self.lambdas, lambda v: v > 0, "values > 0")
         check_all("hidden", self.hidden, lambda v: v >= 1, "widths >= 1")
@@ -81,6 +141,32 @@ class StsbPreset:
     def with_overrides(self, overrides: dict[str, object]) -> StsbPreset:
         return with_overrides(self, overrides)
 
+    @property
+    def zoo_classes(self) -> tuple[int, ...]:
+        """C of the zoo's class variants."""
+        return self.class_counts if self.zoo_class_counts is None else self.zoo_class_counts
+
+    def method_settings(self) -> tuple[tuple[str, object], ...]:
+        """The `regcls.methods.MethodConfig` fields this preset sets (the rest: its defaults)."""
+        return (
+            ("fds_bins", self.fds_bins),
+            ("fds_clip_max", float(self.fds_clip[1])),
+            ("fds_clip_min", float(self.fds_clip[0])),
+            ("lds_bins", self.lds_bins),
+            ("lds_inverse", self.lds_inverse),
+        )
+
+
+def zoo_note(preset: StsbPreset) -> str:
+    """One line on the preset's method zoo: which variants at which C, and what it leaves out."""
+    left = [v for v in ZOO_VARIANTS if v not in preset.zoo]
+    classes = ", ".join(map(str, preset.zoo_classes))
+    text = f"method zoo: {len(preset.zoo)} of {len(ZOO_VARIANTS)} variants"
+    text += f" (class variants at C = {classes})"
+    if left:
+        text += f"; leaves {', '.join(left)} to paper"
+    return text
+
 
 PRESETS: dict[str, StsbPreset] = {
     "paper": StsbPreset(
@@ -96,6 +182,8 @@ PRESETS: dict[str, StsbPreset] = {
         seeds=(0, 1, 2),
         class_counts=(2, 10, 100),
         lambdas=(0.1, 1.0, 10.0),
+        zoo=QUICK_ZOO,
+        zoo_class_counts=(10,),
     ),
     "smoke": StsbPreset(
         name="smoke",

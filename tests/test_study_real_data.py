@@ -97,8 +97,11 @@ def test_stsb_smoke_encodes_with_the_real_encoder_and_trains_packed(ray_local, t
     assert code == 0, errors
     rows = _check_rows(out, "stsb_dir")
     assert set(rows["encoder"]) == {"all-MiniLM-L6-v2"}
-    assert rows["test_pearson_all"].is_not_null().all()
-    assert rows["best_epoch"].is_between(1, stsb_dir.PRESETS["smoke"].epochs).all()
+    # hca-d predicts with stage 2's heads (no best epoch); its one smoke stage-2 epoch may give
+    # one class for every pair, a constant without a Pearson correlation.
+    staged = rows.filter(pl.col("variant") != "hca-d")
+    assert staged["test_pearson_all"].is_not_null().all()
+    assert staged["best_epoch"].is_between(1, stsb_dir.PRESETS["smoke"].epochs).all()
     # One pair-feature file per split, [N, 4 x 384] from MiniLM.
     cached = sorted((out / "features").glob("*.npy"))
     assert len(cached) == 3
@@ -108,6 +111,30 @@ def test_stsb_smoke_encodes_with_the_real_encoder_and_trains_packed(ray_local, t
     stats = pl.read_csv(out / "tables" / "dir_helps_stats.csv")
     assert {"reg+cls vs reg-scaled", "cls-only vs reg"} <= set(stats["comparison"])
     assert "What helps: CE or scale?" in (out / "report.html").read_text(encoding="utf-8")
+    # The method zoo: every variant trained, paired with reg (_check_rows), its hyperparameters
+    # recorded as columns (Yang et al.'s STS-B settings), null where the variant does not use them.
+    assert set(stsb_dir.ZOO_VARIANTS) <= set(rows["variant"])
+    by = {v: rows.filter(pl.col("variant") == v) for v in stsb_dir.ZOO_VARIANTS + ("reg",)}
+    assert by["hca-d"]["best_epoch"].is_null().all()
+    lds, fds, focal = by["reg-lds"], by["reg-fds"], by["reg-focal"]
+    assert set(lds["lds_inverse"]) == {"inverse"} and set(lds["lds_bins"]) == {50}
+    assert lds["fds_bins"].is_null().all() and lds["focal_beta"].is_null().all()
+    assert (set(fds["fds_bins"]), set(fds["fds_clip_min"]), set(fds["fds_clip_max"])) == (
+        {50},
+        {0.5},
+        {2.0},
+    )
+    assert fds["lds_kernel"].is_null().all()
+    assert set(focal["focal_beta"]) == {0.2} and set(focal["focal_activation"]) == {"sigmoid"}
+    assert set(by["hca"]["hca_rule"]) == {"add"} and set(by["hca"]["num_classes"]) == {10}
+    assert set(by["reg+hlgauss"]["hlgauss_sigma_ratio"]) == {0.75}
+    assert set(by["reg+hlgauss"]["lam"]) == {1.0} and by["hca"]["lam"].is_null().all()
+    assert by["reg"].select(pl.col("lds_kernel", "fds_bins", "hca_rule").is_null().all()).row(0)
+    assert {"reg-lds vs reg", "hca-d vs reg"} <= set(stats["comparison"])
+    gains = pl.read_csv(out / "tables" / "dir_stsb_dir_published_gains.csv")
+    lds_all = gains.filter((pl.col("method") == "LDS") & (pl.col("shot") == "all"))
+    assert lds_all["n"].to_list() == [2, 2] and lds_all["our_gain_pct"].is_not_null().all()
+    assert "relative gains over each side's vanilla" in (out / "report.html").read_text()
 
 
 def _break_imdb(root):

@@ -5,7 +5,8 @@ trained on the same data with the same seed (and, for `reg+cls vs reg-scaled`, t
 and `results.paired.paired_stats` reports how often A has the lower test MSE (count, Wilson 95%
 interval, sign test, Holm over the table) and the paired mean difference A - B with a bootstrap
 interval over seeds (the only replicate unit of a fixed data set). Rows with `num_classes` and
-`lam` null pool a comparison over the grid.
+`lam` null pool a comparison over the grid. Every method-zoo variant the rows hold (any variant
+not named in `COMPARISONS`, e.g. `reg-lds`, `hca`) is compared with reg as "<variant> vs reg".
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ COMPARISONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("reg-scaled vs reg", "reg-scaled", "reg", ()),
     ("cls-only vs reg", "cls-only", "reg", ()),
 )
+_NAMED = frozenset(v for _, a, b, _ in COMPARISONS for v in (a, b)) | {"reg-tuned"}
 _DATA = ("dataset", "stage", "target", "data_split", "task", "data_balance", "seed")
 _CELL = ("dataset", "comparison", "lam", "num_classes")
 _PAIRS = {
@@ -40,9 +42,9 @@ _USED = (*_DATA, "variant", "status", "num_classes", "lam", "test_mse_all")
 
 
 def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.DataFrame:
-    """Every comparison of `COMPARISONS` per dataset x lambda x C and pooled (null), on test MSE
-    over all samples; only datasets that trained the controls (a `reg-scaled` or `cls-only` row)
-    appear.
+    """Every comparison of `COMPARISONS` and every zoo variant vs reg per dataset x lambda x C
+    and pooled (null), on test MSE over all samples; only datasets that trained the controls (a
+    `reg-scaled` or `cls-only` row) or a zoo variant appear.
 
     Example:
         >>> controls_stats(read_dir_rows("runs/stsb_dir-quick-grid"))
@@ -50,9 +52,12 @@ def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.Da
     rows = checked_rows(df, "DIR rows", empty_dir_rows, _USED).filter(
         pl.col("status").is_in(("ok", "diverged"))
     )
-    with_controls = rows.filter(pl.col("variant").is_in(("reg-scaled", "cls-only")))
+    zoo = sorted(set(rows["variant"].drop_nulls().to_list()) - _NAMED)
+    shown = ("reg-scaled", "cls-only", *zoo)
+    with_controls = rows.filter(pl.col("variant").is_in(shown))
     rows = rows.filter(pl.col("dataset").is_in(with_controls["dataset"].unique().to_list()))
-    frames = [_pairs(rows, *comparison) for comparison in COMPARISONS]
+    comparisons = [*COMPARISONS, *((f"{v} vs reg", v, "reg", ()) for v in zoo)]
+    frames = [_pairs(rows, *comparison) for comparison in comparisons]
     pairs = pl.concat([f for f in frames if f.height] or [_empty_pairs()], how="vertical_relaxed")
     if pairs.height == 0:
         return pl.DataFrame(schema={**{c: _PAIRS[c] for c in _CELL}, **STAT_COLUMNS})
@@ -60,7 +65,9 @@ def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.Da
         pl.lit(None, dtype=pl.Float64).alias("lam"),
         pl.lit(None, dtype=pl.Int64).alias("num_classes"),
     )
-    both = pl.concat([pairs, pooled], how="vertical_relaxed")
+    # A variant without lambda and C (reg-lds, ...) has its pooled cell only, not twice.
+    gridded = pairs.filter(pl.col("lam").is_not_null() | pl.col("num_classes").is_not_null())
+    both = pl.concat([gridded, pooled], how="vertical_relaxed")
     stats = paired_stats(both, _CELL, cluster="seed", n_boot=n_boot, seed=seed)
     return ordered(stats, {}, ("dataset", "comparison"))
 

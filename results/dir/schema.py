@@ -21,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from results._tables import IDENTITY_FIELDS, RUN_INFO_FIELDS, conform
-from results.synthetic_1d.schema import ROW_SCHEMA, read_rows
+from results.synthetic_1d.schema import METHOD_FIELDS, ROW_SCHEMA, read_rows
 
 DIR_DATASETS = ("imdb_wiki_dir", "nyud2_dir", "breakfast", "stsb_dir")
 DIR_SPLITS = ("val", "test")
@@ -52,7 +52,7 @@ DIR_ROW_SCHEMA: pa.Schema = pa.schema(
         ("target", _S),  # "age" | "depth" | "progress_pct" | "frames" | "similarity"
         ("seed", _I),
         # model
-        ("variant", _S),  # "reg" | "reg+cls" | "reg+cls-balanced"
+        ("variant", _S),  # "reg" | "reg+cls" | "reg+cls-balanced" | controls | method zoo
         ("class_mode", _S),  # "none" | "imbalanced" | "balanced"
         ("data_balance", _S),  # "natural" | "rebalanced" (Table 4, Eq. 13 on both losses)
         ("num_classes", _I),  # C; null for reg
@@ -70,6 +70,7 @@ DIR_ROW_SCHEMA: pa.Schema = pa.schema(
         ("shot_bin_width", _F),
         ("encoder", _S),  # STS-B-DIR: the frozen sentence encoder; null elsewhere
         ("hidden", _S),  # MLP hidden widths ("40,20"); null for the image models
+        *METHOD_FIELDS,  # the method zoo's hyperparameters (STS-B-DIR); null where unused
         # outcome
         ("status", _S),  # "ok" | "diverged" | "failed" | "early_stopped"
         ("error", _S),

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from search_spaces.breakfast import TARGET_NAMES, BreakfastPreset
 from search_spaces.real_data import VARIANT_OF_MODE, ImagePreset
-from search_spaces.stsb_dir import StsbPreset
+from search_spaces.stsb_dir import ZOO_WITH_CLASSES, ZOO_WITH_LAMBDA, StsbPreset
 from study.dir.spec import DirSpec
 
 IMAGE_TARGETS = {"imdb_wiki_dir": "age", "nyud2_dir": "depth"}
@@ -108,10 +108,28 @@ def breakfast_specs(preset: BreakfastPreset, data_root: str) -> list[DirSpec]:
 
 
 def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
-    """One packed trial per grid point (variant x C x lambda, and the preset's controls),
-    holding every seed."""
+    """One packed trial per grid point (variant x C x lambda, the preset's controls and its
+    method-zoo variants), holding every seed."""
     pairs = [(c, lam) for c in preset.class_counts for lam in preset.lambdas]
     settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
+    zoo_settings = _settings({**dict(settings), "method": preset.method_settings()})
+    zoo = [
+        _mlp_spec(
+            "stsb_dir",
+            preset,
+            data_root,
+            target="similarity",
+            data_split=None,
+            task=None,
+            variant=variant,
+            num_classes=classes,
+            lam=lam,
+            shot_bin_width=preset.shot_bin_width,
+            encoder=preset.encoder,
+            settings=zoo_settings,
+        )
+        for variant, classes, lam in _stsb_zoo(preset)
+    ]
     return [
         _mlp_spec(
             "stsb_dir",
@@ -131,7 +149,18 @@ def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
             *_variant_grid(preset.class_modes, pairs),
             *_stsb_controls(preset),
         ]
-    ]
+    ] + zoo
+
+
+def _stsb_zoo(preset: StsbPreset) -> list[tuple[str, int | None, float | None]]:
+    """(variant, C, lambda) of the zoo: class variants at every zoo C, lambda variants at every
+    lambda, the rest once."""
+    out: list[tuple[str, int | None, float | None]] = []
+    for variant in preset.zoo:
+        classes = preset.zoo_classes if variant in ZOO_WITH_CLASSES else (None,)
+        lambdas = preset.lambdas if variant in ZOO_WITH_LAMBDA else (None,)
+        out += [(variant, c, lam) for c in classes for lam in lambdas]
+    return out
 
 
 def _stsb_controls(preset: StsbPreset) -> list[tuple[str, int | None, float | None]]:

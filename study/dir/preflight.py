@@ -35,6 +35,8 @@ class DirStudy:
     # (preset, folder) -> writes the tiny generated dataset `--preset smoke` runs on without
     # `--data-root` (regcls.datasets.fixtures); None: the study ships its data (stsb_dir)
     write_smoke_data: Callable[[object, Path], None] | None = None
+    # preset -> one line on what the preset leaves out (`--list` and `--dry-run` print it)
+    preset_note: Callable[[object], str] | None = None
 
 
 def dir_studies() -> dict[str, DirStudy]:
@@ -74,6 +76,7 @@ def dir_studies() -> dict[str, DirStudy]:
             _check_stsb,
             stsb_specs,
             packed=True,
+            preset_note=stsb_dir.zoo_note,
         ),
     ]
     return {entry.name: entry for entry in entries}
@@ -136,6 +139,7 @@ def describe_presets(study: DirStudy) -> dict[str, str]:
             f"{sum(counts.values())} models ("
             + ", ".join(f"{stage} {count}" for stage, count in counts.items())
             + ")"
+            + (f"; {study.preset_note(preset)}" if study.preset_note else "")
         )
     return described
 
@@ -163,6 +167,8 @@ def dry_run(study: DirStudy, options: StudyOptions) -> str:
         f"ETA: no cost model for {study.name}"
         + ("" if study.packed else "; without a GPU the run times one step and prints an estimate")
     ]
+    if study.preset_note is not None:
+        notes.append(study.preset_note(preset))
     if smoke_data_root(study, options) is not None:
         notes.append(f"no --data-root: the run writes a tiny generated dataset to {root}")
     return format_plan(title, plans, None, notes)

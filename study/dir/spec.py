@@ -3,13 +3,15 @@
 Image trials hold one seed (a trial takes a whole device); Breakfast and STS-B-DIR trials hold
 every seed of a grid point. `settings` carries the study-specific knobs (MLP widths, lr steps,
 subsets, ...) as sorted (name, value) pairs; every field enters the key, so rerunning a trial
-rewrites its own Parquet file.
+rewrites its own Parquet file. A method-zoo variant (`search_spaces.stsb_dir.ZOO_VARIANTS`)
+carries its `regcls.methods.MethodConfig` fields as the setting "method".
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from search_spaces.stsb_dir import ZOO_VARIANTS, ZOO_WITH_CLASSES, ZOO_WITH_LAMBDA
 from study.spec_keys import content_key, field_values
 from study.variants import CLASS_MODES, check_variant
 from study.variants import VARIANTS as VARIANTS  # kept importable from here
@@ -50,11 +52,22 @@ class DirSpec:
     settings: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
-        check_variant(self.variant, self.num_classes, self.stage, STAGES)
+        if self.variant in ZOO_VARIANTS:
+            _check_zoo_variant(self)
+        else:
+            check_variant(self.variant, self.num_classes, self.stage, STAGES)
 
     @property
     def class_mode(self) -> str:
+        """The paper's class modes; a zoo variant with classes uses reg+cls's equal-width bins."""
+        if self.variant in ZOO_VARIANTS:
+            return "imbalanced" if self.variant in ZOO_WITH_CLASSES else "none"
         return CLASS_MODES[self.variant]
+
+    @property
+    def method_settings(self) -> dict[str, object]:
+        """The `MethodConfig` fields (besides `variant`) of a zoo variant; {} otherwise."""
+        return dict(self.setting("method", ()))
 
     @property
     def data_balance(self) -> str:
@@ -124,6 +137,15 @@ def identity_fields(spec: DirSpec, seed: int) -> dict:
         "encoder": spec.encoder,
         "hidden": None if spec.hidden is None else ",".join(str(h) for h in spec.hidden),
     }
+
+
+def _check_zoo_variant(spec: DirSpec) -> None:
+    if spec.stage != "train":
+        raise ValueError(f"stage: the method zoo trains in stage train only, got {spec.stage!r}")
+    if (spec.variant in ZOO_WITH_CLASSES) != (spec.num_classes is not None):
+        raise ValueError(f"num_classes: required for {', '.join(ZOO_WITH_CLASSES)} only")
+    if (spec.variant in ZOO_WITH_LAMBDA) != (spec.lam is not None):
+        raise ValueError(f"lam: required for {', '.join(ZOO_WITH_LAMBDA)} only")
 
 
 def _jsonable(value: object) -> object:

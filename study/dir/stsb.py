@@ -3,6 +3,12 @@
 The features are computed in the driver before Tune starts (cached on disk, so a resumed or
 repeated study does not encode again) and reach every trial through Ray's object store; all
 models of a pack share the one training tensor. Ray-free, so it can be tested on its own.
+
+A method-zoo variant's models are built by `regcls.methods.build_method_task` (its classes: the
+reg+cls equal-width bins of the spec's C) and their rows carry `method_columns`. `hca-d` trains
+its second stage (`distill_method_models`) after stage 1's last epoch; its predictions are those
+of the final stage-2 heads (no best-epoch selection: the best-val tracker sees stage 1 only), so
+its `best_epoch` is null.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from regcls.binning import ClassBinning
 from regcls.datasets.stsb import load_stsb_dir
 from regcls.dir_metrics import bin_counts
-from regcls.packed import TrainedModels, TrainSettings, train_packed
+from regcls.methods import MethodConfig, build_method_task, distill_method_models, method_columns
+from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
 from regcls.text_encoding import encode_pairs, encode_stsb_split
 from study.class_tasks import class_binning, packed_task
 from study.dir.rows import model_row, prediction_metrics
-from study.dir.spec import DirSpec
+from study.dir.spec import ZOO_VARIANTS, DirSpec
 
 SPLITS = ("train", "val", "test")
 STSB_MAX = 5.0  # scores lie in [0, 5]
@@ -65,10 +73,18 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
     x_train = torch.as_tensor(features["x_train"], dtype=dtype, device=device)
     y_train_t = torch.as_tensor(y_train, dtype=dtype, device=device)
     binning = class_binning(spec, y_train)
-    tasks = [
-        packed_task(spec, x_train, y_train_t, y_train, binning, seed, variant=spec.variant)
-        for seed in spec.seeds
-    ]
+    method = None
+    if spec.variant in ZOO_VARIANTS:
+        method = MethodConfig(spec.variant, **spec.method_settings)
+        tasks = [
+            _zoo_task(method, spec, x_train, y_train_t, y_train, binning, seed)
+            for seed in spec.seeds
+        ]
+    else:
+        tasks = [
+            packed_task(spec, x_train, y_train_t, y_train, binning, seed, variant=spec.variant)
+            for seed in spec.seeds
+        ]
     settings = TrainSettings(
         epochs=spec.epochs,
         batch_size=spec.batch_size,
@@ -77,15 +93,20 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
         hidden=spec.hidden,
     )
     tracker = _BestOnVal(features, dtype, device, len(tasks))
-    best_val = spec.model_selection == "best_val"
+    two_stage = method is not None and method.needs_distillation
+    best_val = spec.model_selection == "best_val" and not two_stage
     trained = train_packed(tasks, settings, on_epoch=tracker.on_epoch if best_val else None)
+    stage1, diverged_models = trained, trained.diverged
+    if two_stage:  # predictions from the stage-2 heads; epochs and loss stay stage 1's
+        trained = distill_method_models([method] * len(tasks), tasks, stage1, settings)
+        diverged_models = diverged_models | trained.diverged
     wall = time.perf_counter() - started
     # Scores lie in [0, 5]: Yang et al.'s 50 bins of 0.1, a score of exactly 5.0 in the last one.
     num_bins = round(STSB_MAX / spec.shot_bin_width)
     counts = bin_counts(y_train, spec.shot_bin_width, num_bins)
     rows = []
     for index, seed in enumerate(spec.seeds):
-        diverged = bool(trained.diverged[index])
+        diverged = bool(diverged_models[index])
         best_epoch, predictions = None, None
         if not diverged:
             if best_val and tracker.best_epoch[index] is not None:
@@ -93,16 +114,16 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
                 best_epoch = tracker.best_epoch[index]
             else:
                 preds = {s: tracker.predict(trained, s, index) for s in ("val", "test")}
-                best_epoch = int(trained.epochs_trained[index])
+                best_epoch = None if two_stage else int(stage1.epochs_trained[index])
             predictions = {s: (preds[s], features[f"y_{s}"]) for s in ("val", "test")}
         rows.append(
             model_row(
                 spec,
                 seed,
                 status="diverged" if diverged else "ok",
-                epochs_trained=int(trained.epochs_trained[index]),
+                epochs_trained=int(stage1.epochs_trained[index]),
                 best_epoch=best_epoch,
-                final_train_loss=float(trained.final_loss[index]),
+                final_train_loss=float(stage1.final_loss[index]),
                 metrics=prediction_metrics(
                     predictions, counts, spec.shot_bin_width, num_bins=num_bins
                 ),
@@ -110,8 +131,31 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
                 device=device,
                 binning=binning,
             )
+            | ({} if method is None else method_columns(method))
         )
     return rows
+
+
+def _zoo_task(
+    method: MethodConfig,
+    spec: DirSpec,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    y_np: np.ndarray,
+    binning: ClassBinning | None,
+    seed: int,
+) -> ModelTask:
+    """One zoo model: its classes (when it has any) are the spec's equal-width bins."""
+    classes = {}
+    if binning is not None:
+        classes = {
+            "edges": torch.as_tensor(binning.edges, dtype=x.dtype, device=x.device),
+            "labels": torch.as_tensor(binning.labels(y_np), device=x.device),
+        }
+    lam = 1.0 if spec.lam is None else float(spec.lam)
+    return build_method_task(
+        method, x_train=x, y_train=y, seed=seed, lr=spec.lr, lam=lam, **classes
+    )
 
 
 class _BestOnVal:
