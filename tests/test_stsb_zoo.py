@@ -41,13 +41,14 @@ def test_quick_holds_a_named_subset_and_paper_all():
     quick = stsb_specs(stsb_dir.PRESETS["quick"], "root")
     assert {s.variant for s in paper} >= set(stsb_dir.ZOO_VARIANTS)
     assert {s.variant for s in quick} & set(stsb_dir.ZOO_VARIANTS) == set(stsb_dir.QUICK_ZOO)
-    assert "leaves reg+hca, hca-d to paper" in stsb_dir.zoo_note(stsb_dir.PRESETS["quick"])
-    # 3 seeds x (25 paper/control trials + 5 regression-only + hca, hca+lds at C = 10 +
-    # 3 lambda variants x 3 lambdas at C = 10).
-    assert declared_models(quick) == {"train": 3 * (25 + 5 + 2 + 9)}
-    lam_specs = [s for s in quick if s.variant == "reg+hlgauss"]
-    assert sorted(s.lam for s in lam_specs) == [0.1, 1.0, 10.0]
-    assert {s.num_classes for s in lam_specs} == {10}
+    left = "leaves reg+hlgauss, reg+softlabel, reg-lds+cls, reg+hca, hca-d to paper"
+    assert left in stsb_dir.zoo_note(stsb_dir.PRESETS["quick"])
+    # 3 seeds x (25 paper/control trials + 5 regression-only + hca, hca+lds at C = 10).
+    assert declared_models(quick) == {"train": 3 * (25 + 5 + 2)}
+    assert {s.num_classes for s in quick if s.variant == "hca"} == {10}
+    # paper: the lambda variants at every C x lambda of its grid (4 x 5).
+    lam_specs = [s for s in paper if s.variant == "reg+hlgauss"]
+    assert len(lam_specs) == 20 and {s.lam for s in lam_specs} == {0.01, 0.1, 1.0, 10.0, 100.0}
 
 
 @pytest.mark.parametrize(

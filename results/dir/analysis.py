@@ -297,7 +297,8 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
     pair; it helps iff it is "ok" and strictly lower; diverged pairs count as not helping
     (`n_diverged`); models that never ran are `n_failed`, those without a partner
     `n_unpaired`. Rows per dataset x target x data_balance x variant x C, then one row per
-    dataset x target x data_balance x variant with `num_classes` null pooling every C.
+    dataset x target x data_balance x variant with `num_classes` null pooling every C (the only
+    row of a variant without classes).
     `ci_low`, `ci_high`: the Wilson 95% interval of the percentage.
     """
     columns = {
@@ -325,6 +326,8 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
     per_c = compared.group_by(*keys, "num_classes", "metric").agg(*counts)
     pooled = compared.group_by(*keys, "metric").agg(*counts)
     pooled = pooled.with_columns(pl.lit(None, pl.Int64).alias("num_classes"))
+    # A variant without C (reg-scaled, reg-lds, ...): its pooled row only, not twice.
+    per_c = per_c.filter(pl.col("num_classes").is_not_null())
     out = pl.concat([per_c, pooled.select(per_c.columns)]).with_columns(pct_helps())
     out = with_wilson(out, "n_helps", "n_pairs")
     return _ordered(typed(out, columns), "dataset", "target", "data_balance", "variant")
