@@ -97,7 +97,10 @@ def test_help_and_list_import_nothing_heavy(flag):
 def test_help_shows_choices_defaults_and_three_examples():
     result, _ = _main_in_subprocess(["--help"])
     text = result.stdout
-    studies = "synthetic_1d,synthetic_1d_sensitivity,imdb_wiki_dir,nyud2_dir,breakfast,stsb_dir"
+    studies = (
+        "synthetic_1d,synthetic_1d_sensitivity,synthetic_1d_zoo,imdb_wiki_dir,nyud2_dir,breakfast,"
+        "stsb_dir"
+    )
     assert f"--study {{{studies}}}" in text
     assert "--preset {authors,paper,quick,smoke}" in text
     assert "--search {grid,optuna}" in text
