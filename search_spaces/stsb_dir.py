@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from search_spaces.method_zoo import METHOD_ZOO, WITH_CLASSES, WITH_LAMBDA
 from search_spaces.real_data import (
     CLASS_MODES,
     EQUALIZE_ROUNDINGS,
@@ -48,30 +49,9 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 CONTROLS = ("reg-scaled", "cls-only")
 # The method zoo (`regcls.methods.METHODS` beyond reg and reg+cls; tests/test_stsb_zoo.py checks
 # the names and which have classes or a lambda against `MethodConfig`).
-ZOO_VARIANTS = (
-    "reg-lds",
-    "reg-fds",
-    "reg-focal",
-    "reg-bmc",
-    "reg-denseweight",
-    "reg+hlgauss",
-    "reg+softlabel",
-    "reg-lds+cls",
-    "hca",
-    "hca+lds",
-    "reg+hca",
-    "hca-d",
-)
-ZOO_WITH_CLASSES = (
-    "reg+hlgauss",
-    "reg+softlabel",
-    "reg-lds+cls",
-    "hca",
-    "hca+lds",
-    "reg+hca",
-    "hca-d",
-)
-ZOO_WITH_LAMBDA = ("reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca")
+ZOO_VARIANTS = METHOD_ZOO
+ZOO_WITH_CLASSES = WITH_CLASSES
+ZOO_WITH_LAMBDA = WITH_LAMBDA
 # What `quick` trains of the zoo (10 of them at C = 10 took 10 min 26 s of Tune time on the
 # shared 2 cores, over the budget): the variants without lambda, one trial each. It leaves to
 # `paper` the lambda variants (reg+hlgauss, reg+softlabel, reg-lds+cls, reg+hca: 3 trials each

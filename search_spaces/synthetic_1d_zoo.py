@@ -15,30 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from search_spaces.method_zoo import METHOD_ZOO, WITH_CLASSES, WITH_LAMBDA
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
 from search_spaces.synthetic_1d import Synthetic1DPreset
 
 # Every variant of the zoo, the `reg` baseline first (regcls.methods.METHODS).
-ZOO_VARIANTS = (
-    "reg",
-    "reg+cls",
-    "reg-lds",
-    "reg-focal",
-    "reg-bmc",
-    "reg-denseweight",
-    "reg+hlgauss",
-    "reg+softlabel",
-    "reg-lds+cls",
-    "hca",
-    "hca+lds",
-    "reg+hca",
-    "reg-fds",
-    "hca-d",
-)
+ZOO_VARIANTS = ("reg", "reg+cls", *METHOD_ZOO)
 # Variants whose loss is lam * MSE + CE (MethodConfig.uses_lam): lambda chosen on validation.
-LAMBDA_VARIANTS = ("reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca")
+LAMBDA_VARIANTS = ("reg+cls", *WITH_LAMBDA)
 # Variants with classes (MethodConfig.has_classes): trained at every C of the slice.
-CLASS_VARIANTS = (*LAMBDA_VARIANTS, "hca", "hca+lds", "hca-d")
+CLASS_VARIANTS = ("reg+cls", *WITH_CLASSES)
 
 
 @dataclass(frozen=True)

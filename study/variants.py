@@ -16,26 +16,13 @@ classes use the paper's equal-width (imbalanced) class bins, as reg+cls. Listed 
 
 from __future__ import annotations
 
+from search_spaces.method_zoo import METHOD_ZOO, WITH_CLASSES, WITH_LAMBDA
+
 PAPER_VARIANTS = ("reg", "reg+cls", "reg+cls-balanced")
 CONTROLS = ("reg-scaled", "cls-only", "reg-tuned")
-ZOO_VARIANTS = (
-    "reg-lds",
-    "reg-focal",
-    "reg-bmc",
-    "reg-denseweight",
-    "reg+hlgauss",
-    "reg+softlabel",
-    "reg-lds+cls",
-    "hca",
-    "hca+lds",
-    "reg+hca",
-    "reg-fds",
-    "hca-d",
-)
+ZOO_VARIANTS = METHOD_ZOO
 # Appended after the paper's and the controls': `point.init_seed` offsets by the index.
 VARIANTS = (*PAPER_VARIANTS, *CONTROLS, *ZOO_VARIANTS)
-_ZOO_WITH_CLASSES = ("reg+hlgauss", "reg+softlabel", "reg-lds+cls", "hca", "hca+lds", "reg+hca")
-_ZOO_WITH_LAMBDA = ("reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca")
 CLASS_MODES = {
     "reg": "none",
     "reg+cls": "imbalanced",
@@ -43,7 +30,7 @@ CLASS_MODES = {
     "reg-scaled": "none",
     "cls-only": "imbalanced",
     "reg-tuned": "none",
-    **{v: "imbalanced" if v in (*_ZOO_WITH_CLASSES, "hca-d") else "none" for v in ZOO_VARIANTS},
+    **{v: "imbalanced" if v in WITH_CLASSES else "none" for v in ZOO_VARIANTS},
 }
 # The `regcls.objectives` composition each variant trains with.
 OBJECTIVES = {
@@ -56,8 +43,8 @@ OBJECTIVES = {
     # METHODS[variant].objective: hca-d's stage 1 trains as hca.
     **{v: "hca" if v == "hca-d" else v for v in ZOO_VARIANTS},
 }
-_WITH_CLASSES = ("reg+cls", "reg+cls-balanced", "cls-only", *_ZOO_WITH_CLASSES, "hca-d")
-_WITH_LAMBDA = ("reg+cls", "reg+cls-balanced", "reg-scaled", *_ZOO_WITH_LAMBDA)
+_WITH_CLASSES = ("reg+cls", "reg+cls-balanced", "cls-only", *WITH_CLASSES)
+_WITH_LAMBDA = ("reg+cls", "reg+cls-balanced", "reg-scaled", *WITH_LAMBDA)
 
 
 def check_variant(

@@ -16,27 +16,13 @@ import polars as pl
 
 from results._tables import check_frame, ordered, typed
 from results.paired import paired_stats
+from search_spaces.synthetic_1d_zoo import ZOO_VARIANTS
 
 STAGE = "test"
 BASELINE = "reg"
 SHOTS = ("many", "medium", "few")
 # The report's order of variants (regcls/methods.py METHODS), reg first.
-VARIANT_ORDER = (
-    "reg",
-    "reg+cls",
-    "reg-lds",
-    "reg-focal",
-    "reg-bmc",
-    "reg-denseweight",
-    "reg+hlgauss",
-    "reg+softlabel",
-    "reg-lds+cls",
-    "hca",
-    "hca+lds",
-    "reg+hca",
-    "reg-fds",
-    "hca-d",
-)
+VARIANT_ORDER = ZOO_VARIANTS
 ORDERS = {
     "scenario": ("clean", "noisy", "ood"),
     "sampling": ("uniform", "mild", "moderate", "severe"),
