@@ -113,23 +113,9 @@ def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
     pairs = [(c, lam) for c in preset.class_counts for lam in preset.lambdas]
     settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
     zoo_settings = _settings({**dict(settings), "method": preset.method_settings()})
-    zoo = [
-        _mlp_spec(
-            "stsb_dir",
-            preset,
-            data_root,
-            target="similarity",
-            data_split=None,
-            task=None,
-            variant=variant,
-            num_classes=classes,
-            lam=lam,
-            shot_bin_width=preset.shot_bin_width,
-            encoder=preset.encoder,
-            settings=zoo_settings,
-        )
-        for variant, classes, lam in _stsb_zoo(preset)
-    ]
+    grid = [(*point, settings) for point in _variant_grid(preset.class_modes, pairs)]
+    grid += [(*point, settings) for point in _stsb_controls(preset)]
+    grid += [(*point, zoo_settings) for point in _stsb_zoo(preset)]
     return [
         _mlp_spec(
             "stsb_dir",
@@ -143,13 +129,10 @@ def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
             lam=lam,
             shot_bin_width=preset.shot_bin_width,
             encoder=preset.encoder,
-            settings=settings,
+            settings=point_settings,
         )
-        for variant, classes, lam in [
-            *_variant_grid(preset.class_modes, pairs),
-            *_stsb_controls(preset),
-        ]
-    ] + zoo
+        for variant, classes, lam, point_settings in grid
+    ]
 
 
 def _stsb_zoo(preset: StsbPreset) -> list[tuple[str, int | None, float | None]]:
