@@ -336,6 +336,22 @@ def test_report_has_no_horizontal_scroll_at_1400_px(report, render_in_chromium, 
     assert "<div class='wide'><table class='rows' id='table1'>" not in report.read_text("utf-8")
 
 
+def test_table1_of_three_scenarios_fits_1400_px(rows, render_in_chromium, tmp_path):
+    # The quick preset's Table 1 (clean, noisy and ood: 13 columns) once overflowed by 217 px.
+    ood = rows.filter(pl.col("scenario") == "clean").with_columns(
+        scenario=pl.lit("ood"), row_key=pl.col("row_key") + "-ood"
+    )
+    report = write_report(pl.concat([rows, ood]), tmp_path / "out", title="three scenarios")
+    assert "imbalanced/ood" in report.read_text("utf-8")
+    page = tmp_path / "measured.html"
+    page.write_text(report.read_text("utf-8").replace("</body>", _MEASURE + "</body>"), "utf-8")
+    dom = render_in_chromium(page, window_size="1400,900")
+    measured = re.search(r'<p id="measured">(\d+),(\d+),(\d+)</p>', dom)
+    assert measured, "the measuring script did not run"
+    scroll_width, client_width, table1_right = map(int, measured.groups())
+    assert scroll_width <= client_width and table1_right <= client_width
+
+
 def test_tables_csv_one_file_per_non_empty_table(rows, tmp_path):
     paths = write_tables_csv(rows, tmp_path)
     tables = report_tables(rows)

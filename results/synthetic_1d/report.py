@@ -59,7 +59,7 @@ p.note { color: #555; font-size: 14px; max-width: 1000px; }
 nav a { margin-right: 14px; } .figure { margin: 8px 0 24px 0; }
 details summary { cursor: pointer; color: #335; }
 div.wide { overflow-x: auto; max-width: 100%; }
-#table1 { font-size: 12px; } #table1 th { white-space: normal; }
+#table1 { font-size: 12px; } #table1 th { white-space: normal; overflow-wrap: anywhere; }
 #provenance th { text-align: left; } #provenance td { overflow-wrap: anywhere; }
 """
 
