@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import torch
 
+from regcls.objectives.mse import batch_weights
+
 # Widest class head computed class-major `[K, C, B]`; wider heads run sample-major `[K, B, C]`.
 CLASS_MAJOR_MAX = 128
 # Logits of one class-head tile (CPU). Measured (benchmarks/NOTES.md, item 6): 4 MiB tiles, which
@@ -79,7 +81,7 @@ class OneHotCrossEntropy:
         """Per-sample CE weights `[..., K, B]` from the kept (valid and drawn) samples `[..., K,
         B]`: 1 / (kept count) on kept samples, so the CE is their mean; 0 for models without a
         head."""
-        return kept / kept.sum(-1, keepdim=True).clamp_min(1.0) * self.ce_on
+        return batch_weights(kept) * self.ce_on
 
     def __call__(
         self,

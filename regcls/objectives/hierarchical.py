@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 
 from regcls.objectives.cross_entropy import OneHotCrossEntropy
+from regcls.objectives.mse import batch_weights
 
 HCA_RULES = ("add", "mul")
 
@@ -125,7 +126,7 @@ class HierarchicalCrossEntropy:
     def batch_weights(self, kept: torch.Tensor) -> torch.Tensor:
         """Per-sample CE weights `[..., K, B]`: 1 / (kept count) on kept samples (each level's CE
         is a mean), 0 for models without a head."""
-        return kept / kept.sum(-1, keepdim=True).clamp_min(1.0) * self.ce_on
+        return batch_weights(kept) * self.ce_on
 
     def __call__(
         self,

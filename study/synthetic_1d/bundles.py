@@ -14,7 +14,7 @@ bundled away from idle slots.
 
 from __future__ import annotations
 
-from study.synthetic_1d.packing import CostModel
+from study.synthetic_1d.packing import CostModel, makespan
 from study.synthetic_1d.trial_spec import TrialSpec
 
 MAX_BUNDLE_SECONDS = 20.0  # = packing.MAX_TRIAL_SECONDS: a bundle is no longer than a split pack
@@ -24,9 +24,10 @@ TRIALS_PER_SLOT = 4
 def bundle_packs(
     packs: list[TrialSpec], slots: int, cost: CostModel | None = None
 ) -> list[list[TrialSpec]]:
-    """Group `packs` (in run order) into trials; trials keep the order of their first pack.
+    """Group `packs` (costliest first) into trials: the `reg` packs' trials first, then the
+    others', each group in the given order.
 
-    `reg` packs are bundled apart from the others, so reg rows are still written first and the
+    `reg` packs are bundled apart and run first, so reg rows are written first and the
     variants' rows find their pair at once.
     """
     if slots < 1:
@@ -52,10 +53,6 @@ def bundle_packs(
 
 
 def bundles_seconds(bundles: list[list[TrialSpec]], slots: int, cost: CostModel) -> float:
-    """Predicted wall seconds of `bundles` run in order on `slots` slots, each trial to the
-    first free slot (Tune's FIFO order); a trial takes the sum of its packs' modelled times."""
-    free = [0.0] * max(1, slots)
-    for bundle in bundles:
-        slot = min(range(len(free)), key=free.__getitem__)
-        free[slot] += sum(cost.trial_seconds(pack) for pack in bundle)
-    return max(free)
+    """Predicted wall seconds of `bundles` run in order on `slots` slots; a trial takes the sum
+    of its packs' modelled times."""
+    return makespan([sum(cost.trial_seconds(pack) for pack in b) for b in bundles], slots)

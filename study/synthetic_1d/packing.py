@@ -153,12 +153,17 @@ def split_costly(
 
 
 def eta_seconds(specs: list[TrialSpec], slots: int, cost: CostModel) -> float:
-    """Makespan of the trials in list order on `slots` slots, each trial to the first free slot
-    (Tune's FIFO order)."""
+    """Makespan of the trials in list order on `slots` slots (see `makespan`)."""
+    return makespan([cost.trial_seconds(spec) for spec in specs], slots)
+
+
+def makespan(seconds: list[float], slots: int) -> float:
+    """Wall seconds of jobs taking `seconds` run in list order on `slots` slots, each job to the
+    first free slot (Tune's FIFO order)."""
     free = [0.0] * max(1, slots)
-    for spec in specs:
+    for job in seconds:
         slot = min(range(len(free)), key=free.__getitem__)
-        free[slot] += cost.trial_seconds(spec)
+        free[slot] += job
     return max(free)
 
 

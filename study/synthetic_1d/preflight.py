@@ -82,7 +82,7 @@ def dry_run(options: StudyOptions) -> str:
         total_eta += plans[-1].eta_seconds or 0.0
     plans += [_stage_plan(stage, trials[stage], slots, cost) for stage in ("test", "noise")]
     # The run trains test and noise as one Tune run, planned together.
-    final = _bundles(split_costly(stages["test"] + stages["noise"]), slots)
+    final = bundle_packs(split_costly(stages["test"] + stages["noise"]), slots)
     total_eta += bundles_seconds(final, slots, cost)
     title = (
         f"{STUDY} preset={preset.name} search={search} --dry-run: nothing is trained, Ray is not "
@@ -101,18 +101,13 @@ def dry_run(options: StudyOptions) -> str:
 
 def _stage_plan(stage: str, packs: list[TrialSpec], slots: int, cost: CostModel) -> StagePlan:
     """Models, Tune trials (the bundles the run makes of the packs, `reg` first) and ETA."""
-    bundles = _bundles(packs, slots)
+    bundles = bundle_packs(packs, slots)
     return StagePlan(
         stage=stage,
         models=sum(len(s.replicates) for s in packs),
         trials=len(bundles),
         eta_seconds=bundles_seconds(bundles, slots, cost),
     )
-
-
-def _bundles(packs: list[TrialSpec], slots: int) -> list[list[TrialSpec]]:
-    # As the run orders and bundles them: reg first, then costliest first.
-    return bundle_packs(sorted(packs, key=lambda s: s.variant != "reg"), slots) if packs else []
 
 
 def _optuna_plan(preset: Synthetic1DPreset, slots: int, cost: CostModel) -> StagePlan:

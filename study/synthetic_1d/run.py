@@ -166,7 +166,6 @@ class StageRunner:
             print(f"{name}: {skipped} of {len(packs)} packs already done, skipped", flush=True)
         if not todo:
             return
-        todo.sort(key=lambda s: s.variant != "reg")  # stable: costliest first after reg
         res = self.resources
         slots = trial_slots(ray.cluster_resources(), res.cpus, res.gpus)
         bundles = bundle_packs(todo, slots)
