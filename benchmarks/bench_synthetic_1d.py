@@ -448,6 +448,7 @@ def measure_packed(specs) -> dict:
     from study.resources import packed_trial_resources
     from study.sink import ParquetSink
     from study.synthetic_1d.run import StageRunner  # the study's own stage runner
+    from study.tune_runner import study_progress
 
     with tempfile.TemporaryDirectory() as out:
         options = StudyOptions(study="synthetic_1d", preset="paper", out=Path(out), dashboard=False)
@@ -457,8 +458,10 @@ def measure_packed(specs) -> dict:
         with ray_session(num_cpus=os.cpu_count(), dashboard=False) as cluster:
             ray_start = time.perf_counter() - started
             resources = packed_trial_resources(cluster)
+            models = sum(len(s.replicates) for s in specs)
             started = time.perf_counter()
-            StageRunner(options, sink, resources, summaries).run(specs)
+            with study_progress(models) as progress:
+                StageRunner(options, sink, resources, summaries, progress).run(specs)
             seconds = time.perf_counter() - started
         table = sink.read()
     rows = table.to_pylist()

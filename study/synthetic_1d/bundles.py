@@ -53,6 +53,6 @@ def bundle_packs(
 
 
 def bundles_seconds(bundles: list[list[TrialSpec]], slots: int, cost: CostModel) -> float:
-    """Predicted wall seconds of `bundles` run in order on `slots` slots; a trial takes the sum
-    of its packs' modelled times."""
-    return makespan([sum(cost.trial_seconds(pack) for pack in b) for b in bundles], slots)
+    """Predicted wall seconds of `bundles` run in order on `slots` slots; a trial takes its
+    packs' modelled times, less the dataset draws they share (`CostModel.bundle_seconds`)."""
+    return makespan([cost.bundle_seconds(b) for b in bundles], slots)

@@ -14,7 +14,10 @@ constants below and prints them):
 `step_s` is the per-step Python/op overhead shared by the pack, `model_step_s` the trunk,
 regression head and Adam of one model, `class_step_s` the class head per class, `model_s` and
 `model_class_s` data generation and evaluation per model (evaluation computes class logits),
-`trial_s` Tune's per-trial bookkeeping (not fitted; a guess).
+`trial_s` Tune's per-trial bookkeeping (not fitted; a guess). A Tune trial of several packs
+(`bundle_seconds`) pays `trial_s` once, and, as it draws each dataset version once
+(`DatasetCache`), saves `data_s` (one draw, part of `model_s`) for every model whose version an
+earlier model of the trial drew.
 
 At start-up (`CostModel.calibrated`) the constants are re-measured here (CPU time), on one
 thread like a trial: `step_s`, `model_step_s` and `class_step_s` by least squares over four short
@@ -22,7 +25,8 @@ packs (K, C) = (1, 4), (32, 4), (4, 256), (2, 1024), each the minimum of 5 repea
 all), so a machine whose small ops are slow (per-op overhead) and one whose wide heads are slow
 (per-element cost) are both predicted; `model_s` and `model_class_s` from the study's own grid-point
 trainer run for 0 epochs on two replicates of the narrowest and the widest spec (data generation,
-binning, evaluation incl. L_extra; an untrained model's evaluation, so approximate).
+binning, evaluation incl. L_extra; an untrained model's evaluation, so approximate), and `data_s`
+from drawing one of their dataset versions.
 `stage_seconds` predicts a stage from its specs with the calibrated model.
 
 On a GPU the same trainer runs the same packs and `1 / gpu_fraction` trials share each GPU; the
@@ -63,6 +67,7 @@ class CostModel:
     model_s: float = 0.02
     model_class_s: float = 2.3e-4
     trial_s: float = 0.5
+    data_s: float = 0.027  # drawing one dataset version (part of model_s)
     speed: float = 1.0  # measured / modelled time on this machine now (see `calibrated`)
 
     def pack_step_seconds(self, models: int, classes: int) -> float:
@@ -77,12 +82,23 @@ class CostModel:
         per_model = self.model_s + self.model_class_s * (spec.num_classes or 0)
         return self.trial_s + k * per_model + train
 
+    def bundle_seconds(self, packs: list[TrialSpec]) -> float:
+        """Wall seconds of one Tune trial training `packs` one after the other: their
+        `trial_seconds` with Tune's per-trial cost (`trial_s`) once, less one draw for each model
+        whose dataset version the trial already drew (`TrialSpec.data_key`: the same fields and
+        replicate)."""
+        models = sum(len(p.replicates) for p in packs)
+        versions = len({(p.data_fields, r) for p in packs for r in p.replicates})
+        shared = self.trial_s * (len(packs) - 1) + self.data_s * (models - versions)
+        return sum(self.trial_seconds(p) for p in packs) - shared
+
     def summary(self) -> str:
         """The constants, for the start-up line and `--dry-run`."""
         return (
             f"per step {1e6 * self.step_s:.0f} us + per model {1e6 * self.model_step_s:.1f} us "
             f"+ per model-class {1e9 * self.class_step_s:.0f} ns; per model {self.model_s:.3f} s "
-            f"+ {1e6 * self.model_class_s:.0f} us per class (x{self.speed:.2f})"
+            f"+ {1e6 * self.model_class_s:.0f} us per class, of which {self.data_s:.3f} s per "
+            f"dataset version drawn (x{self.speed:.2f})"
         )
 
     def calibrated(self, device: str = "cpu", specs: list[TrialSpec] | None = None) -> CostModel:
@@ -115,7 +131,9 @@ class CostModel:
             (c0, t0), (c1, t1) = per_model[0], per_model[-1]
             slope = (t1 - t0) / (c1 - c0) if c1 > c0 else self.model_class_s
             slope = max(slope, 0.0)
-            values.update(model_s=max(t0 - c0 * slope, 1e-4), model_class_s=slope)
+            model_s = max(t0 - c0 * slope, 1e-4)
+            values.update(model_s=model_s, model_class_s=slope)
+            values.update(data_s=min(_time_draw(specs[0], device), model_s))
         return replace(self, speed=1.0, **values)
 
 
@@ -136,6 +154,7 @@ def split_costly(
     A grid point whose modelled cost exceeds `max_seconds` is cut into the fewest equal parts of
     consecutive replicates that each stay under it (a single replicate is never cut). Each part
     is a `TrialSpec` of its own (its own key and Parquet file); rows pair by content, not by key.
+    Trials of equal cost are ordered by their dataset versions (`TrialSpec.data_key`).
     The split depends only on the specs and the stored cost model, never on the machine, so a
     study resumed on other hardware plans exactly the same trials (no retrained duplicates).
     """
@@ -149,7 +168,9 @@ def split_costly(
             spec.with_values(replicates=spec.replicates[lo:hi]) if parts > 1 else spec
             for lo, hi in zip(bounds, bounds[1:], strict=False)
         ]
-    return sorted(out, key=cost.trial_seconds, reverse=True)
+    # Ties (e.g. the lambdas of one C) ordered by data, so that bundles of consecutive packs hold
+    # packs of the same dataset versions, which their trial draws once (DatasetCache).
+    return sorted(out, key=lambda spec: (-cost.trial_seconds(spec), spec.data_key))
 
 
 def eta_seconds(specs: list[TrialSpec], slots: int, cost: CostModel) -> float:
@@ -230,6 +251,20 @@ def _time_models(specs: list[TrialSpec], device: str) -> list[tuple[int, float]]
             continue
         out.append((c, (_clock(device) - started) / len(few.replicates)))
     return out
+
+
+def _time_draw(spec: TrialSpec, device: str) -> float:
+    """Seconds to draw one dataset version of `spec` (its first replicate's), best of two."""
+    from study.synthetic_1d.dataset_cache import DatasetCache
+    from study.synthetic_1d.point import data_config
+
+    config = data_config(spec, *spec.replicates[0])
+    best = math.inf
+    for _ in range(2):
+        started = _clock(device)
+        DatasetCache().dataset(config)
+        best = min(best, _clock(device) - started)
+    return best
 
 
 def _least_squares(rows: list[list[float]], values: list[float]) -> list[float]:

@@ -35,11 +35,11 @@ from regcls.synthetic import (
     DataConfig,
     Dataset1D,
     authors_sine_functions,
-    make_dataset,
     sine_functions,
 )
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
+from study.synthetic_1d.dataset_cache import DatasetCache
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
 from study.synthetic_1d.trial_spec import TrialSpec
 from study.synthetic_1d.zoo_models import method_row, with_second_stage, zoo_task
@@ -62,34 +62,46 @@ def train_point(
     spec: TrialSpec,
     device: str = "cpu",
     report_epoch: EpochReport | None = None,
+    datasets: DatasetCache | None = None,
 ) -> list[dict]:
     """Train every replicate of `spec` in one pack; return one results row per model."""
-    return train_points([spec], device, report_epoch)[0]
+    return train_points([spec], device, report_epoch, datasets)[0]
 
 
 def train_points(
     specs: list[TrialSpec],
     device: str = "cpu",
     report_epoch: EpochReport | None = None,
+    datasets: DatasetCache | None = None,
 ) -> list[list[dict]]:
     """Train the replicates of several grid points as one pack; rows per spec.
 
     The specs must share the training schedule (epochs, batch size, dtype, hidden widths); lambda,
-    learning rate, weight decay, class count and data may differ per model.
+    learning rate, weight decay, class count and data may differ per model. Models on the same
+    dataset version share it (drawn once, one set of training tensors); `datasets`, when given,
+    also shares the versions with the other packs of a trial.
     """
     schedules = {(s.epochs, s.batch_size, s.dtype, s.hidden) for s in specs}
     if len(schedules) != 1:
         raise ValueError("specs: a pack needs one training schedule (epochs, batch, dtype, hidden)")
     started = time.perf_counter()
     members = [(spec, f, seed) for spec in specs for f, seed in spec.replicates]
-    datasets = [_dataset(spec, f, seed) for spec, f, seed in members]
+    cache = DatasetCache() if datasets is None else datasets
+    configs = [data_config(spec, f, seed) for spec, f, seed in members]
+    datasets = [cache.dataset(config) for config in configs]
     binnings = [
         class_binning(spec, data.y_train)
         for (spec, _, _), data in zip(members, datasets, strict=True)
     ]
+    tensors = [
+        cache.train_tensors(config, torch_dtype(spec.dtype), device)
+        for (spec, _, _), config in zip(members, configs, strict=True)
+    ]
     tasks = [
-        _task(spec, data, binning, seed, device)
-        for (spec, _, seed), data, binning in zip(members, datasets, binnings, strict=True)
+        _task(spec, data, train, binning, seed)
+        for (spec, _, seed), data, train, binning in zip(
+            members, datasets, tensors, binnings, strict=True
+        )
     ]
     first = specs[0]
     settings = TrainSettings(
@@ -121,23 +133,7 @@ def train_points(
 
 def data_config(spec: TrialSpec, function_id: int, seed: int) -> DataConfig:
     """The dataset version a replicate trains on (the repetition seed fixes it)."""
-    return DataConfig(
-        scenario=spec.scenario,
-        sampling=spec.sampling,
-        function_id=function_id,
-        seed=seed,
-        noise_sigma=spec.noise_sigma if spec.scenario == "noisy" else 0.1,
-        noise_distribution=spec.noise_distribution,
-        total_samples=spec.total_samples,
-        peak_share=spec.peak_share,
-        function_set=spec.function_set,
-        peak_bins=spec.peak_bins,
-        validation_sampling=spec.validation_sampling,
-    )
-
-
-def _dataset(spec: TrialSpec, function_id: int, seed: int) -> Dataset1D:
-    return make_dataset(data_config(spec, function_id, seed))
+    return DataConfig(function_id=function_id, seed=seed, **dict(spec.data_fields))
 
 
 def init_seed(spec: TrialSpec, seed: int) -> int:
@@ -161,15 +157,17 @@ def _pair_offset(pair_key: str) -> int:
 
 
 def _task(
-    spec: TrialSpec, data: Dataset1D, binning: ClassBinning | None, seed: int, device: str
+    spec: TrialSpec,
+    data: Dataset1D,
+    train: tuple[torch.Tensor, torch.Tensor],
+    binning: ClassBinning | None,
+    seed: int,
 ) -> ModelTask:
-    dtype = torch_dtype(spec.dtype)  # float32 data and weights for "bfloat16"
-    x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
-    y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
+    x, y = train  # the version's training tensors (float32 data and weights for "bfloat16")
     if is_zoo_variant(spec.variant):
         labels = None
         if binning is not None:
-            labels = torch.as_tensor(binning.labels(data.y_train), device=device)
+            labels = torch.as_tensor(binning.labels(data.y_train), device=x.device)
         return zoo_task(spec, x, y, binning, labels, seed, init_seed(spec, seed))
     return packed_task(
         spec,
@@ -229,9 +227,9 @@ def _evaluate(
         )
         metrics["acc"] = None
         if binning is not None:
-            logits = trained.class_logits(x, index=index).double().cpu().numpy()
-            # The finest level: hierarchical heads (HCA) append their coarse levels after it.
-            logits = logits[:, : binning.num_classes]
+            # The finest level: hierarchical heads (HCA) append their coarse levels after it. The
+            # arg-max of the model's own dtype is that of float64 (an exact cast), at less memory.
+            logits = trained.class_logits(x, index=index)[:, : binning.num_classes].cpu().numpy()
             metrics["acc"] = accuracy(logits, binning.labels(target))
         for name in _METRIC_NAMES:
             values[f"{split}_{name}"] = _finite_or_none(metrics[name])

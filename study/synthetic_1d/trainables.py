@@ -6,6 +6,7 @@ one packed program (`train_points`). The bundles reach the trial through `tune.w
 (`device`, `threads`, `report_every`); Tune's experiment state stays small. The Optuna search adds
 sampled `lam` and `lr`, which replace the placeholders of every spec.
 
+The packs of a trial share one `DatasetCache`: each dataset version is drawn once per trial.
 Each pack's rows become one Parquet file named by `pack_identity` (a grid point's own key, or for
 a pack of several specs a hash of their keys), so bundling changes no file and no row.
 """
@@ -18,6 +19,7 @@ import math
 import torch
 from ray import tune
 
+from study.synthetic_1d.dataset_cache import DatasetCache
 from study.synthetic_1d.point import identity_fields, train_points
 from study.synthetic_1d.trial_spec import TrialSpec
 from study.trial_rows import RowFiles, report_rows
@@ -41,9 +43,10 @@ def synthetic_1d_trainable(config: dict, bundles: Bundles) -> None:
             tune.report({"val_mse": _objective(val_mse), "epoch": epoch + 1})
 
     files: RowFiles = {}
+    datasets = DatasetCache()  # the bundle's packs draw each dataset version once
     for pack in packs:
         hook = report_epoch if len(packs) == 1 else None
-        groups = train_points(pack, config.get("device", "cpu"), hook)
+        groups = train_points(pack, config.get("device", "cpu"), hook, datasets)
         files[pack_identity(pack)] = [row for group in groups for row in group]
     finite = [r["val_mse"] for rows in files.values() for r in rows if r["val_mse"] is not None]
     # One metric: Tune keeps statistics of every reported number in its experiment state.

@@ -74,6 +74,30 @@ class TrialSpec:
         return CLASS_MODES[self.variant]
 
     @property
+    def data_fields(self) -> tuple[tuple[str, object], ...]:
+        """The `regcls.synthetic.DataConfig` fields shared by the spec's replicates (all but the
+        function and seed), as sorted pairs; `point.data_config` builds each replicate's
+        version from them."""
+        fields = {
+            "scenario": self.scenario,
+            "sampling": self.sampling,
+            # DataConfig's default: noise_sigma is unused outside the noisy scenario.
+            "noise_sigma": self.noise_sigma if self.scenario == "noisy" else 0.1,
+            "noise_distribution": self.noise_distribution,
+            "total_samples": self.total_samples,
+            "peak_share": self.peak_share,
+            "function_set": self.function_set,
+            "peak_bins": self.peak_bins,
+            "validation_sampling": self.validation_sampling,
+        }
+        return tuple(sorted(fields.items()))
+
+    @property
+    def data_key(self) -> tuple:
+        """Equal for specs that train on the same dataset versions (fields and replicates)."""
+        return self.data_fields, self.replicates
+
+    @property
     def key(self) -> str:
         """Stable content hash of the spec (16 hex digits)."""
         return content_key(self.to_config())

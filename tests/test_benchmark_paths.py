@@ -1,0 +1,58 @@
+"""The benchmark's measured paths run on a tiny slice (they call the study's own runner, so a
+change there must not silently break `benchmarks/bench_synthetic_1d.py`)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from search_spaces.synthetic_1d import PRESETS
+from study.synthetic_1d import plan
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_synthetic_1d.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_synthetic_1d", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny_slice(bench):
+    overrides = dict(
+        bench.SLICE,
+        functions=[0, 1],
+        test_seeds=[0],
+        class_counts=[4, 64],
+        epochs=2,
+        total_samples=1536,
+    )
+    preset = PRESETS["paper"].with_overrides(overrides)
+    return plan.test_specs(preset, {("clean", "imbalanced"): bench.LAMBDA})
+
+
+def test_packed_path_trains_every_model_through_the_study_runner(bench, ray_local):
+    specs = _tiny_slice(bench)
+    packed = bench.measure_packed(specs)
+    assert packed["models"] == 6  # reg, C=4, C=64 on two functions
+    assert packed["trials"] >= 1
+    assert len(packed["val_mse"]) == 6
+    loop = bench.measure_loop([(s, f, seed) for s in specs for f, seed in s.replicates])
+    difference = bench.float32_difference(loop["val_mse"], packed["val_mse"])
+    assert difference["models"] == 6
+    # float32 packed vs loop: rounding only, far below any effect the study measures.
+    assert difference["max_rel_diff_val_mse"] < 1e-2
+
+
+def test_float64_check_compares_one_model_per_class_count(bench):
+    specs = _tiny_slice(bench)
+    sample = [(s, f, seed) for s in specs for f, seed in s.replicates]
+    equal = bench.check_equal_float64(sample, count=3)
+    assert equal["class_counts"] == [0, 4, 64]
+    assert equal["pass"], equal
