@@ -27,8 +27,10 @@ Bias adds and the MSE are not counted. Achieved GFLOP/s = FLOPs of all 300 model
 of the packed path.
 
 Roofline (the ceiling the packed path is judged against): measured in this run on one thread,
-the float32 2048^3 matmul GFLOP/s (`sgemm`) and the bandwidth of a streaming elementwise op
-(`torch.add` of two 64 MiB tensors into a third: 3 x 4 bytes per element moved). Per model and
+at the start and again after the packed path (the best of the two: a slow moment of a shared
+host must not lower the ceiling), the float32 2048^3 matmul GFLOP/s (`sgemm`) and the bandwidth
+of a streaming elementwise op (`torch.add` of two 64 MiB tensors into a third: 3 x 4 bytes per
+element moved). Per model and
 step, the matmul FLOPs (forward + backward above) and the minimum bytes the elementwise passes
 must move (4-byte floats):
     logits   = 2*B*C        (written once by the head matmul, read once by its backward)
@@ -113,14 +115,14 @@ def main() -> None:
         f"load {_load()}",
         flush=True,
     )
-    ceiling = measure_roofline()
+    ceiling_start = measure_roofline()
     print(
-        f"roofline (1 thread): sgemm {ceiling['sgemm_gflops']:.1f} GFLOP/s, streaming add "
-        f"{ceiling['stream_gbs']:.1f} GB/s",
+        f"roofline (1 thread): sgemm {ceiling_start['sgemm_gflops']:.1f} GFLOP/s, streaming add "
+        f"{ceiling_start['stream_gbs']:.1f} GB/s (measured again after the packed path)",
         flush=True,
     )
 
-    cost = fit_cost_model(specs, ceiling)
+    cost = fit_cost_model(specs)
     print(f"cost model fit (1 thread): {_short(cost)}", flush=True)
 
     sample = random.Random(0).sample(models, min(args.naive_sample, len(models)))
@@ -136,6 +138,16 @@ def main() -> None:
     packed = measure_packed(specs)
     matmul_after = measure_matmul_gflops(threads=cores)
     matmul_procs_after = measure_matmul_processes(cores)
+    ceiling_after = measure_roofline()
+    # The ceiling is the best this machine reached in the run: a slow moment of a shared host
+    # during one measurement would otherwise lower the roofline and flatter every ratio.
+    ceiling = {
+        **ceiling_start,
+        "sgemm_gflops": max(ceiling_start["sgemm_gflops"], ceiling_after["sgemm_gflops"]),
+        "stream_gbs": max(ceiling_start["stream_gbs"], ceiling_after["stream_gbs"]),
+        "measured_start_after": [ceiling_start, ceiling_after],
+    }
+    per_shape = per_shape_roofline(cost["shapes"], ceiling)
     matmul = max(matmul_before, matmul_after, matmul_procs_before, matmul_procs_after)
     print(
         f"packed (study through Ray Tune): {packed['models_per_s']:.3f} models/s, "
@@ -193,7 +205,7 @@ def main() -> None:
         "equivalence_float64": equal64,
         "float32_max_rel_diff_val_mse": equal32["max_rel_diff_val_mse"],
         "float32_difference": equal32,
-        "roofline": {**ceiling, "fig3_slice_seconds": roofline_s, "per_shape": cost["shapes"]},
+        "roofline": {**ceiling, "fig3_slice_seconds": roofline_s, "per_shape": per_shape},
         "matmul_gflops": matmul,
         "matmul_gflops_threads_before_after": [matmul_before, matmul_after],
         "matmul_gflops_processes_before_after": [matmul_procs_before, matmul_procs_after],
@@ -315,11 +327,11 @@ def measure_matmul_processes(processes: int) -> float:
         return float(sum(pool.map(measure_matmul_gflops, [1] * processes)))
 
 
-def fit_cost_model(specs, ceiling: dict) -> dict:
+def fit_cost_model(specs) -> dict:
     """Time packs of the shapes in COST_SHAPES (1 thread, CPU time, float32 and bfloat16
     interleaved, min of 3) and fit study/packing.py's
     pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares (float32);
-    per shape also its roofline ratio and the float32 / bfloat16 time ratio."""
+    per shape also the float32 / bfloat16 time ratio (the roofline ratio: `per_shape_roofline`)."""
     from regcls.packed import ModelTask, TrainSettings, train_packed
 
     n, batch = 10_000, 256
@@ -338,14 +350,12 @@ def fit_cost_model(specs, ceiling: dict) -> dict:
             best[dtype] = min(best.get(dtype, math.inf), step)
         times.append(best["float32"])
         rows.append([1.0, k, k * c])
-        roof = roofline_step_seconds(k, c, ceiling)
         shapes[f"K={k},C={c}"] = {
+            "models": k,
+            "classes": c,
             "float32_ms_per_step": 1e3 * best["float32"],
             "bfloat16_ms_per_step": 1e3 * best["bfloat16"],
             "float32_over_bfloat16": best["float32"] / best["bfloat16"],
-            "roofline_ms_per_step": 1e3 * roof,
-            "float32_over_roofline": best["float32"] / roof,
-            "bound": "memory" if _memory_bound(c, ceiling) else "compute",
         }
     coef, *_ = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)
     # Zero epochs: data generation, binning and evaluation only, of the narrowest and widest.
@@ -364,6 +374,21 @@ def fit_cost_model(specs, ceiling: dict) -> dict:
         "model_class_s": (t1 - t0) / (c1 - c0),
         "shapes": shapes,
     }
+
+
+def per_shape_roofline(shapes: dict, ceiling: dict) -> dict:
+    """Each timed pack shape with its roofline ms per step, float32 / roofline and bound."""
+    out = {}
+    for name, shape in shapes.items():
+        k, c = shape["models"], shape["classes"]
+        roof = roofline_step_seconds(k, c, ceiling)
+        out[name] = {
+            **shape,
+            "roofline_ms_per_step": 1e3 * roof,
+            "float32_over_roofline": shape["float32_ms_per_step"] / (1e3 * roof),
+            "bound": "memory" if _memory_bound(c, ceiling) else "compute",
+        }
+    return out
 
 
 def _memory_bound(classes: int, ceiling: dict) -> bool:

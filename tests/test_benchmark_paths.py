@@ -56,3 +56,20 @@ def test_float64_check_compares_one_model_per_class_count(bench):
     equal = bench.check_equal_float64(sample, count=3)
     assert equal["class_counts"] == [0, 4, 64]
     assert equal["pass"], equal
+
+
+def test_per_shape_roofline_divides_by_the_ceiling_of_each_shape(bench):
+    ceiling = {"sgemm_gflops": 100.0, "stream_gbs": 40.0}
+    shapes = {
+        "K=2,C=4": {"models": 2, "classes": 4, "float32_ms_per_step": 0.5},
+        "K=3,C=1024": {"models": 3, "classes": 1024, "float32_ms_per_step": 9.0},
+    }
+    out = bench.per_shape_roofline(shapes, ceiling)
+    for name, shape in shapes.items():
+        flops, moved = bench.step_flops_bytes(shape["classes"])
+        seconds = shape["models"] * max(flops / 100e9, moved / 40e9)
+        assert out[name]["roofline_ms_per_step"] == pytest.approx(1e3 * seconds)
+        assert out[name]["float32_over_roofline"] == pytest.approx(
+            shape["float32_ms_per_step"] / (1e3 * seconds)
+        )
+    assert (out["K=2,C=4"]["bound"], out["K=3,C=1024"]["bound"]) == ("memory", "compute")
