@@ -7,6 +7,7 @@ import json
 
 import polars as pl
 import pytest
+from tiny_specs import tiny_spec
 
 import run_study
 from results import read_rows
@@ -36,30 +37,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _spec(**changes) -> TrialSpec:
-    values = dict(
-        study="synthetic_1d",
-        stage="test",
-        search="grid",
-        scenario="clean",
-        sampling="severe",
-        noise_sigma=0.1,
-        noise_distribution="gaussian",
-        variant="reg",
-        num_classes=None,
-        lam=None,
-        lr=1e-2,
-        lambda_source="none",
-        replicates=tuple((f, 0) for f in range(10)),
-        total_samples=900,
-        epochs=0,
-        batch_size=64,
-        weight_decay=1e-3,
-        dtype="float64",
-        hidden=(6, 16),
-        shot_bins=100,
-    )
-    values.update(changes)
-    return TrialSpec(**values)
+    return tiny_spec(**changes)
 
 
 def test_rows_record_the_authors_functions():

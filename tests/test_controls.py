@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tiny_specs import tiny_spec
 
 from results import empty_rows
 from results.synthetic_1d import controls
@@ -24,29 +25,13 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _spec(variant: str, classes: int | None, lam: float | None, **changes) -> TrialSpec:
     values = dict(
-        study="synthetic_1d",
-        stage="test",
-        search="grid",
-        scenario="clean",
-        sampling="severe",
-        noise_sigma=0.1,
-        noise_distribution="gaussian",
-        variant=variant,
-        num_classes=classes,
-        lam=lam,
-        lr=1e-2,
         lambda_source="validation",
         replicates=((0, 0), (1, 421)),
         total_samples=3000,
         epochs=3,
         batch_size=128,
-        weight_decay=1e-3,
-        dtype="float64",
-        hidden=(6, 16),
-        shot_bins=100,
     )
-    values.update(changes)
-    return TrialSpec(**values)
+    return tiny_spec(variant=variant, num_classes=classes, lam=lam, **{**values, **changes})
 
 
 def test_paper_variants_write_the_rows_they_wrote_before_the_objectives_moved():

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from tiny_specs import tiny_spec
 
 from regcls.synthetic import DataConfig, make_dataset
 from study.synthetic_1d.dataset_cache import DatasetCache
@@ -19,30 +20,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _spec(**changes) -> TrialSpec:
-    values = dict(
-        study="synthetic_1d",
-        stage="test",
-        search="grid",
-        scenario="clean",
-        sampling="severe",
-        noise_sigma=0.1,
-        noise_distribution="gaussian",
-        variant="reg",
-        num_classes=None,
-        lam=None,
-        lr=1e-2,
-        lambda_source="none",
-        replicates=((0, 0), (1, 0), (2, 5)),
-        total_samples=1200,
-        epochs=3,
-        batch_size=64,
-        weight_decay=1e-3,
-        dtype="float64",
-        hidden=(6, 16),
-        shot_bins=100,
-    )
-    values.update(changes)
-    return TrialSpec(**values)
+    values = dict(replicates=((0, 0), (1, 0), (2, 5)), total_samples=1200, epochs=3)
+    return tiny_spec(**{**values, **changes})
 
 
 def _numbers(rows: list[dict]) -> list[dict]:
