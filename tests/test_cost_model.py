@@ -31,8 +31,10 @@ def test_calibration_measures_every_constant_and_predicts_stages():
     stored = CostModel()
     cost = stored.calibrated("cpu", specs)
     assert cost.speed == 1.0
-    for name in ("step_s", "model_step_s", "class_step_s", "model_s"):
+    for name in ("step_s", "model_step_s", "class_step_s", "model_s", "data_s"):
         assert getattr(cost, name) > 0, name
+    # One draw is part of a model's fixed cost, and it was timed, not kept.
+    assert cost.data_s <= cost.model_s and cost.data_s != stored.data_s
     # Measured, not copied: at least one per-step constant differs from the stored one.
     assert any(getattr(cost, n) != getattr(stored, n) for n in ("step_s", "class_step_s"))
     assert cost.model_class_s >= 0

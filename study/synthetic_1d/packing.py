@@ -133,7 +133,9 @@ class CostModel:
             slope = max(slope, 0.0)
             model_s = max(t0 - c0 * slope, 1e-4)
             values.update(model_s=model_s, model_class_s=slope)
-            values.update(data_s=min(_time_draw(specs[0], device), model_s))
+            draw = _time_draw(specs[0], device)
+            if draw is not None:
+                values.update(data_s=min(draw, model_s))
         return replace(self, speed=1.0, **values)
 
 
@@ -253,16 +255,19 @@ def _time_models(specs: list[TrialSpec], device: str) -> list[tuple[int, float]]
     return out
 
 
-def _time_draw(spec: TrialSpec, device: str) -> float:
-    """Seconds to draw one dataset version of `spec` (its first replicate's), best of two."""
+def _time_draw(spec: TrialSpec, device: str) -> float | None:
+    """Seconds to draw one dataset version of `spec` (its first replicate's), best of two; None
+    when the spec's data cannot be drawn (its trial will record the error)."""
     from study.synthetic_1d.dataset_cache import DatasetCache
     from study.synthetic_1d.point import data_config
 
-    config = data_config(spec, *spec.replicates[0])
     best = math.inf
     for _ in range(2):
         started = _clock(device)
-        DatasetCache().dataset(config)
+        try:
+            DatasetCache().dataset(data_config(spec, *spec.replicates[0]))
+        except ValueError:
+            return None
         best = min(best, _clock(device) - started)
     return best
 
