@@ -14,6 +14,7 @@ bundled away from idle slots.
 
 from __future__ import annotations
 
+from study.dry_run import StagePlan
 from study.synthetic_1d.packing import CostModel, makespan
 from study.synthetic_1d.trial_spec import TrialSpec
 
@@ -56,3 +57,15 @@ def bundles_seconds(bundles: list[list[TrialSpec]], slots: int, cost: CostModel)
     """Predicted wall seconds of `bundles` run in order on `slots` slots; a trial takes its
     packs' modelled times, less the dataset draws they share (`CostModel.bundle_seconds`)."""
     return makespan([cost.bundle_seconds(b) for b in bundles], slots)
+
+
+def stage_plan(stage: str, packs: list[TrialSpec], slots: int, cost: CostModel) -> StagePlan:
+    """`--dry-run`'s line of one stage: its models, the Tune trials the run makes of `packs`
+    (`bundle_packs`) and their predicted wall seconds."""
+    bundles = bundle_packs(packs, slots)
+    return StagePlan(
+        stage=stage,
+        models=sum(len(s.replicates) for s in packs),
+        trials=len(bundles),
+        eta_seconds=bundles_seconds(bundles, slots, cost),
+    )

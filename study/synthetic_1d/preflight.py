@@ -15,7 +15,7 @@ from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.dry_run import StagePlan, format_plan
 from study.options import StudyOptions
 from study.output_folder import check_output_folder
-from study.synthetic_1d.bundles import bundle_packs, bundles_seconds
+from study.synthetic_1d.bundles import bundle_packs, bundles_seconds, stage_plan
 from study.synthetic_1d.packing import CostModel, split_costly
 from study.synthetic_1d.plan import (
     STUDY,
@@ -26,7 +26,6 @@ from study.synthetic_1d.plan import (
     test_specs,
 )
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
-from study.synthetic_1d.trial_spec import TrialSpec
 
 
 def resolve_preset(options: StudyOptions) -> Synthetic1DPreset:
@@ -75,12 +74,12 @@ def dry_run(options: StudyOptions) -> str:
     cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
     # Split as the run splits them (stored cost model, not the calibrated one).
     trials = {stage: split_costly(specs) for stage, specs in stages.items()}
-    plans = [_stage_plan(stage, trials[stage], slots, cost) for stage in ("lambda_search",)]
+    plans = [stage_plan(stage, trials[stage], slots, cost) for stage in ("lambda_search",)]
     total_eta = plans[0].eta_seconds or 0.0
     if search == "optuna":
         plans.append(_optuna_plan(preset, slots, cost))
         total_eta += plans[-1].eta_seconds or 0.0
-    plans += [_stage_plan(stage, trials[stage], slots, cost) for stage in ("test", "noise")]
+    plans += [stage_plan(stage, trials[stage], slots, cost) for stage in ("test", "noise")]
     # The run trains test and noise as one Tune run, planned together.
     final = bundle_packs(split_costly(stages["test"] + stages["noise"]), slots)
     total_eta += bundles_seconds(final, slots, cost)
@@ -97,17 +96,6 @@ def dry_run(options: StudyOptions) -> str:
         *_lambda_notes(preset, search, decays, plans[-1].models),
     ]
     return format_plan(title, plans, total_eta, notes)
-
-
-def _stage_plan(stage: str, packs: list[TrialSpec], slots: int, cost: CostModel) -> StagePlan:
-    """Models, Tune trials (the bundles the run makes of the packs, `reg` first) and ETA."""
-    bundles = bundle_packs(packs, slots)
-    return StagePlan(
-        stage=stage,
-        models=sum(len(s.replicates) for s in packs),
-        trials=len(bundles),
-        eta_seconds=bundles_seconds(bundles, slots, cost),
-    )
 
 
 def _optuna_plan(preset: Synthetic1DPreset, slots: int, cost: CostModel) -> StagePlan:

@@ -19,10 +19,11 @@ from search_spaces.synthetic_1d_sensitivity import (
     PRESETS,
     SensitivityPreset,
 )
-from study.dry_run import StagePlan, format_plan
+from study.dry_run import format_plan
 from study.options import StudyOptions
 from study.output_folder import check_output_folder
-from study.synthetic_1d.packing import CostModel, eta_seconds, split_costly
+from study.synthetic_1d.bundles import bundle_packs, bundles_seconds, stage_plan
+from study.synthetic_1d.packing import CostModel, split_costly
 from study.synthetic_1d.plan import CLASS_VARIANTS, given_lambdas, test_specs
 from study.synthetic_1d.trial_spec import TrialSpec
 
@@ -77,15 +78,8 @@ def sensitivity_dry_run(options: StudyOptions) -> str:
     cost = CostModel().calibrated("cpu", specs)
     plans = []
     for flip in (BASELINE, *preset.flips):
-        trials = split_costly([s for s in specs if s.flip == flip])
-        plans.append(
-            StagePlan(
-                stage=f"test, flip {flip}",
-                models=sum(len(s.replicates) for s in trials),
-                trials=len(trials),
-                eta_seconds=eta_seconds(trials, slots, cost),
-            )
-        )
+        packs = split_costly([s for s in specs if s.flip == flip])
+        plans.append(stage_plan(f"test, flip {flip}", packs, slots, cost))
     slice_ = preset.slice
     title = (
         f"{STUDY} preset={preset.name} --dry-run: nothing is trained, Ray is not started, "
@@ -100,4 +94,6 @@ def sensitivity_dry_run(options: StudyOptions) -> str:
         f"{len(slice_.functions)} functions x {len(slice_.test_seeds)} seeds",
         *(f"not available as a flip: {name} ({why})" for name, why in NOT_AVAILABLE.items()),
     ]
-    return format_plan(title, plans, eta_seconds(split_costly(specs), slots, cost), notes)
+    # The flips run as one Tune run: bundled together, as the run bundles them.
+    together = bundle_packs(split_costly(specs), slots)
+    return format_plan(title, plans, bundles_seconds(together, slots, cost), notes)

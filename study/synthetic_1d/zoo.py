@@ -23,10 +23,11 @@ from dataclasses import asdict
 from itertools import product
 
 from search_spaces.synthetic_1d_zoo import CLASS_VARIANTS, LAMBDA_VARIANTS, PRESETS, ZooPreset
-from study.dry_run import StagePlan, format_plan
+from study.dry_run import format_plan
 from study.options import StudyOptions
 from study.output_folder import check_output_folder
-from study.synthetic_1d.packing import CostModel, eta_seconds, split_costly
+from study.synthetic_1d.bundles import stage_plan
+from study.synthetic_1d.packing import CostModel, split_costly
 from study.synthetic_1d.plan import base_spec
 from study.synthetic_1d.selection import VARIANT_LAMBDA_SELECTION
 from study.synthetic_1d.trial_spec import TrialSpec
@@ -138,24 +139,15 @@ def zoo_dry_run(options: StudyOptions) -> str:
     check_output_folder(options.out, zoo_config(options, preset), options.resume)
     cpus = options.num_cpus or os.cpu_count() or 1
     slots = max(1, cpus // options.cpus_per_trial)
-    cost = CostModel().calibrated("cpu")
     stages = {
         "lambda_search": zoo_lambda_search_specs(preset),
         "test": zoo_test_specs(
             preset, given_variant_lambdas(preset) or _placeholder_lambdas(preset)
         ),
     }
-    plans = []
-    for stage, specs in stages.items():
-        trials = split_costly(specs)
-        plans.append(
-            StagePlan(
-                stage=stage,
-                models=sum(len(s.replicates) for s in trials),
-                trials=len(trials),
-                eta_seconds=eta_seconds(trials, slots, cost),
-            )
-        )
+    # Calibrated like the run's start-up; split and bundled as the run does.
+    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
+    plans = [stage_plan(stage, split_costly(specs), slots, cost) for stage, specs in stages.items()]
     grid = preset.slice
     title = (
         f"{STUDY} preset={preset.name} --dry-run: nothing is trained, Ray is not started, "
@@ -163,9 +155,9 @@ def zoo_dry_run(options: StudyOptions) -> str:
     )
     machine = "--num-cpus" if options.num_cpus else "CPUs of this machine"
     notes = [
-        f"ETA: cost model of study/synthetic_1d/packing.py x{cost.speed:.2f} from a 0.1 s "
-        f"calibration on this CPU now, {slots} slot(s) = {machine}; the cost model is the "
-        "reg+cls one (HCA, FDS and HCA-d's second stage cost more)",
+        f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
+        f"({cost.summary()}), {slots} slot(s) = {machine}; the cost model is the reg+cls one "
+        "(HCA, FDS and HCA-d's second stage cost more)",
         f"variants: {', '.join(preset.variants)}",
         f"grid: {', '.join(grid.scenarios)} x {', '.join(grid.samplings)}, C in "
         f"{list(grid.class_counts)}, {len(grid.functions)} functions x "
