@@ -36,14 +36,14 @@ def test_packs_sharing_a_cache_train_exactly_the_models_they_train_alone():
     other = _spec(scenario="noisy", noise_sigma=0.5, variant="reg+cls", num_classes=8, lam=10.0)
     alone = [train_points([s])[0] for s in (reg, cls, other)]
     cache = DatasetCache()
-    shared = [train_points([s], datasets=cache)[0] for s in (reg, cls, other)]
+    shared = [train_points([s], cache=cache)[0] for s in (reg, cls, other)]
     for a, b in zip(alone, shared, strict=True):
         assert _numbers(a) == _numbers(b)
     # reg and reg+cls share the clean versions; the noisy spec draws its own.
     assert (cache.requests, cache.generated) == (9, 6)
     # One pack of two specs on the same data: each version drawn once, the same models again.
     cache = DatasetCache()
-    together = train_points([reg, cls], datasets=cache)
+    together = train_points([reg, cls], cache=cache)
     assert cache.generated == 3
     assert _numbers(together[1]) == _numbers(alone[1])
 

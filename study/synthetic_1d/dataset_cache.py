@@ -31,11 +31,7 @@ class DatasetCache:
     def dataset(self, config: DataConfig) -> Dataset1D:
         """The dataset version `config` names, drawn on its first request."""
         self.requests += 1
-        data = self._datasets.get(config)
-        if data is None:
-            data = self._datasets[config] = make_dataset(config)
-            self.generated += 1
-        return data
+        return self._draw(config)
 
     def train_tensors(
         self, config: DataConfig, dtype: torch.dtype, device: str
@@ -45,8 +41,15 @@ class DatasetCache:
         key = (config, dtype, str(device))
         tensors = self._tensors.get(key)
         if tensors is None:
-            data = self._datasets.get(config) or self.dataset(config)
+            data = self._draw(config)
             x = torch.as_tensor(data.x_train, dtype=dtype, device=device).unsqueeze(1)
             y = torch.as_tensor(data.y_train, dtype=dtype, device=device)
             tensors = self._tensors[key] = (x, y)
         return tensors
+
+    def _draw(self, config: DataConfig) -> Dataset1D:
+        data = self._datasets.get(config)
+        if data is None:
+            data = self._datasets[config] = make_dataset(config)
+            self.generated += 1
+        return data

@@ -62,23 +62,23 @@ def train_point(
     spec: TrialSpec,
     device: str = "cpu",
     report_epoch: EpochReport | None = None,
-    datasets: DatasetCache | None = None,
+    cache: DatasetCache | None = None,
 ) -> list[dict]:
     """Train every replicate of `spec` in one pack; return one results row per model."""
-    return train_points([spec], device, report_epoch, datasets)[0]
+    return train_points([spec], device, report_epoch, cache)[0]
 
 
 def train_points(
     specs: list[TrialSpec],
     device: str = "cpu",
     report_epoch: EpochReport | None = None,
-    datasets: DatasetCache | None = None,
+    cache: DatasetCache | None = None,
 ) -> list[list[dict]]:
     """Train the replicates of several grid points as one pack; rows per spec.
 
     The specs must share the training schedule (epochs, batch size, dtype, hidden widths); lambda,
     learning rate, weight decay, class count and data may differ per model. Models on the same
-    dataset version share it (drawn once, one set of training tensors); `datasets`, when given,
+    dataset version share it (drawn once, one set of training tensors); `cache`, when given,
     also shares the versions with the other packs of a trial.
     """
     schedules = {(s.epochs, s.batch_size, s.dtype, s.hidden) for s in specs}
@@ -86,7 +86,7 @@ def train_points(
         raise ValueError("specs: a pack needs one training schedule (epochs, batch, dtype, hidden)")
     started = time.perf_counter()
     members = [(spec, f, seed) for spec in specs for f, seed in spec.replicates]
-    cache = DatasetCache() if datasets is None else datasets
+    cache = DatasetCache() if cache is None else cache
     configs = [data_config(spec, f, seed) for spec, f, seed in members]
     datasets = [cache.dataset(config) for config in configs]
     binnings = [

@@ -43,10 +43,10 @@ def synthetic_1d_trainable(config: dict, bundles: Bundles) -> None:
             tune.report({"val_mse": _objective(val_mse), "epoch": epoch + 1})
 
     files: RowFiles = {}
-    datasets = DatasetCache()  # the bundle's packs draw each dataset version once
+    cache = DatasetCache()  # the bundle's packs draw each dataset version once
     for pack in packs:
         hook = report_epoch if len(packs) == 1 else None
-        groups = train_points(pack, config.get("device", "cpu"), hook, datasets)
+        groups = train_points(pack, config.get("device", "cpu"), hook, cache)
         files[pack_identity(pack)] = [row for group in groups for row in group]
     finite = [r["val_mse"] for rows in files.values() for r in rows if r["val_mse"] is not None]
     # One metric: Tune keeps statistics of every reported number in its experiment state.
