@@ -43,6 +43,9 @@ from regcls.objectives.mse import MSETerm, batch_weights
 from regcls.objectives.prediction import RULES
 
 EPS = 1e-8  # default TrainSettings.adam_eps (torch.optim.Adam's)
+# Backends of `train_packed`: "torch" (this module) or "fused" (regcls.training.fused, the compiled
+# CPU step loop; packs it does not cover, or a machine where it does not load, run on "torch").
+BACKENDS = ("torch", "fused")
 # Seed offsets of a model's minibatch-order and keep-draw generators (from `seed`; the init uses
 # `init_seed`, default `seed`).
 PERM_SEED_OFFSET = 1_000_003
@@ -60,6 +63,7 @@ class TrainSettings:
     hidden: tuple[int, ...] = (6, 16)
     drop_last: bool = True
     adam_eps: float = EPS  # Adam's epsilon
+    backend: str = "torch"  # a BACKENDS entry; `TrainedModels.backend` records the one that ran
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -71,6 +75,8 @@ class TrainSettings:
         if not (self.adam_eps > 0 and math.isfinite(self.adam_eps)):
             raise ValueError(f"adam_eps: must be finite and > 0, got {self.adam_eps}")
         torch_dtype(self.dtype)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"hidden: must be a non-empty tuple of widths >= 1, got {self.hidden}")
 
@@ -163,6 +169,7 @@ class TrainedModels:
     class_levels: Sequence[torch.Tensor | None] | None = None  # hierarchical heads (or None)
     # Per model: FDS statistics (running_mean/var, smoothed_mean/var [bins, D]) or None.
     fds_stats: Sequence[dict[str, torch.Tensor] | None] | None = None
+    backend: str = "torch"  # the backend that trained the pack (a BACKENDS entry)
 
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the
@@ -204,7 +211,16 @@ def train_packed(
     `on_epoch(epoch, state)` runs after every epoch (0-based) with a view of the current state;
     returning True stops training. A model whose loss becomes NaN/inf is marked diverged and frozen
     at its last parameters; the others are unaffected.
+
+    `settings.backend == "fused"` runs the pack on the compiled CPU kernel when it covers the pack
+    and loads (`regcls.training.fused.fused_reason`), else here; `backend` of the result says
+    which ran.
     """
+    if settings.backend == "fused":
+        from regcls.training.fused import fused_reason, train_fused
+
+        if fused_reason(tasks, settings) is None:
+            return train_fused(tasks, settings, on_epoch)
     pack = _Pack(tasks, settings)
     with torch.no_grad():
         for epoch in range(settings.epochs):

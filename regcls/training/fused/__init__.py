@@ -1,0 +1,189 @@
+"""The fused CPU backend of the packed trainer: the 1D MLP family's whole step loop compiled.
+
+`train_packed(tasks, TrainSettings(backend="fused"))` runs a pack here when `fused_reason` finds
+nothing against it and the kernel loads; otherwise on the torch path (`TrainedModels.backend`
+says which ran). The pack is built exactly as the torch path builds it (`regcls.packed._Pack`:
+initial weights, data, per-model minibatch order and keep draws from the same torch generators,
+once per epoch); only the step loop differs: one compiled call per epoch
+(`_kernel.train_epoch`) runs forward, loss, hand-written backward and the optimiser of every
+model, without `[B, C]` logits in memory. Float64 results equal the torch path's to rounding
+(tests/test_fused.py).
+
+Covered: one-hot class heads or none, the (per-sample weighted) MSE term, Adam: `reg`, `reg+cls`,
+`reg+cls-balanced`, `reg-scaled`, `reg-tuned` (its own weight decay), `cls-only`, and the zoo's
+`reg-lds`, `reg-denseweight`, `reg-lds+cls`; float32 and float64 on the CPU. Focal-R, BMC, FDS,
+soft and hierarchical heads, bfloat16 and GPU packs stay on the torch path.
+
+Technology (measured, benchmarks/NOTES.md round 5): numba (LLVM JIT from PyPI wheels, no compiler
+at install time, an on-disk cache) for the loops, and for the class head's three products the
+BLAS that torch itself ships (`_blas.py`). Compiled code is cached on disk per machine
+(numba's cache: next to this file, or the user's cache folder when the install is read-only, or
+`NUMBA_CACHE_DIR`); `warm_up` compiles (or loads) it once in the study's driver, so its Ray
+workers load it from the cache.
+
+Example:
+    >>> from regcls.packed import TrainSettings, train_packed
+    >>> trained = train_packed(tasks, TrainSettings(backend="fused"))  # doctest: +SKIP
+    >>> trained.backend  # doctest: +SKIP
+    'fused'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from regcls.packed import EpochHook, ModelTask, TrainedModels, TrainSettings, _Pack
+
+__all__ = ["fused_reason", "kernel_error", "train_fused", "warm_up"]
+
+_DTYPES = ("float32", "float64")
+
+
+@functools.cache
+def kernel_error() -> str | None:
+    """Why the fused kernel cannot run in this process (one line), or None when it can. Imports
+    numba and registers the BLAS symbols once per process; compiles nothing."""
+    try:
+        from regcls.training.fused import _blas
+
+        _blas.register_symbols()
+        from regcls.training.fused import _kernel  # noqa: F401
+    except (ImportError, OSError, AttributeError) as error:
+        return f"fused kernel unavailable ({type(error).__name__}: {error})"
+    return None
+
+
+def fused_reason(tasks: Sequence[ModelTask], settings: TrainSettings) -> str | None:
+    """Why this pack cannot run fused (the first reason found), or None when it can: the kernel
+    does not load, or a dtype, device or objective the kernel does not cover."""
+    if settings.dtype not in _DTYPES:
+        return f"dtype {settings.dtype!r} (fused: {', '.join(_DTYPES)})"
+    if any(t.x_train.device.type != "cpu" for t in tasks):
+        return "device is not the CPU"
+    for task in tasks:
+        spec = task.objective_spec
+        if spec.class_head not in (None, "onehot"):
+            return f"objective {spec.name!r} ({spec.class_head} class head)"
+        if spec.regression_loss != "mse" or spec.fds or spec.ce_sample_weight:
+            return f"objective {spec.name!r}"
+    return kernel_error()
+
+
+def train_fused(
+    tasks: Sequence[ModelTask], settings: TrainSettings, on_epoch: EpochHook | None = None
+) -> TrainedModels:
+    """`regcls.packed.train_packed` with the compiled step loop; the pack must be covered
+    (`fused_reason(tasks, settings) is None`)."""
+    reason = fused_reason(tasks, settings)
+    if reason is not None:
+        raise ValueError(f"backend: the fused kernel cannot train this pack: {reason}")
+    from regcls.training.fused import _kernel
+
+    pack = _Pack(tasks, settings)
+    run = _EpochRunner(pack, _kernel)
+    with torch.no_grad():
+        for epoch in range(settings.epochs):
+            run(epoch)
+            stop = bool(on_epoch(epoch, _state(pack, copy=False))) if on_epoch else False
+            if stop or not bool(pack.alive.any()):
+                break
+    return _state(pack, copy=True)
+
+
+def warm_up(dtypes: Sequence[str] = ("float32",)) -> dict[str, float] | str:
+    """Compile (or load from the disk cache) the kernel for `dtypes` by training a tiny pack;
+    seconds per dtype, or the one-line reason the kernel cannot run. A study calls it once in
+    its driver so that its workers find the compiled code in the cache."""
+    error = kernel_error()
+    if error is not None:
+        return error
+    seconds = {}
+    for name in dtypes:
+        dtype = getattr(torch, name)
+        n = 32
+        x = torch.linspace(-1, 1, n, dtype=dtype).unsqueeze(1)
+        labels = torch.arange(n) % 2
+        task = ModelTask(x, x[:, 0], seed=0, lr=1e-3, labels=labels, num_classes=2)
+        started = time.perf_counter()
+        train_fused([task], TrainSettings(epochs=1, batch_size=16, dtype=name, backend="fused"))
+        seconds[name] = time.perf_counter() - started
+    return seconds
+
+
+class _EpochRunner:
+    """The kernel's fixed arguments for one pack (layer offsets, hyperparameters) and one epoch
+    of it: the torch path's minibatches of the epoch, then one kernel call."""
+
+    def __init__(self, pack: _Pack, kernel) -> None:
+        self.pack, self.kernel = pack, kernel
+        offsets = pack.layout.offsets
+        names = [f"trunk.{i}" for i in range(len(pack.settings.hidden))] + ["reg"]
+        rows = []
+        for name in names:
+            start, _, (n_out, n_in) = offsets[f"{name}.weight"]
+            rows.append((start, offsets[f"{name}.bias"][0], n_out, n_in))
+        self.layers = np.array(rows, dtype=np.int64)
+        self.head = np.array(
+            [offsets["cls.weight"][0], offsets["cls.bias"][0]] if pack.has_cls else [-1, -1],
+            dtype=np.int64,
+        )
+        self.classes = np.array(pack.classes, dtype=np.int64)
+        adam = pack.adam
+        decay = adam.decay_col[:, 0].tolist() if adam.decay_col is not None else None
+        self.hyper = np.array(
+            [
+                (
+                    float(pack.mse.scale[k]),
+                    -float(adam.neg_lr[k, 0]),
+                    adam.decay if decay is None else decay[k],
+                    float(pack.steps[k]),
+                )
+                for k in range(len(pack.counts))
+            ],
+            dtype=np.float64,
+        )
+        self.none = np.zeros((1, 1, 1), dtype=pack.flat.numpy().dtype)
+        self.no_labels = np.zeros((1, 1, 1), dtype=np.int64)
+
+    def __call__(self, epoch: int) -> None:
+        pack = self.pack
+        x, y, w_mse, labels, w_ce = pack._epoch_batches()
+        pack.loss_sum.zero_()
+        self.kernel.train_epoch(
+            pack.flat.numpy(),
+            pack.adam.exp_avg.numpy(),
+            pack.adam.exp_avg_sq.numpy(),
+            self.layers,
+            self.head,
+            self.classes,
+            _array(x),
+            _array(y),
+            _array(w_mse),
+            self.no_labels if labels is None else _array(labels),
+            self.none if w_ce is None else _array(w_ce),
+            self.hyper,
+            epoch,
+            float(pack.settings.adam_eps),
+            self.kernel.OPTIMIZER_CODES["adam"],
+            pack.alive.numpy(),
+            pack.loss_sum.numpy(),
+        )
+        mean = (pack.loss_sum / pack.steps_t).to(pack.dtype)
+        pack.final_loss = torch.where(pack.alive, mean, math.nan)
+        pack.epochs_done += pack.alive
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(tensor.numpy())
+
+
+def _state(pack: _Pack, copy: bool) -> TrainedModels:
+    state = pack.state(copy=copy)
+    state.backend = "fused"
+    return state

@@ -1,0 +1,324 @@
+"""The compiled step loop of the fused backend: one call trains every model of a pack for one
+epoch (forward, loss, hand-written backward and the optimiser, model after model).
+
+The models of a pack are independent between epochs, so the loop runs each model's steps back
+to back (its parameters and optimiser state stay in cache), not step after step across models.
+Activations are feature-major `[features, B]` (the sample loop is the vectorised one). The
+class head works on sample tiles: the tile's logits `[C, S]` (`S` samples, at most `TILE_BYTES`)
+are formed by one BLAS product, turned into the softmax, the CE and its gradient in place, and
+consumed by the two backward products before the next tile, so no `[B, C]` logits of a model
+(or `[K, B, C]` of a pack) are ever in memory. Equations: Eq. 4 (lam * MSE + CE), Eq. 13/16
+(the CE over the kept samples: their per-sample weights come in `w_ce`).
+
+Arrays (`P` parameters per model row, `S_max` = steps of the longest model, `B` batch):
+    flat, exp_avg, exp_avg_sq [K, P]   torch's flat layout (`regcls.mlp.MLPLayout`)
+    layers [L + 1, 4] int64            (weight offset, bias offset, out, in): trunk layers, then
+                                       the regression head
+    head [2] int64                     class head (weight offset, bias offset); -1 without
+    classes [K] int64                  each model's class count (0: no head)
+    x [S_max, K, in, B]; y, w_mse, w_ce [S_max, K, B]; labels [S_max, K, B] int64
+    hyper [K, 4] float64               (MSE weight, lr, weight decay, steps per epoch)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from regcls.training.fused._blas import gemm
+from regcls.training.fused._exp import exp_neg
+
+# Reassociation lets reductions vectorise; no-NaN/no-inf flags are left out on purpose: a
+# diverging model's non-finite loss must survive.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+# Logits of one class-head tile; measured on the dev machine (benchmarks/NOTES.md, round 5).
+TILE_BYTES = 1 << 19
+# Optimisers the kernel runs (OPTIMIZER_CODES[name] is the kernel's code).
+OPTIMIZER_CODES = {"adam": 0}
+BETA1, BETA2 = 0.9, 0.999
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def train_epoch(
+    flat,
+    exp_avg,
+    exp_avg_sq,
+    layers,
+    head,
+    classes,
+    x,
+    y,
+    w_mse,
+    labels,
+    w_ce,
+    hyper,
+    epoch,
+    eps,
+    optimizer,
+    alive,
+    loss_sum,
+):
+    """One epoch of every live model; `alive` [K] bool and `loss_sum` [K] float64 are updated
+    (a model whose loss is not finite is frozen at its last parameters and marked dead)."""
+    k_models, n_params = flat.shape
+    batch = x.shape[3]
+    top = layers.shape[0] - 1
+    width = 1
+    for i in range(layers.shape[0]):
+        width = max(width, layers[i, 2], layers[i, 3])
+    dtype = flat.dtype
+    acts = np.zeros((top + 1, width, batch), dtype)
+    d_a = np.zeros((width, batch), dtype)
+    d_b = np.zeros((width, batch), dtype)
+    d_pred = np.zeros(batch, dtype)
+    grad = np.zeros(n_params, dtype)
+    # Scalars in the parameters' dtype (a float64 constant would promote float32 arithmetic):
+    # [0] zero, [1] 2 * MSE weight, [2] the loss cast (an overflow is inf, as in torch), the
+    # optimiser's constants from [3] on.
+    typed = np.zeros(12, dtype)
+    c_max = 0
+    for k in range(k_models):
+        c_max = max(c_max, classes[k])
+    tile = _tile_samples(c_max, batch, flat.itemsize) if c_max else batch
+    logits = np.zeros((max(c_max, 1), tile), dtype)
+    row_stats = np.zeros((4, tile), dtype)  # max, sum, label logit, CE weight / sum
+    for k in range(k_models):
+        if not alive[k]:
+            continue
+        params = flat[k]
+        steps = int(hyper[k, 3])
+        for step in range(steps):
+            n_in = layers[0, 3]
+            for i in range(n_in):
+                for s in range(batch):
+                    acts[0, i, s] = x[step, k, i, s]
+            _forward_trunk(params, layers, acts, top)
+            typed[1] = hyper[k, 0]
+            typed[1] *= 2.0
+            h_top = acts[top, : layers[top, 3]]
+            loss = _regression_head(
+                params, layers[top], h_top, y[step, k], w_mse[step, k], hyper[k, 0], typed,
+                d_pred, grad, d_a,
+            )
+            if classes[k] > 0:
+                loss += _class_head(
+                    params, head, classes[k], h_top, labels[step, k], w_ce[step, k], typed, grad,
+                    d_a, logits, row_stats,
+                )
+            typed[2] = loss
+            if not np.isfinite(typed[2]):
+                alive[k] = False
+                break
+            loss_sum[k] += loss
+            _backward_trunk(params, layers, acts, top, typed, grad, d_a, d_b)
+            stop = n_params
+            if head[0] >= 0:  # a model's padded class rows stay exactly zero: skip them
+                _optimizer_step(
+                    optimizer, params, grad, exp_avg[k], exp_avg_sq[k], head[1],
+                    head[1] + classes[k], hyper[k], epoch, step, eps, typed,
+                )
+                stop = head[0] + classes[k] * layers[top, 3]
+            _optimizer_step(
+                optimizer, params, grad, exp_avg[k], exp_avg_sq[k], 0, stop, hyper[k], epoch,
+                step, eps, typed,
+            )
+
+
+@njit(cache=True, nogil=True)
+def _tile_samples(classes, batch, itemsize):
+    """Samples per class-head tile: `TILE_BYTES` of logits, a multiple of 16, at most B."""
+    per = TILE_BYTES // max(1, classes * itemsize)
+    if per >= batch:
+        return batch
+    return max(16, per - per % 16)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _forward_trunk(params, layers, acts, top):
+    """ReLU layers into `acts[1..top]` (NaN passes, as through torch's `clamp_min`)."""
+    batch = acts.shape[2]
+    for layer in range(top):
+        w_off, b_off, n_out, n_in = layers[layer]
+        src, dst = acts[layer], acts[layer + 1]
+        for i in range(n_out):
+            bias = params[b_off + i]
+            for s in range(batch):
+                dst[i, s] = bias
+            for j in range(n_in):
+                w = params[w_off + i * n_in + j]
+                for s in range(batch):
+                    dst[i, s] += w * src[j, s]
+            for s in range(batch):
+                v = dst[i, s]
+                if v < 0.0:
+                    dst[i, s] = 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _regression_head(params, layer, h, y, w, scale, typed, d_pred, grad, d_h):
+    """`scale * sum_b w_b (pred_b - y_b)^2` (`regcls.objectives.mse.MSETerm`), its gradient into
+    `grad` and `d_h` (overwritten). A model without the term (scale 0) gets exactly 0."""
+    w_off, b_off, _, n_in = layer
+    batch = h.shape[1]
+    bias = params[b_off]
+    for s in range(batch):
+        d_pred[s] = bias
+    for j in range(n_in):
+        coef = params[w_off + j]
+        for s in range(batch):
+            d_pred[s] += coef * h[j, s]
+    loss = 0.0
+    two_scale = typed[1]
+    if scale == 0.0:
+        for s in range(batch):
+            d_pred[s] = 0.0
+    else:
+        total = typed[0]
+        for s in range(batch):
+            diff = d_pred[s] - y[s]
+            weighted = diff * w[s]
+            total += diff * weighted
+            d_pred[s] = weighted * two_scale
+        loss = float(total) * scale
+    bias_grad = typed[0]
+    for s in range(batch):
+        bias_grad += d_pred[s]
+    grad[b_off] = bias_grad
+    for j in range(n_in):
+        acc = typed[0]
+        coef = params[w_off + j]
+        for s in range(batch):
+            acc += d_pred[s] * h[j, s]
+            d_h[j, s] = coef * d_pred[s]
+        grad[w_off + j] = acc
+    return loss
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _class_head(params, head, classes, h, labels, w, typed, grad, d_h, logits, stats):
+    """Forward, mean CE over the weighted samples and backward of one model's class head,
+    sample tile by sample tile; gradients into `grad`, added into `d_h`. Returns the CE.
+
+    Per tile: logits `z = W h + b` (BLAS), then per sample the max, `e = exp(z - max)`, their
+    sum `l`, CE `w (ln l + max - z_label)`, and in place `d = e w / l - w onehot` (the gradient
+    of `regcls.objectives.cross_entropy.OneHotCrossEntropy`), then grad W += d h^T and
+    d_h += W^T d (BLAS)."""
+    n_hidden, batch = h.shape
+    weight = params[head[0] : head[0] + classes * n_hidden].reshape((classes, n_hidden))
+    bias = params[head[1] : head[1] + classes]
+    g_weight = grad[head[0] : head[0] + classes * n_hidden].reshape((classes, n_hidden))
+    g_bias = grad[head[1] : head[1] + classes]
+    for c in range(classes):
+        g_bias[c] = 0.0
+    tile = logits.shape[1]
+    loss = 0.0
+    for start in range(0, batch, tile):
+        size = min(tile, batch - start)
+        z = logits[:classes, :size]
+        h_tile = h[:, start : start + size]
+        gemm(weight, False, h_tile, False, z, 0.0)
+        top, total, at_label, ratio = stats[0], stats[1], stats[2], stats[3]
+        for s in range(size):
+            top[s] = -np.inf
+            total[s] = 0.0
+        for c in range(classes):
+            b = bias[c]
+            for s in range(size):
+                v = z[c, s] + b
+                z[c, s] = v
+                top[s] = v if v > top[s] else top[s]
+        for s in range(size):
+            at_label[s] = z[labels[start + s], s]
+        for c in range(classes):
+            for s in range(size):
+                e = exp_neg(z[c, s] - top[s])
+                z[c, s] = e
+                total[s] += e
+        for s in range(size):
+            ws = w[start + s]
+            loss += float(ws) * (np.log(float(total[s])) + float(top[s]) - float(at_label[s]))
+            ratio[s] = ws / total[s]
+        for c in range(classes):
+            acc = typed[0]
+            for s in range(size):
+                d = z[c, s] * ratio[s]
+                z[c, s] = d
+                acc += d
+            g_bias[c] += acc
+        for s in range(size):
+            label = labels[start + s]
+            z[label, s] -= w[start + s]
+            g_bias[label] -= w[start + s]
+        gemm(z, False, h_tile, True, g_weight, 0.0 if start == 0 else 1.0)
+        gemm(weight, True, z, False, d_h[:n_hidden, start : start + size], 1.0)
+    return loss
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _backward_trunk(params, layers, acts, top, typed, grad, d_h, d_next):
+    """ReLU' and the trunk's weight, bias and input gradients, top layer down; `d_h` holds
+    d(loss)/d(last hidden layer) and is used as scratch."""
+    batch = acts.shape[2]
+    d_out, d_in = d_h, d_next
+    for layer in range(top - 1, -1, -1):
+        w_off, b_off, n_out, n_in = layers[layer]
+        out, src = acts[layer + 1], acts[layer]
+        for i in range(n_out):
+            for s in range(batch):
+                if not out[i, s] > 0.0:  # threshold_backward: the gradient where h > 0
+                    d_out[i, s] = 0.0
+        for i in range(n_out):
+            acc = typed[0]
+            for s in range(batch):
+                acc += d_out[i, s]
+            grad[b_off + i] = acc
+            for j in range(n_in):
+                acc = typed[0]
+                for s in range(batch):
+                    acc += d_out[i, s] * src[j, s]
+                grad[w_off + i * n_in + j] = acc
+        if layer:
+            for j in range(n_in):
+                for s in range(batch):
+                    d_in[j, s] = 0.0
+                for i in range(n_out):
+                    w = params[w_off + i * n_in + j]
+                    for s in range(batch):
+                        d_in[j, s] += w * d_out[i, s]
+            d_out, d_in = d_in, d_out
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _optimizer_step(
+    optimizer, params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed
+):
+    """One optimiser update of `params[start:stop]` (`optimizer`: an OPTIMIZER_CODES value)."""
+    if optimizer == 0:
+        _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed):
+    """torch.optim.Adam's single-tensor update with coupled weight decay, as
+    `regcls.adam.FlatAdam` writes it: the model's step count t = steps * epoch + step + 1 gives
+    its own bias corrections (models with fewer steps per epoch)."""
+    lr, decay, steps = hyper[1], hyper[2], hyper[3]
+    t = steps * epoch + step + 1.0
+    bc1 = 1.0 - BETA1**t
+    # The step's constants in the parameters' dtype, as torch's scalar arguments are.
+    typed[3] = np.sqrt(1.0 - BETA2**t)
+    typed[4] = -lr / bc1
+    typed[5] = decay
+    typed[6] = 1.0 - BETA1
+    typed[7] = 1.0 - BETA2
+    typed[8] = BETA2
+    typed[9] = eps
+    bc2_sqrt, neg_step, wd, w1, w2 = typed[3], typed[4], typed[5], typed[6], typed[7]
+    beta2, eps_ = typed[8], typed[9]
+    for i in range(start, stop):
+        g = grad[i] + wd * params[i]
+        m = avg[i] + w1 * (g - avg[i])
+        v = avg_sq[i] * beta2 + w2 * g * g
+        avg[i] = m
+        avg_sq[i] = v
+        params[i] += (m * neg_step) / (np.sqrt(v) / bc2_sqrt + eps_)
