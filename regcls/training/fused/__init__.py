@@ -86,7 +86,7 @@ def train_fused(
     from regcls.training.fused import _kernel
 
     pack = _Pack(tasks, settings)
-    run = _EpochRunner(pack, _kernel)
+    run = _EpochRunner(pack, _kernel, [t.objective_spec.sample_weight for t in tasks])
     with torch.no_grad():
         for epoch in range(settings.epochs):
             run(epoch)
@@ -117,10 +117,11 @@ def warm_up(dtypes: Sequence[str] = ("float32",)) -> dict[str, float] | str:
 
 
 class _EpochRunner:
-    """The kernel's fixed arguments for one pack (layer offsets, hyperparameters) and one epoch
-    of it: the torch path's minibatches of the epoch, then one kernel call."""
+    """The kernel's fixed arguments for one pack (layer offsets, data, hyperparameters) and one
+    epoch of it: the torch path's minibatch order and keep draws of the epoch, then one kernel
+    call, which gathers every minibatch itself."""
 
-    def __init__(self, pack: _Pack, kernel) -> None:
+    def __init__(self, pack: _Pack, kernel, weighted: Sequence[bool]) -> None:
         self.pack, self.kernel = pack, kernel
         offsets = pack.layout.offsets
         names = [f"trunk.{i}" for i in range(len(pack.settings.hidden))] + ["reg"]
@@ -136,6 +137,7 @@ class _EpochRunner:
         self.classes = np.array(pack.classes, dtype=np.int64)
         adam = pack.adam
         decay = adam.decay_col[:, 0].tolist() if adam.decay_col is not None else None
+        used = pack.used_samples()
         self.hyper = np.array(
             [
                 (
@@ -143,17 +145,30 @@ class _EpochRunner:
                     -float(adam.neg_lr[k, 0]),
                     adam.decay if decay is None else decay[k],
                     float(pack.steps[k]),
+                    float(used[k]),
                 )
                 for k in range(len(pack.counts))
             ],
             dtype=np.float64,
         )
-        self.none = np.zeros((1, 1, 1), dtype=pack.flat.numpy().dtype)
-        self.no_labels = np.zeros((1, 1, 1), dtype=np.int64)
+        dtype = pack.flat.numpy().dtype
+        none = np.zeros((1, 1), dtype=dtype)
+        self.x_data, self.y_data = _array(pack.x_data), _array(pack.y_data)
+        self.sw_data = _array(pack.sw_data) if pack.has_sample_weight else none
+        self.labels = _array(pack.l_data) if pack.has_cls else np.zeros((1, 1), np.int64)
+        k = len(pack.counts)
+        ids = np.full((k, 4), -1, dtype=np.int64)
+        ids[:, 0], ids[:, 1] = pack.x_ids.numpy(), pack.y_ids.numpy()
+        if pack.has_sample_weight:  # models without weights read a row of ones: skip it
+            ids[:, 2] = np.where(weighted, pack.sw_ids.numpy(), -1)
+        if pack.has_cls:
+            ids[:, 3] = pack.l_ids.numpy()
+        self.ids = ids
+        self.no_keep = none
 
     def __call__(self, epoch: int) -> None:
         pack = self.pack
-        x, y, w_mse, labels, w_ce = pack._epoch_batches()
+        order, keep_rows = pack._epoch_draws()
         pack.loss_sum.zero_()
         self.kernel.train_epoch(
             pack.flat.numpy(),
@@ -162,11 +177,14 @@ class _EpochRunner:
             self.layers,
             self.head,
             self.classes,
-            _array(x),
-            _array(y),
-            _array(w_mse),
-            self.no_labels if labels is None else _array(labels),
-            self.none if w_ce is None else _array(w_ce),
+            self.x_data,
+            self.y_data,
+            self.sw_data,
+            self.labels,
+            self.ids,
+            _array(order),
+            self.no_keep if keep_rows is None else _array(keep_rows),
+            pack.settings.batch_size,
             self.hyper,
             epoch,
             float(pack.settings.adam_eps),

@@ -16,8 +16,11 @@ Arrays (`P` parameters per model row, `S_max` = steps of the longest model, `B` 
                                        the regression head
     head [2] int64                     class head (weight offset, bias offset); -1 without
     classes [K] int64                  each model's class count (0: no head)
-    x [S_max, K, in, B]; y, w_mse, w_ce [S_max, K, B]; labels [S_max, K, B] int64
-    hyper [K, 4] float64               (MSE weight, lr, weight decay, steps per epoch)
+    x_data [U, N, in]; y_data, sw_data [U, N]; labels [U, N] int64   the pack's stacked data
+    data_ids [K, 4] int64              each model's rows of x, y, sample weights (-1: none), labels
+    order [K, S_max * B] int64         the epoch's minibatch order; keep_rows the same shape
+                                       (keep draws, Eq. 16) or [1, 1] when no model has any
+    hyper [K, 5] float64               (MSE weight, lr, weight decay, steps per epoch, samples used)
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from regcls.training.fused._blas import gemm
 from regcls.training.fused._exp import exp_neg
 
 # Reassociation lets reductions vectorise; no-NaN/no-inf flags are left out on purpose: a
-# diverging model's non-finite loss must survive.
+# diverging model's non-finite loss must survive. Every function also takes numpy's error model:
+# Python's (a ZeroDivisionError check per division) keeps a loop with a division scalar.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 # Logits of one class-head tile; measured on the dev machine (benchmarks/NOTES.md, round 5).
 TILE_BYTES = 1 << 19
@@ -38,7 +42,7 @@ OPTIMIZER_CODES = {"adam": 0}
 BETA1, BETA2 = 0.9, 0.999
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def train_epoch(
     flat,
     exp_avg,
@@ -46,11 +50,14 @@ def train_epoch(
     layers,
     head,
     classes,
-    x,
-    y,
-    w_mse,
+    x_data,
+    y_data,
+    sw_data,
     labels,
-    w_ce,
+    data_ids,
+    order,
+    keep_rows,
+    batch,
     hyper,
     epoch,
     eps,
@@ -61,8 +68,8 @@ def train_epoch(
     """One epoch of every live model; `alive` [K] bool and `loss_sum` [K] float64 are updated
     (a model whose loss is not finite is frozen at its last parameters and marked dead)."""
     k_models, n_params = flat.shape
-    batch = x.shape[3]
     top = layers.shape[0] - 1
+    n_in = layers[0, 3]
     width = 1
     for i in range(layers.shape[0]):
         width = max(width, layers[i, 2], layers[i, 3])
@@ -71,39 +78,79 @@ def train_epoch(
     d_a = np.zeros((width, batch), dtype)
     d_b = np.zeros((width, batch), dtype)
     d_pred = np.zeros(batch, dtype)
+    y_b = np.zeros(batch, dtype)
+    w_mse = np.zeros(batch, dtype)
+    w_ce = np.zeros(batch, dtype)
+    label_b = np.zeros(batch, np.int64)
     grad = np.zeros(n_params, dtype)
     # Scalars in the parameters' dtype (a float64 constant would promote float32 arithmetic):
     # [0] zero, [1] 2 * MSE weight, [2] the loss cast (an overflow is inf, as in torch), the
-    # optimiser's constants from [3] on.
+    # optimiser's constants from [3] on, [10] one, [11] a count.
     typed = np.zeros(12, dtype)
+    typed[10] = 1.0
     c_max = 0
     for k in range(k_models):
         c_max = max(c_max, classes[k])
     tile = _tile_samples(c_max, batch, flat.itemsize) if c_max else batch
-    logits = np.zeros((max(c_max, 1), tile), dtype)
+    logits = np.zeros(max(c_max, 1) * tile, dtype)  # one tile, reshaped to [C, S] per model
     row_stats = np.zeros((4, tile), dtype)  # max, sum, label logit, CE weight / sum
     for k in range(k_models):
         if not alive[k]:
             continue
         params = flat[k]
-        steps = int(hyper[k, 3])
+        steps, used = int(hyper[k, 3]), int(hyper[k, 4])
+        typed[1] = hyper[k, 0]
+        typed[1] *= 2.0
         for step in range(steps):
-            n_in = layers[0, 3]
-            for i in range(n_in):
-                for s in range(batch):
-                    acts[0, i, s] = x[step, k, i, s]
+            _gather(
+                x_data,
+                y_data,
+                sw_data,
+                labels,
+                data_ids[k],
+                order[k],
+                keep_rows,
+                k,
+                step,
+                used,
+                classes[k] > 0,
+                n_in,
+                typed,
+                acts[0],
+                y_b,
+                w_mse,
+                label_b,
+                w_ce,
+            )
             _forward_trunk(params, layers, acts, top)
-            typed[1] = hyper[k, 0]
-            typed[1] *= 2.0
-            h_top = acts[top, : layers[top, 3]]
+            # Whole-array views only (a sliced one loses its unit stride in numba's typing and
+            # with it the vectorised loops): the heads read the top rows they need.
             loss = _regression_head(
-                params, layers[top], h_top, y[step, k], w_mse[step, k], hyper[k, 0], typed,
-                d_pred, grad, d_a,
+                params,
+                layers[top],
+                acts[top],
+                y_b,
+                w_mse,
+                hyper[k, 0],
+                typed,
+                d_pred,
+                grad,
+                d_a,
             )
             if classes[k] > 0:
                 loss += _class_head(
-                    params, head, classes[k], h_top, labels[step, k], w_ce[step, k], typed, grad,
-                    d_a, logits, row_stats,
+                    params,
+                    head,
+                    classes[k],
+                    layers[top, 3],
+                    acts[top],
+                    label_b,
+                    w_ce,
+                    typed,
+                    grad,
+                    d_a,
+                    logits,
+                    row_stats,
                 )
             typed[2] = loss
             if not np.isfinite(typed[2]):
@@ -114,14 +161,89 @@ def train_epoch(
             stop = n_params
             if head[0] >= 0:  # a model's padded class rows stay exactly zero: skip them
                 _optimizer_step(
-                    optimizer, params, grad, exp_avg[k], exp_avg_sq[k], head[1],
-                    head[1] + classes[k], hyper[k], epoch, step, eps, typed,
+                    optimizer,
+                    params,
+                    grad,
+                    exp_avg[k],
+                    exp_avg_sq[k],
+                    head[1],
+                    head[1] + classes[k],
+                    hyper[k],
+                    epoch,
+                    step,
+                    eps,
+                    typed,
                 )
                 stop = head[0] + classes[k] * layers[top, 3]
             _optimizer_step(
-                optimizer, params, grad, exp_avg[k], exp_avg_sq[k], 0, stop, hyper[k], epoch,
-                step, eps, typed,
+                optimizer,
+                params,
+                grad,
+                exp_avg[k],
+                exp_avg_sq[k],
+                0,
+                stop,
+                hyper[k],
+                epoch,
+                step,
+                eps,
+                typed,
             )
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _gather(
+    x_data,
+    y_data,
+    sw_data,
+    labels,
+    ids,
+    order,
+    keep_rows,
+    k,
+    step,
+    used,
+    with_head,
+    n_in,
+    typed,
+    x_b,
+    y_b,
+    w_mse,
+    label_b,
+    w_ce,
+):
+    """Model k's minibatch `step` from its epoch order: inputs, targets, labels, and the MSE
+    and CE weights as `regcls.objectives.mse.batch_weights` forms them (1 / count over the
+    valid samples, times the sample weight; the CE's over the valid and kept ones). The data
+    are the pack's stacked tensors (x [U, N, in], y, sample weights, labels [U, N]); `ids`
+    [4] the model's rows of them (-1: no sample weights)."""
+    batch = y_b.shape[0]
+    first = step * batch
+    valid = min(batch, used - first)
+    typed[11] = valid
+    inv = typed[10] / typed[11]
+    kept = typed[0]
+    for s in range(batch):
+        index = order[first + s]
+        on = s < valid
+        for i in range(n_in):
+            x_b[i, s] = x_data[ids[0], index, i]
+        y_b[s] = y_data[ids[1], index]
+        weight = inv if on else typed[0]
+        if ids[2] >= 0:
+            weight = weight * sw_data[ids[2], index]
+        w_mse[s] = weight
+        if with_head:
+            label_b[s] = labels[ids[3], index]
+            keep = typed[10] if on else typed[0]
+            if keep_rows.shape[0] > 1:
+                keep = keep * keep_rows[k, first + s]
+            w_ce[s] = keep
+            kept += keep
+    if with_head:
+        count = kept if kept > 1.0 else typed[10]  # clamp_min(1)
+        for s in range(batch):
+            w_ce[s] = w_ce[s] / count
 
 
 @njit(cache=True, nogil=True)
@@ -133,7 +255,7 @@ def _tile_samples(classes, batch, itemsize):
     return max(16, per - per % 16)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _forward_trunk(params, layers, acts, top):
     """ReLU layers into `acts[1..top]` (NaN passes, as through torch's `clamp_min`)."""
     batch = acts.shape[2]
@@ -154,7 +276,7 @@ def _forward_trunk(params, layers, acts, top):
                     dst[i, s] = 0.0
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _regression_head(params, layer, h, y, w, scale, typed, d_pred, grad, d_h):
     """`scale * sum_b w_b (pred_b - y_b)^2` (`regcls.objectives.mse.MSETerm`), its gradient into
     `grad` and `d_h` (overwritten). A model without the term (scale 0) gets exactly 0."""
@@ -194,8 +316,8 @@ def _regression_head(params, layer, h, y, w, scale, typed, d_pred, grad, d_h):
     return loss
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _class_head(params, head, classes, h, labels, w, typed, grad, d_h, logits, stats):
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _class_head(params, head, classes, n_hidden, h, labels, w, typed, grad, d_h, logits, stats):
     """Forward, mean CE over the weighted samples and backward of one model's class head,
     sample tile by sample tile; gradients into `grad`, added into `d_h`. Returns the CE.
 
@@ -203,19 +325,19 @@ def _class_head(params, head, classes, h, labels, w, typed, grad, d_h, logits, s
     sum `l`, CE `w (ln l + max - z_label)`, and in place `d = e w / l - w onehot` (the gradient
     of `regcls.objectives.cross_entropy.OneHotCrossEntropy`), then grad W += d h^T and
     d_h += W^T d (BLAS)."""
-    n_hidden, batch = h.shape
+    batch = h.shape[1]
     weight = params[head[0] : head[0] + classes * n_hidden].reshape((classes, n_hidden))
     bias = params[head[1] : head[1] + classes]
     g_weight = grad[head[0] : head[0] + classes * n_hidden].reshape((classes, n_hidden))
     g_bias = grad[head[1] : head[1] + classes]
     for c in range(classes):
         g_bias[c] = 0.0
-    tile = logits.shape[1]
+    tile = stats.shape[1]
     loss = 0.0
     for start in range(0, batch, tile):
         size = min(tile, batch - start)
-        z = logits[:classes, :size]
-        h_tile = h[:, start : start + size]
+        z = logits[: classes * size].reshape((classes, size))
+        h_tile = h[:n_hidden, start : start + size]
         gemm(weight, False, h_tile, False, z, 0.0)
         top, total, at_label, ratio = stats[0], stats[1], stats[2], stats[3]
         for s in range(size):
@@ -254,7 +376,7 @@ def _class_head(params, head, classes, h, labels, w, typed, grad, d_h, logits, s
     return loss
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _backward_trunk(params, layers, acts, top, typed, grad, d_h, d_next):
     """ReLU' and the trunk's weight, bias and input gradients, top layer down; `d_h` holds
     d(loss)/d(last hidden layer) and is used as scratch."""
@@ -288,7 +410,7 @@ def _backward_trunk(params, layers, acts, top, typed, grad, d_h, d_next):
             d_out, d_in = d_in, d_out
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _optimizer_step(
     optimizer, params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed
 ):
@@ -297,7 +419,7 @@ def _optimizer_step(
         _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed):
     """torch.optim.Adam's single-tensor update with coupled weight decay, as
     `regcls.adam.FlatAdam` writes it: the model's step count t = steps * epoch + step + 1 gives
@@ -315,10 +437,13 @@ def _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed
     typed[9] = eps
     bc2_sqrt, neg_step, wd, w1, w2 = typed[3], typed[4], typed[5], typed[6], typed[7]
     beta2, eps_ = typed[8], typed[9]
-    for i in range(start, stop):
-        g = grad[i] + wd * params[i]
-        m = avg[i] + w1 * (g - avg[i])
-        v = avg_sq[i] * beta2 + w2 * g * g
-        avg[i] = m
-        avg_sq[i] = v
-        params[i] += (m * neg_step) / (np.sqrt(v) / bc2_sqrt + eps_)
+    # Slices indexed from 0: an index from `start` could be negative for numba, whose
+    # wrap-around check would keep the loop scalar.
+    p, g, m, v = params[start:stop], grad[start:stop], avg[start:stop], avg_sq[start:stop]
+    for i in range(stop - start):
+        gi = g[i] + wd * p[i]
+        mi = m[i] + w1 * (gi - m[i])
+        vi = v[i] * beta2 + w2 * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] += (mi * neg_step) / (np.sqrt(vi) / bc2_sqrt + eps_)
