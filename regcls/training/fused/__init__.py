@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from collections.abc import Sequence
 
@@ -48,7 +49,10 @@ _DTYPES = ("float32", "float64")
 @functools.cache
 def kernel_error() -> str | None:
     """Why the fused kernel cannot run in this process (one line), or None when it can. Imports
-    numba and registers the BLAS symbols once per process; compiles nothing."""
+    numba and registers the BLAS symbols once per process; compiles nothing. `REGCLS_FUSED=0`
+    in the environment turns the kernel off (every pack then runs on the torch path)."""
+    if os.environ.get("REGCLS_FUSED", "1") == "0":
+        return "fused kernel disabled (REGCLS_FUSED=0)"
     try:
         from regcls.training.fused import _blas
 

@@ -1,0 +1,210 @@
+"""The fused backend trains exactly the torch path's models (float64), model by model.
+
+The first test of a session compiles the kernel's float64 signature once per machine (~20 s; a
+later session loads it from numba's disk cache)."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+from test_packed import _task
+
+from regcls.packed import TrainSettings, train_packed
+from regcls.training.fused import fused_reason, kernel_error
+
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.skipif(kernel_error() is not None, reason=str(kernel_error())),
+]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# float64: max relative weight difference after training (the issue's bound).
+EQUAL_RTOL = 1e-12
+
+
+def _weights(n: int, seed: int) -> torch.Tensor:
+    """Per-sample weights > 0 (reg-lds / reg-denseweight / reg-lds+cls)."""
+    generator = torch.Generator().manual_seed(seed)
+    return 0.5 + torch.rand(n, generator=generator, dtype=torch.float64)
+
+
+def _variant_tasks(variant: str) -> list:
+    """Two float64 models of one covered variant (different data, lr, lambda, class counts)."""
+    d = torch.float64
+    made = {
+        "reg": lambda s: _task(s, 600, d, lr=1e-2 * (s + 1)),
+        "reg+cls": lambda s: _task(s, 600, d, lr=1e-2, num_classes=4 + 60 * s, lam=10.0 * (s + 1)),
+        "reg+cls-balanced": lambda s: _task(
+            s, 600, d, lr=3e-3, num_classes=16, lam=100.0, keep="balanced", peak=True
+        ),
+        "reg-scaled": lambda s: _task(s, 600, d, lr=1e-2, lam=30.0, objective="reg-scaled"),
+        "reg-tuned": lambda s: _task(s, 600, d, lr=1e-2, weight_decay=[0.0, 3e-2][s - 1]),
+        "cls-only": lambda s: _task(s, 600, d, lr=1e-2, num_classes=32, objective="cls-only"),
+        "reg-lds": lambda s: _task(
+            s, 600, d, lr=1e-2, objective="reg-lds", sample_weight=_weights(600, s)
+        ),
+        "reg-denseweight": lambda s: _task(
+            s, 600, d, lr=1e-2, objective="reg-denseweight", sample_weight=_weights(600, s + 7)
+        ),
+        "reg-lds+cls": lambda s: _task(
+            s,
+            600,
+            d,
+            lr=1e-2,
+            num_classes=8,
+            lam=10.0,
+            objective="reg-lds+cls",
+            sample_weight=_weights(600, s + 3),
+        ),
+    }
+    return [made[variant](seed) for seed in (1, 2)]
+
+
+VARIANTS = (
+    "reg",
+    "reg+cls",
+    "reg+cls-balanced",
+    "reg-scaled",
+    "reg-tuned",
+    "cls-only",
+    "reg-lds",
+    "reg-denseweight",
+    "reg-lds+cls",
+)
+
+
+def _mixed_pack() -> list:
+    """Every covered variant in one pack, with what makes a pack hard: fewer steps per epoch
+    for some models (520 and 300 samples), per-model lr and weight decay, keep draws, a head
+    wide enough for several sample tiles (C = 700), padded class rows, and a model whose data
+    hold NaN targets, so its loss turns NaN in its first epoch (it must freeze, the rest go on)."""
+    tasks = [t for variant in VARIANTS for t in _variant_tasks(variant)[:1]]
+    d = torch.float64
+    tasks.append(_task(4, 520, d, lr=1e-3, num_classes=700, lam=3.0))
+    tasks.append(_task(5, 300, d, lr=3e-2, weight_decay=0.0))
+    broken = _task(6, 600, d, lr=1e-2, num_classes=4, lam=10.0)
+    broken.y_train = broken.y_train.clone()
+    broken.y_train[::20] = math.nan
+    tasks.append(broken)
+    return tasks
+
+
+def _max_rel(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k] - b[k]).abs().max() / b[k].abs().max().clamp_min(1e-300)) for k in b)
+
+
+def _assert_same_training(tasks, settings) -> None:
+    reference = train_packed(tasks, settings)
+    fused = train_packed(tasks, replace(settings, backend="fused"))
+    assert reference.backend == "torch" and fused.backend == "fused"
+    assert fused.diverged.tolist() == reference.diverged.tolist()
+    assert fused.epochs_trained.tolist() == reference.epochs_trained.tolist()
+    for i in range(len(tasks)):
+        assert _max_rel(fused.params[i], reference.params[i]) <= EQUAL_RTOL, i
+        a, b = float(fused.final_loss[i]), float(reference.final_loss[i])
+        assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=EQUAL_RTOL), i
+    return reference
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_variant_equals_torch_path_float64(variant):
+    settings = TrainSettings(epochs=2, batch_size=64, dtype="float64")
+    reference = _assert_same_training(_variant_tasks(variant), settings)
+    assert not reference.diverged.any()
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_mixed_pack_equals_torch_path_float64(drop_last):
+    tasks = _mixed_pack()
+    settings = TrainSettings(epochs=2, batch_size=64, dtype="float64", drop_last=drop_last)
+    reference = _assert_same_training(tasks, settings)
+    # The comparison is not vacuous: the broken model diverged, the others trained.
+    assert reference.diverged.tolist() == [i == len(tasks) - 1 for i in range(len(tasks))]
+    assert reference.epochs_trained.tolist()[:-1] == [2] * (len(tasks) - 1)
+
+
+def test_float32_pack_trains_near_torch_path():
+    """float32 rounds differently (summation order, exp): a smoke check; the difference is a
+    number the benchmark reports."""
+    d = torch.float32
+    tasks = [_task(1, 600, d, lr=1e-2, num_classes=64, lam=10.0), _task(2, 600, d, lr=1e-2)]
+    settings = TrainSettings(epochs=2, batch_size=64, dtype="float32")
+    fused = train_packed(tasks, replace(settings, backend="fused"))
+    reference = train_packed(tasks, settings)
+    assert fused.backend == "fused" and fused.params[0]["cls.weight"].dtype == d
+    for i in range(2):
+        assert 0 <= _max_rel(fused.params[i], reference.params[i]) < 1e-3
+
+
+def test_on_epoch_sees_live_state_and_stops():
+    seen = []
+
+    def on_epoch(epoch, state):
+        seen.append((epoch, state.backend, float(state.params[1]["cls.bias"].abs().sum())))
+        return epoch == 1
+
+    tasks = [_task(0, 300, torch.float64, 1e-2), _task(1, 300, torch.float64, 1e-2, 4)]
+    settings = TrainSettings(epochs=5, dtype="float64", batch_size=64, backend="fused")
+    trained = train_packed(tasks, settings, on_epoch=on_epoch)
+    assert [s[:2] for s in seen] == [(0, "fused"), (1, "fused")]
+    assert 0 < seen[0][2] != seen[1][2]  # live views: the biases moved between the epochs
+    assert trained.epochs_trained.tolist() == [2, 2]
+
+
+def test_uncovered_pack_runs_on_torch_path():
+    focal = _task(0, 300, torch.float64, 1e-2, objective="reg-focal")
+    tasks = [focal, _task(1, 300, torch.float64, 1e-2)]
+    assert "reg-focal" in fused_reason(tasks, TrainSettings(dtype="float64"))
+    assert "bfloat16" in fused_reason(tasks[1:], TrainSettings(dtype="bfloat16"))
+    settings = TrainSettings(epochs=1, batch_size=64, dtype="float64")
+    fused = train_packed(tasks, replace(settings, backend="fused"))
+    reference = train_packed(tasks, settings)
+    assert fused.backend == "torch"
+    for i in range(2):
+        assert _max_rel(fused.params[i], reference.params[i]) == 0
+
+
+def _run(code: str, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT, **env},
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_disabled_kernel_falls_back_to_torch_path():
+    code = (
+        "import torch; from regcls.training.fused import kernel_error, warm_up; "
+        "from regcls.packed import ModelTask, TrainSettings, train_packed; "
+        "x = torch.linspace(-1, 1, 64).unsqueeze(1); "
+        "t = train_packed([ModelTask(x, x[:, 0], 0, 1e-2)], TrainSettings(1, 16, backend='fused')); "
+        "print(t.backend, '|', kernel_error(), '|', warm_up())"
+    )
+    backend, error, warm = _run(code, REGCLS_FUSED="0").split(" | ")
+    assert backend == "torch"
+    assert error == warm and "REGCLS_FUSED=0" in error
+
+
+def test_new_process_loads_the_compiled_kernel_from_cache():
+    """What a Ray worker sees after the driver's warm-up: the compiled kernel from the disk
+    cache, no compilation."""
+    code = (
+        "from regcls.training.fused import warm_up; from regcls.training.fused import _kernel; "
+        "warm_up(['float64']); s = _kernel.train_epoch.stats; "
+        "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
+    )
+    _run(code)  # compiles (or loads) and fills the cache
+    hits, misses = (int(v) for v in _run(code).split())
+    assert (hits, misses) == (1, 0)
