@@ -189,7 +189,8 @@ def test_disabled_kernel_falls_back_to_torch_path():
         "import torch; from regcls.training.fused import kernel_error, warm_up; "
         "from regcls.packed import ModelTask, TrainSettings, train_packed; "
         "x = torch.linspace(-1, 1, 64).unsqueeze(1); "
-        "t = train_packed([ModelTask(x, x[:, 0], 0, 1e-2)], TrainSettings(1, 16, backend='fused')); "
+        "s = TrainSettings(1, 16, backend='fused'); "
+        "t = train_packed([ModelTask(x, x[:, 0], 0, 1e-2)], s); "
         "print(t.backend, '|', kernel_error(), '|', warm_up())"
     )
     backend, error, warm = _run(code, REGCLS_FUSED="0").split(" | ")

@@ -46,6 +46,7 @@ _VERSION_COLUMNS = (
     "git_commit",
     "device",
     "dtype",
+    "backend",
     "hostname",
 )
 

@@ -69,9 +69,13 @@ def dry_run(options: StudyOptions) -> str:
         if "noisy" in preset.scenarios
         else []
     )
-    # Calibrated like the run's start-up (constants measured here, now), so the ETA matches
-    # the one the run prints.
-    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
+    # Calibrated like the run's start-up (constants measured here, now, on the backend the run
+    # will use), so the ETA matches the one the run prints.
+    from regcls.training.fused import resolve_backend
+
+    backend, backend_note = resolve_backend(preset.backend, "cpu", preset.dtype)
+    all_specs = [s for specs in stages.values() for s in specs]
+    cost = CostModel().calibrated("cpu", all_specs, backend)
     # Split as the run splits them (stored cost model, not the calibrated one).
     trials = {stage: split_costly(specs) for stage, specs in stages.items()}
     plans = [stage_plan(stage, trials[stage], slots, cost) for stage in ("lambda_search",)]
@@ -92,6 +96,7 @@ def dry_run(options: StudyOptions) -> str:
         f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
         f"({cost.summary()}), {slots} slot(s) = {machine}; a run on a cluster or GPU prints its "
         "own ETA per stage",
+        backend_note,
         "the total ETA runs the stages one after the other, test and noise as one Tune run",
         *_lambda_notes(preset, search, decays, plans[-1].models),
     ]

@@ -41,7 +41,7 @@ import torch
 
 from regcls.packed import EpochHook, ModelTask, TrainedModels, TrainSettings, _Pack
 
-__all__ = ["fused_reason", "kernel_error", "train_fused", "warm_up"]
+__all__ = ["fused_reason", "kernel_error", "resolve_backend", "train_fused", "warm_up"]
 
 _DTYPES = ("float32", "float64")
 
@@ -118,6 +118,24 @@ def warm_up(dtypes: Sequence[str] = ("float32",)) -> dict[str, float] | str:
         train_fused([task], TrainSettings(epochs=1, batch_size=16, dtype=name, backend="fused"))
         seconds[name] = time.perf_counter() - started
     return seconds
+
+
+def resolve_backend(requested: str, device: str, dtype: str) -> tuple[str, str]:
+    """The backend a study's packs will train on, and one line saying so: "torch" when asked
+    for, on a GPU, for a dtype the kernel does not cover or when the kernel does not load (the
+    line says why); else "fused", after `warm_up` compiled or loaded the kernel here, in the
+    driver, so that the study's workers load it from the disk cache."""
+    if requested == "torch":
+        return "torch", "backend torch (requested)"
+    if device != "cpu":
+        return "torch", f"backend torch: the fused kernel runs on the CPU, trials run on {device}"
+    if dtype not in _DTYPES:
+        return "torch", f"backend torch: the fused kernel runs {' and '.join(_DTYPES)}, not {dtype}"
+    warm = warm_up([dtype])
+    if isinstance(warm, str):
+        return "torch", f"backend torch: {warm}; every pack trains on the torch path"
+    seconds = warm[dtype]
+    return "fused", f"backend fused (kernel compiled or loaded from its cache in {seconds:.1f} s)"
 
 
 class _EpochRunner:
