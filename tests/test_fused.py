@@ -209,3 +209,40 @@ def test_new_process_loads_the_compiled_kernel_from_cache():
     _run(code)  # compiles (or loads) and fills the cache
     hits, misses = (int(v) for v in _run(code).split())
     assert (hits, misses) == (1, 0)
+
+
+def test_study_rows_same_pair_outcomes_on_both_backends():
+    """A small float64 grid trained by the study's `train_points` on both backends: every row
+    records its backend, the metrics agree to rounding, so every reg+cls-vs-reg pair outcome
+    is the same."""
+    from tiny_specs import tiny_spec
+
+    from study.synthetic_1d.point import train_points
+
+    base = {"epochs": 2, "replicates": tuple((f, 0) for f in range(6))}
+    specs = [
+        tiny_spec(**base),
+        tiny_spec(**base, variant="reg+cls", num_classes=4, lam=100.0),
+        tiny_spec(**base, variant="reg+cls", num_classes=64, lam=10.0),
+        tiny_spec(**base, variant="reg+cls-balanced", num_classes=16, lam=100.0),
+        tiny_spec(**base, variant="cls-only", num_classes=16),
+    ]
+    rows = {}
+    for backend in ("torch", "fused"):
+        groups = train_points([s.with_values(backend=backend) for s in specs])
+        rows[backend] = [r for group in groups for r in group]
+    assert {r["backend"] for r in rows["torch"]} == {"torch"}
+    assert {r["backend"] for r in rows["fused"]} == {"fused"}
+    for a, b in zip(rows["fused"], rows["torch"], strict=True):
+        assert a["row_key"] != b["row_key"]  # a requested torch backend is its own trial
+        for column in ("val_mse", "test_mse", "train_mse", "final_train_loss"):
+            assert a[column] == pytest.approx(b[column], rel=1e-10), column
+
+    def outcomes(backend: str) -> list[bool]:
+        reg = {r["function_id"]: r["test_mse"] for r in rows[backend] if r["variant"] == "reg"}
+        return [
+            r["test_mse"] < reg[r["function_id"]] for r in rows[backend] if r["variant"] != "reg"
+        ]
+
+    assert outcomes("fused") == outcomes("torch")
+    assert 0 < sum(outcomes("torch")) < len(outcomes("torch"))  # both outcomes occur
