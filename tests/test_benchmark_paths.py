@@ -39,10 +39,14 @@ def _tiny_slice(bench):
 
 def test_packed_path_trains_every_model_through_the_study_runner(bench, ray_local):
     specs = _tiny_slice(bench)
-    packed = bench.measure_packed(specs)
-    assert packed["models"] == 6  # reg, C=4, C=64 on two functions
+    packed = bench.measure_packed([s.with_values(backend="torch") for s in specs])
+    fused = bench.measure_packed(specs)  # the study's default backend
+    assert packed["models"] == fused["models"] == 6  # reg, C=4, C=64 on two functions
     assert packed["trials"] >= 1
     assert len(packed["val_mse"]) == 6
+    assert (packed["backends"], fused["backends"]) == (["torch"], ["fused"])
+    flips = bench.pair_outcome_flips(packed["rows"], fused["rows"])
+    assert flips["pairs"] == 4 and 0 <= flips["flipped"] <= 4
     loop = bench.measure_loop([(s, f, seed) for s in specs for f, seed in s.replicates])
     difference = bench.float32_difference(loop["val_mse"], packed["val_mse"])
     assert difference["models"] == 6
@@ -56,6 +60,25 @@ def test_float64_check_compares_one_model_per_class_count(bench):
     equal = bench.check_equal_float64(sample, count=3)
     assert equal["class_counts"] == [0, 4, 64]
     assert equal["pass"], equal
+
+
+def test_fused_float64_check_covers_every_variant(bench):
+    equal = bench.check_fused_float64(_tiny_slice(bench))
+    names = [n.split(" C=")[0] for n in equal["max_rel_weight_diff"]]
+    assert sorted(set(names)) == sorted({v for v, _, _ in bench.FUSED_VARIANTS} | {"mixed pack"})
+    assert equal["pass"], equal
+
+
+def test_pair_outcome_flips_counts_changed_sides(bench):
+    def rows(reg, cls):
+        return [
+            {"num_classes": None, "function_id": 0, "seed": 0, "test_mse": reg},
+            {"num_classes": 4, "function_id": 0, "seed": 0, "test_mse": cls[0]},
+            {"num_classes": 64, "function_id": 0, "seed": 0, "test_mse": cls[1]},
+        ]
+
+    flips = bench.pair_outcome_flips(rows(1.0, (0.9, 1.1)), rows(1.0, (1.2, 1.05)))
+    assert (flips["pairs"], flips["flipped"], flips["flipped_pairs"]) == (2, 1, [[4, 0, 0]])
 
 
 def test_per_shape_roofline_divides_by_the_ceiling_of_each_shape(bench):
