@@ -75,10 +75,10 @@ def test_image_trials_take_a_whole_gpu_each(ray_logical_gpus, tmp_path):
     resources = full_device_trial_resources(cluster)
     assert (resources.gpus, resources.device) == (1, "cuda")
     assert trial_slots(cluster, resources.cpus, resources.gpus) == 1
-    metrics = _fit(replace(resources, device="cpu"), 3, tmp_path / "probe", barrier=3, hold=0.5)
+    metrics = _fit(replace(resources, device="cpu"), 3, tmp_path / "probe", barrier=1, hold=1.0)
     assert {m["gpu_ids"] for m in metrics} == {"0"}
     spans = sorted((m["started"], m["ended"]) for m in metrics)
-    # One at a time: each trial starts after the previous one ended (none waited for another).
+    # One at a time: each trial (holding its GPU for 1 s) starts after the previous one ended.
     assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
 
 
