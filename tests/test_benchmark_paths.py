@@ -96,3 +96,31 @@ def test_per_shape_roofline_divides_by_the_ceiling_of_each_shape(bench):
             shape["float32_ms_per_step"] / (1e3 * seconds)
         )
     assert (out["K=2,C=4"]["bound"], out["K=3,C=1024"]["bound"]) == ("memory", "compute")
+
+
+def test_gpu_check_stops_at_once_without_a_cuda_gpu():
+    """This machine has no CUDA GPU: the one-command GPU check says so in one line and exits 2
+    before measuring anything."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present: run benchmarks/gpu_check.sh itself")
+    script = _PATH.parent / "gpu_check.sh"
+    result = subprocess.run(
+        ["bash", str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "gpu_check: no CUDA GPU on this machine (torch.cuda.is_available() is False); "
+        "nothing measured"
+    ]

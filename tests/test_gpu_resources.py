@@ -85,12 +85,13 @@ def test_image_trials_take_a_whole_gpu_each(ray_logical_gpus, tmp_path):
 def test_packed_1d_trials_run_on_a_gpu_fraction(ray_logical_gpus, tmp_path):
     """The study's own 1D trainable under a 0.1-GPU request (device forced to the CPU): every
     model of the packs gets its row."""
+    from tiny_specs import tiny_spec
+
     from results import ROW_SCHEMA
     from study.options import StudyOptions
     from study.sink import ParquetSink
     from study.synthetic_1d.run import StageRunner
     from study.tune_runner import study_progress
-    from tiny_specs import tiny_spec
 
     cluster = ray_logical_gpus.cluster_resources()
     resources = replace(packed_trial_resources(cluster, gpu_fraction=0.1), device="cpu")
