@@ -12,6 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from regcls.data.reweighting import denseweight_weights, lds_kernel_window, lds_weights
+from regcls.data.soft_targets import hl_gauss_targets, soft_group_targets
 from regcls.methods import (
     METHODS,
     MethodConfig,
@@ -20,13 +22,12 @@ from regcls.methods import (
     method_columns,
     split_packs,
 )
-from regcls.mlp import init_params
+from regcls.models.mlp import init_params
 from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.focal import FocalTerm
-from regcls.packed import ModelTask, TrainSettings, train_packed
-from regcls.reweighting import denseweight_weights, lds_kernel_window, lds_weights
-from regcls.single import distill_single, train_single
-from regcls.soft_targets import hl_gauss_targets, soft_group_targets
+from regcls.training.packed import train_packed
+from regcls.training.single import distill_single, train_single
+from regcls.training.tasks import ModelTask, TrainSettings
 
 F64 = torch.float64
 ZOO = (

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from regcls.mlp import MLPLayout, init_params
-from regcls.packed import ModelTask, TrainSettings, _Pack, train_packed
-from regcls.single import train_single
+from regcls.models.mlp import MLPLayout, init_params
+from regcls.training.packed import _Pack, train_packed
+from regcls.training.single import train_single
+from regcls.training.tasks import ModelTask, TrainSettings
 
 HIDDEN = (6, 16)
 

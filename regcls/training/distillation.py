@@ -14,7 +14,7 @@ Choices the paper leaves open, fixed here (and the study should record them):
 - the frozen teachers p^h and features are computed once (no dropout / BN in this MLP).
 
 `train_distillation` trains the G_T of K models as one vectorised program with the exact
-hand-written gradient; `regcls.single.distill_single` is its autograd reference.
+hand-written gradient; `regcls.training.single.distill_single` is its autograd reference.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from dataclasses import dataclass
 
 import torch
 
-from regcls.adam import FlatAdam
-from regcls.mlp import forward, torch_dtype
+from regcls.models.mlp import forward, torch_dtype
 from regcls.objectives.distillation import aligned_kl
 from regcls.objectives.hierarchical import level_log_probs, level_sizes
-from regcls.packed import ModelTask, TrainedModels, TrainSettings, _check_tasks
+from regcls.training.optimizers.adam import FlatAdam
+from regcls.training.task_checks import check_tasks
+from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
 
 DISTILL_SEED_OFFSET = 3_000_009
 STAGE2_FRACTION = 0.2  # "additional 20% epochs of stage 1"
@@ -93,7 +94,7 @@ def train_distillation(
     """Stage 2 of HCA-d for every task (`hca` tasks; `stage1.params[k]` its stage-1 model),
     packed; `epochs` None -> `distill_epochs(settings.epochs)`."""
     _check_distillation(tasks, stage1)
-    _check_tasks(tasks, settings)
+    check_tasks(tasks, settings)
     epochs = distill_epochs(settings.epochs) if epochs is None else int(epochs)
     return _Stage2(tasks, stage1, settings).run(epochs)
 

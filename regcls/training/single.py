@@ -1,7 +1,8 @@
 """The single-model reference trainer: a plain nn.Module, torch.optim.Adam and a batch loop.
 
-Deliberately unoptimised; it exists so tests can prove that `regcls.packed.train_packed` trains
-exactly the models this loop trains (same init, minibatch order, keep draws, loss and optimiser).
+Deliberately unoptimised; it exists so tests can prove that
+`regcls.training.packed.train_packed` trains exactly the models this loop trains (same init,
+minibatch order, keep draws, loss and optimiser).
 Every objective of `regcls.objectives.OBJECTIVES` is written here with autograd and
 `F.cross_entropy`, independently of the pieces the packed trainer uses; FDS (`reg-fds`) follows
 the authors' `FDS.py` line by line (per-bin loops, conv1d smoothing, the buffer alias).
@@ -10,58 +11,29 @@ the authors' `FDS.py` line by line (per-bin loops, conv1d smoothing, the buffer 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regcls.distillation import (
+from regcls.models.mlp import MLP, init_params, torch_dtype
+from regcls.objectives.feature_smoothing import FDSConfig, kernel_window, target_bins
+from regcls.objectives.hierarchical import max_alignment
+from regcls.training.distillation import (
     DISTILL_SEED_OFFSET,
     STUDENT_NAMES,
     DistilledModels,
     student_init,
 )
-from regcls.mlp import init_params, torch_dtype
-from regcls.objectives.feature_smoothing import FDSConfig, kernel_window, target_bins
-from regcls.objectives.hierarchical import max_alignment
-from regcls.packed import (
-    BETAS,
+from regcls.training.optimizers.adam import BETAS
+from regcls.training.task_checks import check_tasks
+from regcls.training.tasks import (
     KEEP_SEED_OFFSET,
     PERM_SEED_OFFSET,
     ModelTask,
     TrainedModels,
     TrainSettings,
-    _check_tasks,
 )
-
-
-class MLP(nn.Module):
-    """ReLU MLP with a regression head and an optional classification head (train only)."""
-
-    def __init__(self, in_features: int, hidden: tuple[int, ...], num_classes: int = 0) -> None:
-        super().__init__()
-        widths = (in_features, *hidden)
-        self.trunk = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(widths))
-        self.reg = nn.Linear(widths[-1], 1)
-        self.cls = nn.Linear(widths[-1], num_classes) if num_classes else None
-
-    def forward(
-        self, x: torch.Tensor, calibrate: Callable[[torch.Tensor], torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(regression output, class logits); `calibrate` (FDS) maps the features the regression
-        head reads."""
-        h = self.features(x)
-        logits = self.cls(h) if self.cls is not None else None
-        return self.reg(h if calibrate is None else calibrate(h))[:, 0], logits
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer."""
-        h = x
-        for layer in self.trunk:
-            h = torch.relu(layer(h))
-        return h
 
 
 def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
@@ -75,7 +47,7 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     `hca+lds` that sum with every sample's CE times its LDS weight; `reg+hca` lam * MSE + that
     sum; `reg-fds` MSE of the regression head on FDS-calibrated features.
     """
-    in_features = _check_tasks([task], settings)
+    in_features = check_tasks([task], settings)
     spec = task.objective_spec
     dtype = torch_dtype(settings.dtype)
     num_classes = task.head_width if spec.class_head is not None else 0
@@ -329,11 +301,11 @@ def distill_single(
     task: ModelTask, stage1: dict[str, torch.Tensor], settings: TrainSettings, epochs: int
 ) -> DistilledModels:
     """HCA-d stage 2 the plain way (autograd, torch.optim.Adam): the reference
-    `regcls.distillation.train_distillation` must reproduce. F and G_1..G_H (`stage1`, one
+    `regcls.training.distillation.train_distillation` must reproduce. F and G_1..G_H (`stage1`, one
     model's parameters) stay frozen; G_T = Linear(d, d/4) -> Softplus -> Linear(d/4, C) learns
     sum_h KL(p^h || max-aligned p^T) (Eqs. 11-14), batch means."""
     dtype = torch_dtype(settings.dtype)
-    in_features = _check_tasks([task], settings)
+    in_features = check_tasks([task], settings)
     model = MLP(in_features, tuple(settings.hidden), task.head_width).to(dtype)
     model.load_state_dict(stage1)
     x = task.x_train.to(dtype)
