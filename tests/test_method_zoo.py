@@ -242,6 +242,25 @@ def test_hca_d_via_methods_two_stages():
     assert two.epochs_trained.tolist() == [2, 2]
 
 
+@pytest.mark.parametrize(("optimizer", "momentum"), [("adamw", 0.9), ("sgd", 0.9)])
+def test_learned_sigma_and_distillation_follow_the_optimizer(optimizer, momentum):
+    """BMC's learned sigma is a param group of the model's optimiser (Ren et al.), HCA-d's second
+    stage a fresh one of the same kind: packed == single under AdamW and SGD too."""
+    settings = _settings(optimizer=optimizer, momentum=momentum)
+    bmc = [
+        _task("reg-bmc", 1, 430, bmc_sigma_learned=True),
+        _task("reg-bmc", 2, 300, bmc_sigma=0.3),  # fixed sigma, fewer steps, same pack
+        _task("reg", 3, 400),
+    ]
+    _assert_packed_equals_single(bmc, settings)
+    tasks = [_task("hca-d", 1, 400, 12), _task("hca-d", 2, 350, 10, hca_heads=2)]
+    stage1 = train_packed(tasks, settings)
+    distilled = distill_method_models([MethodConfig("hca-d")] * 2, tasks, stage1, settings)
+    for i, task in enumerate(tasks):
+        single = distill_single(task, stage1.params[i], settings, epochs=1)
+        assert _rel_err(distilled.heads[i], single.heads[0]) < 1e-10
+
+
 def test_hca_defaults_to_class_means_and_the_papers_heads():
     task = _task("hca", 1, 400, 12)
     y, labels = task.y_train, task.labels

@@ -38,7 +38,7 @@ from regcls.objectives.cross_entropy import draw_kept
 from regcls.objectives.feature_smoothing import FeatureSmoothing, target_bins
 from regcls.objectives.focal import FocalTerm
 from regcls.objectives.mse import MSETerm, batch_weights
-from regcls.training.optimizers.adam import BETAS, FlatAdam
+from regcls.training.optimizers import flat_optimizer
 from regcls.training.task_checks import check_tasks
 from regcls.training.tasks import (
     KEEP_SEED_OFFSET,
@@ -110,8 +110,8 @@ class _Pack:
         self.grads = self._layers(self.layout.views(self.grad))
 
         decay = [settings.weight_decay if t.weight_decay is None else t.weight_decay for t in tasks]
-        self.adam = FlatAdam(
-            self.flat, self.grad, [t.lr for t in tasks], decay, self.steps, settings.adam_eps
+        self.optimizer = _optimizer(
+            settings, self.flat, self.grad, [t.lr for t in tasks], decay, self.steps
         )
 
         # The loss pieces (regcls.objectives): the MSE term (Focal-R / BMC rows overwrite their
@@ -122,7 +122,7 @@ class _Pack:
         weights = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
         scale = torch.tensor(weights, **opts)
         self.mse = MSETerm(scale)
-        self.focal = self.bmc = None
+        self.focal = self.bmc = self.sigma_optimizer = None
         focal = [i for i, o in enumerate(objectives) if o.regression_loss == "focal"]
         if focal:
             picked = [tasks[i] for i in focal]
@@ -138,11 +138,15 @@ class _Pack:
             picked = [tasks[i] for i in bmc]
             learned = [t.bmc_sigma_learned for t in picked]
             self.bmc = BMCTerm(bmc, scale, [t.bmc_sigma for t in picked], any(learned))
-            if any(learned):  # Adam state of the learned sigmas; fixed ones take zero steps
+            if any(learned):
+                # Ren et al. train sigma as a param group of the model's optimiser: its own lr, no
+                # weight decay. Fixed sigmas in the same pack take steps of lr 0.
                 lr = [t.bmc_sigma_lr if t.bmc_sigma_learned else 0.0 for t in picked]
-                self.sigma_neg_lr = -torch.tensor(lr, dtype=torch.float64, device=self.device)
-                self.sigma_avg = torch.zeros_like(self.bmc.sigma)
-                self.sigma_avg_sq = torch.zeros_like(self.bmc.sigma)
+                steps = [self.steps[i] for i in bmc]
+                sigma, grad = self.bmc.sigma.unsqueeze(1), self.bmc.grad_sigma.unsqueeze(1)
+                self.sigma_optimizer = _optimizer(
+                    settings, sigma, grad, lr, [0.0] * len(bmc), steps
+                )
         self.head = None
         self.soft = kind == "soft"
         if self.has_cls:
@@ -326,31 +330,9 @@ class _Pack:
             torch.sum(d_z, dim=2, out=grads[layer][1])
             if layer:
                 d_h = torch.bmm(self.weights[layer][0].transpose(1, 2), d_z)
-        self._adam(epoch, step, active)
-
-    def _adam(self, epoch: int, step: int, active: torch.Tensor) -> None:
-        """torch.optim.Adam's single-tensor update with coupled weight decay, for all rows."""
-        bc1, bc2_sqrt = self.adam.step(epoch, step, active)
-        if self.bmc is not None and self.bmc.learned:
-            self._adam_sigma(active, bc1, bc2_sqrt)
-
-    def _adam_sigma(self, active: torch.Tensor, bc1, bc2_sqrt) -> None:
-        """The same Adam step for the learned BMC sigmas (their own lr, no weight decay)."""
-        beta1, beta2 = BETAS
-        rows = self.bmc.rows
-        on = active.index_select(0, rows)
-        grad = self.bmc.grad_sigma.masked_fill(~on, 0.0)
-        if not self.uniform_steps:
-            bc1, bc2_sqrt = bc1[:, 0].index_select(0, rows), bc2_sqrt[:, 0].index_select(0, rows)
-            saved = (self.sigma_avg.clone(), self.sigma_avg_sq.clone())
-        self.sigma_avg.lerp_(grad, 1 - beta1)
-        self.sigma_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        if not self.uniform_steps:
-            self.sigma_avg.copy_(torch.where(on, self.sigma_avg, saved[0]))
-            self.sigma_avg_sq.copy_(torch.where(on, self.sigma_avg_sq, saved[1]))
-        denom = (self.sigma_avg_sq.sqrt() / bc2_sqrt).add_(self.settings.adam_eps)
-        neg_step = (self.sigma_neg_lr / bc1).mul_(on).to(self.dtype)
-        self.bmc.sigma.addcdiv_(self.sigma_avg * neg_step, denom)
+        self.optimizer.step(epoch, step, active)
+        if self.sigma_optimizer is not None:
+            self.sigma_optimizer.step(epoch, step, active.index_select(0, self.bmc.rows))
 
     def _all_features(self) -> torch.Tensor:
         """The last hidden layer `[K, H, N]` of every model on all its training samples (padded
@@ -466,3 +448,17 @@ def _take(data: torch.Tensor, ids: torch.Tensor, order: torch.Tensor) -> torch.T
     rows = (ids.unsqueeze(1) * data.shape[1] + order).view(-1)
     flat = data.view(-1, *data.shape[2:]).index_select(0, rows)
     return flat.view(*order.shape, *data.shape[2:])
+
+
+def _optimizer(
+    settings: TrainSettings,
+    flat: torch.Tensor,
+    grad: torch.Tensor,
+    lr: Sequence[float],
+    decay: Sequence[float],
+    steps: Sequence[int],
+):
+    """The settings' flat optimiser over `flat` rows (the models, or the learned BMC sigmas)."""
+    return flat_optimizer(
+        settings.optimizer, flat, grad, lr, decay, steps, settings.adam_eps, settings.momentum
+    )

@@ -1,4 +1,4 @@
-"""The single-model reference trainer: a plain nn.Module, torch.optim.Adam and a batch loop.
+"""The single-model reference trainer: a plain nn.Module, a torch.optim optimiser and a batch loop.
 
 Deliberately unoptimised; it exists so tests can prove that
 `regcls.training.packed.train_packed` trains exactly the models this loop trains (same init,
@@ -58,9 +58,7 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     init = init_params(init_seed, in_features, tuple(settings.hidden), num_classes, dtype, blocks)
     model.load_state_dict(init)
     decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
-    )
+    optimizer = _torch_optimizer(model.parameters(), task.lr, decay, settings)
     # Ren et al.'s BMCLoss: noise_sigma is a parameter in its own param group (its own lr; no
     # weight decay, as their Adam runs without); fixed, it is a constant.
     noise_sigma = None
@@ -300,7 +298,7 @@ class _FDSReference:
 def distill_single(
     task: ModelTask, stage1: dict[str, torch.Tensor], settings: TrainSettings, epochs: int
 ) -> DistilledModels:
-    """HCA-d stage 2 the plain way (autograd, torch.optim.Adam): the reference
+    """HCA-d stage 2 the plain way (autograd, a torch.optim optimiser): the reference
     `regcls.training.distillation.train_distillation` must reproduce. F and G_1..G_H (`stage1`, one
     model's parameters) stay frozen; G_T = Linear(d, d/4) -> Softplus -> Linear(d/4, C) learns
     sum_h KL(p^h || max-aligned p^T) (Eqs. 11-14), batch means."""
@@ -329,9 +327,7 @@ def distill_single(
         }
     )
     decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
-    optimizer = torch.optim.Adam(
-        student.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
-    )
+    optimizer = _torch_optimizer(student.parameters(), task.lr, decay, settings)
     perm_gen = torch.Generator().manual_seed(task.seed + DISTILL_SEED_OFFSET)
     n, batch = x.shape[0], settings.batch_size
     stop = n - n % batch if settings.drop_last else n
@@ -371,3 +367,13 @@ def distill_single(
         epochs_trained=torch.tensor([epochs_trained]),
         final_loss=torch.tensor([final_loss], dtype=dtype),
     )
+
+
+def _torch_optimizer(
+    params, lr: float, weight_decay: float, settings: TrainSettings
+) -> torch.optim.Optimizer:
+    """The torch.optim class the settings name (`regcls.training.optimizers.OPTIMIZERS`)."""
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=settings.momentum, weight_decay=weight_decay)
+    kind = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
+    return kind(params, lr=lr, betas=BETAS, eps=settings.adam_eps, weight_decay=weight_decay)

@@ -20,6 +20,7 @@ from regcls.objectives import OBJECTIVES, Objective, objective
 from regcls.objectives.feature_smoothing import FDSConfig
 from regcls.objectives.hierarchical import level_sizes
 from regcls.objectives.prediction import RULES
+from regcls.training.optimizers import OPTIMIZERS
 
 EPS = 1e-8  # default TrainSettings.adam_eps (torch.optim.Adam's)
 # Seed offsets of a model's minibatch-order and keep-draw generators (from `seed`; the init uses
@@ -34,11 +35,17 @@ class TrainSettings:
 
     epochs: int = 80
     batch_size: int = 256
-    weight_decay: float = 1e-3  # coupled, as torch.optim.Adam(weight_decay=...)
+    # Coupled (adam, sgd: added to the gradient) or decoupled (adamw: lr * wd shrink per step).
+    weight_decay: float = 1e-3
     dtype: str = "float32"
     hidden: tuple[int, ...] = (6, 16)
     drop_last: bool = True
-    adam_eps: float = EPS  # Adam's epsilon
+    adam_eps: float = EPS  # Adam's epsilon (adam, adamw)
+    # An `optimizers.OPTIMIZERS` name; "adam" (coupled decay) is the core paper's (supp. Table 6).
+    optimizer: str = "adam"
+    # SGD's momentum (sgd only): 0.9, the usual heavy-ball value (Sutskever et al. 2013; torch's
+    # ImageNet reference recipes).
+    momentum: float = 0.9
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -49,6 +56,10 @@ class TrainSettings:
             raise ValueError(f"weight_decay: must be finite and >= 0, got {self.weight_decay}")
         if not (self.adam_eps > 0 and math.isfinite(self.adam_eps)):
             raise ValueError(f"adam_eps: must be finite and > 0, got {self.adam_eps}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer: must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum: must be in [0, 1), got {self.momentum}")
         torch_dtype(self.dtype)
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"hidden: must be a non-empty tuple of widths >= 1, got {self.hidden}")
