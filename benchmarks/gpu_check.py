@@ -153,7 +153,8 @@ def _packed(fraction: float | str, specs, gpus: int) -> dict:
 
 
 def _cuda_equals_cpu() -> dict:
-    from regcls.packed import ModelTask, TrainSettings, train_packed
+    from regcls.training.packed import train_packed
+    from regcls.training.tasks import ModelTask, TrainSettings
 
     n = 2_000
     generator = torch.Generator().manual_seed(0)

@@ -13,10 +13,11 @@ from dataclasses import replace
 
 import pytest
 import torch
-from test_packed import _task
+from test_packed import OPTIMIZER_CASES, _task
 
-from regcls.packed import TrainSettings, train_packed
 from regcls.training.fused import fused_reason, kernel_error
+from regcls.training.packed import train_packed
+from regcls.training.tasks import TrainSettings
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -119,10 +120,20 @@ def test_each_variant_equals_torch_path_float64(variant):
     assert not reference.diverged.any()
 
 
-@pytest.mark.parametrize("drop_last", [True, False])
-def test_mixed_pack_equals_torch_path_float64(drop_last):
+@pytest.mark.parametrize(
+    ("drop_last", "optimizer", "momentum"),
+    [(False, "adam", 0.9)] + [(True, *case) for case in OPTIMIZER_CASES],
+)
+def test_mixed_pack_equals_torch_path_float64(drop_last, optimizer, momentum):
     tasks = _mixed_pack()
-    settings = TrainSettings(epochs=2, batch_size=64, dtype="float64", drop_last=drop_last)
+    settings = TrainSettings(
+        epochs=2,
+        batch_size=64,
+        dtype="float64",
+        drop_last=drop_last,
+        optimizer=optimizer,
+        momentum=momentum,
+    )
     reference = _assert_same_training(tasks, settings)
     # The comparison is not vacuous: the broken model diverged, the others trained.
     assert reference.diverged.tolist() == [i == len(tasks) - 1 for i in range(len(tasks))]
@@ -187,7 +198,8 @@ def _run(code: str, **env: str) -> str:
 def test_disabled_kernel_falls_back_to_torch_path():
     code = (
         "import torch; from regcls.training.fused import kernel_error, warm_up; "
-        "from regcls.packed import ModelTask, TrainSettings, train_packed; "
+        "from regcls.training.packed import train_packed; "
+        "from regcls.training.tasks import ModelTask, TrainSettings; "
         "x = torch.linspace(-1, 1, 64).unsqueeze(1); "
         "s = TrainSettings(1, 16, backend='fused'); "
         "t = train_packed([ModelTask(x, x[:, 0], 0, 1e-2)], s); "

@@ -64,8 +64,8 @@ class TrialSpec:
     # per_model: the reg+cls model and its own reg share this key (pairing and init); "" = shared
     pair_key: str = ""
     method_params: tuple[tuple[str, object], ...] = ()
-    # The packed trainer's backend requested (regcls.packed.BACKENDS); rows record the one that
-    # ran. The default is left out of the key, so trials keep the keys they had before it.
+    # The packed trainer's backend requested (regcls.training.tasks.BACKENDS); rows record the
+    # one that ran. The default is left out of the key, so trials keep the keys they had before.
     backend: str = DEFAULT_BACKEND
 
     def __post_init__(self) -> None:
@@ -79,8 +79,8 @@ class TrialSpec:
 
     @property
     def data_fields(self) -> tuple[tuple[str, object], ...]:
-        """The `regcls.synthetic.DataConfig` fields shared by the spec's replicates (all but the
-        function and seed), as sorted pairs; `point.data_config` builds each replicate's
+        """The `regcls.data.synthetic.DataConfig` fields shared by the spec's replicates (all but
+        the function and seed), as sorted pairs; `point.data_config` builds each replicate's
         version from them."""
         fields = {
             "scenario": self.scenario,

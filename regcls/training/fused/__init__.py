@@ -2,14 +2,15 @@
 
 `train_packed(tasks, TrainSettings(backend="fused"))` runs a pack here when `fused_reason` finds
 nothing against it and the kernel loads; otherwise on the torch path (`TrainedModels.backend`
-says which ran). The pack is built exactly as the torch path builds it (`regcls.packed._Pack`:
+says which ran). The pack is built exactly as the torch path builds it (`regcls.training.packed`:
 initial weights, data, per-model minibatch order and keep draws from the same torch generators,
 once per epoch); only the step loop differs: one compiled call per epoch
 (`_kernel.train_epoch`) runs forward, loss, hand-written backward and the optimiser of every
 model, without `[B, C]` logits in memory. Float64 results equal the torch path's to rounding
 (tests/test_fused.py).
 
-Covered: one-hot class heads or none, the (per-sample weighted) MSE term, Adam: `reg`, `reg+cls`,
+Covered: one-hot class heads or none, the (per-sample weighted) MSE term, every optimiser of
+`regcls.training.optimizers` (adam, adamw, sgd with momentum): `reg`, `reg+cls`,
 `reg+cls-balanced`, `reg-scaled`, `reg-tuned` (its own weight decay), `cls-only`, and the zoo's
 `reg-lds`, `reg-denseweight`, `reg-lds+cls`; float32 and float64 on the CPU. Focal-R, BMC, FDS,
 soft and hierarchical heads, bfloat16 and GPU packs stay on the torch path.
@@ -22,7 +23,8 @@ BLAS that torch itself ships (`_blas.py`). Compiled code is cached on disk per m
 workers load it from the cache.
 
 Example:
-    >>> from regcls.packed import TrainSettings, train_packed
+    >>> from regcls.training.packed import train_packed
+    >>> from regcls.training.tasks import TrainSettings
     >>> trained = train_packed(tasks, TrainSettings(backend="fused"))  # doctest: +SKIP
     >>> trained.backend  # doctest: +SKIP
     'fused'
@@ -39,7 +41,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from regcls.packed import EpochHook, ModelTask, TrainedModels, TrainSettings, _Pack
+from regcls.training.packed import _Pack
+from regcls.training.tasks import EpochHook, ModelTask, TrainedModels, TrainSettings
 
 __all__ = ["fused_reason", "kernel_error", "resolve_backend", "train_fused", "warm_up"]
 
@@ -82,7 +85,7 @@ def fused_reason(tasks: Sequence[ModelTask], settings: TrainSettings) -> str | N
 def train_fused(
     tasks: Sequence[ModelTask], settings: TrainSettings, on_epoch: EpochHook | None = None
 ) -> TrainedModels:
-    """`regcls.packed.train_packed` with the compiled step loop; the pack must be covered
+    """`regcls.training.packed.train_packed` with the compiled step loop; the pack must be covered
     (`fused_reason(tasks, settings) is None`)."""
     reason = fused_reason(tasks, settings)
     if reason is not None:
@@ -90,7 +93,7 @@ def train_fused(
     from regcls.training.fused import _kernel
 
     pack = _Pack(tasks, settings)
-    run = _EpochRunner(pack, _kernel, [t.objective_spec.sample_weight for t in tasks])
+    run = _EpochRunner(pack, _kernel, tasks)
     with torch.no_grad():
         for epoch in range(settings.epochs):
             run(epoch)
@@ -143,7 +146,7 @@ class _EpochRunner:
     epoch of it: the torch path's minibatch order and keep draws of the epoch, then one kernel
     call, which gathers every minibatch itself."""
 
-    def __init__(self, pack: _Pack, kernel, weighted: Sequence[bool]) -> None:
+    def __init__(self, pack: _Pack, kernel, tasks: Sequence[ModelTask]) -> None:
         self.pack, self.kernel = pack, kernel
         offsets = pack.layout.offsets
         names = [f"trunk.{i}" for i in range(len(pack.settings.hidden))] + ["reg"]
@@ -157,22 +160,30 @@ class _EpochRunner:
             dtype=np.int64,
         )
         self.classes = np.array(pack.classes, dtype=np.int64)
-        adam = pack.adam
-        decay = adam.decay_col[:, 0].tolist() if adam.decay_col is not None else None
+        settings = pack.settings
         used = pack.used_samples()
         self.hyper = np.array(
             [
                 (
                     float(pack.mse.scale[k]),
-                    -float(adam.neg_lr[k, 0]),
-                    adam.decay if decay is None else decay[k],
+                    task.lr,
+                    settings.weight_decay if task.weight_decay is None else task.weight_decay,
                     float(pack.steps[k]),
                     float(used[k]),
                 )
-                for k in range(len(pack.counts))
+                for k, task in enumerate(tasks)
             ],
             dtype=np.float64,
         )
+        optimizer = pack.optimizer
+        if settings.optimizer == "sgd":
+            buffer = optimizer.buffer
+            self.state = (
+                torch.zeros_like(pack.flat) if buffer is None else buffer,
+                torch.zeros(len(tasks), 1, dtype=pack.dtype),  # unused by SGD
+            )
+        else:
+            self.state = (optimizer.exp_avg, optimizer.exp_avg_sq)
         dtype = pack.flat.numpy().dtype
         none = np.zeros((1, 1), dtype=dtype)
         self.x_data, self.y_data = _array(pack.x_data), _array(pack.y_data)
@@ -182,6 +193,7 @@ class _EpochRunner:
         ids = np.full((k, 4), -1, dtype=np.int64)
         ids[:, 0], ids[:, 1] = pack.x_ids.numpy(), pack.y_ids.numpy()
         if pack.has_sample_weight:  # models without weights read a row of ones: skip it
+            weighted = [t.objective_spec.sample_weight for t in tasks]
             ids[:, 2] = np.where(weighted, pack.sw_ids.numpy(), -1)
         if pack.has_cls:
             ids[:, 3] = pack.l_ids.numpy()
@@ -194,8 +206,8 @@ class _EpochRunner:
         pack.loss_sum.zero_()
         self.kernel.train_epoch(
             pack.flat.numpy(),
-            pack.adam.exp_avg.numpy(),
-            pack.adam.exp_avg_sq.numpy(),
+            self.state[0].numpy(),
+            self.state[1].numpy(),
             self.layers,
             self.head,
             self.classes,
@@ -210,7 +222,8 @@ class _EpochRunner:
             self.hyper,
             epoch,
             float(pack.settings.adam_eps),
-            self.kernel.OPTIMIZER_CODES["adam"],
+            self.kernel.OPTIMIZER_CODES[pack.settings.optimizer],
+            float(pack.settings.momentum),
             pack.alive.numpy(),
             pack.loss_sum.numpy(),
         )

@@ -11,7 +11,9 @@ consumed by the two backward products before the next tile, so no `[B, C]` logit
 (the CE over the kept samples: their per-sample weights come in `w_ce`).
 
 Arrays (`P` parameters per model row, `S_max` = steps of the longest model, `B` batch):
-    flat, exp_avg, exp_avg_sq [K, P]   torch's flat layout (`regcls.mlp.MLPLayout`)
+    flat, state_a, state_b [K, P]      torch's flat layout (`regcls.models.mlp.MLPLayout`); the
+                                       optimiser's state: Adam's moments, or SGD's momentum
+                                       buffer (and an unused array)
     layers [L + 1, 4] int64            (weight offset, bias offset, out, in): trunk layers, then
                                        the regression head
     head [2] int64                     class head (weight offset, bias offset); -1 without
@@ -37,16 +39,17 @@ from regcls.training.fused._exp import exp_neg
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 # Logits of one class-head tile; measured on the dev machine (benchmarks/NOTES.md, round 5).
 TILE_BYTES = 1 << 19
-# Optimisers the kernel runs (OPTIMIZER_CODES[name] is the kernel's code).
-OPTIMIZER_CODES = {"adam": 0}
+# Optimisers the kernel runs (`regcls.training.optimizers.OPTIMIZERS`; the value is the kernel's
+# code for it).
+OPTIMIZER_CODES = {"adam": 0, "adamw": 1, "sgd": 2}
 BETA1, BETA2 = 0.9, 0.999
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def train_epoch(
     flat,
-    exp_avg,
-    exp_avg_sq,
+    state_a,
+    state_b,
     layers,
     head,
     classes,
@@ -62,6 +65,7 @@ def train_epoch(
     epoch,
     eps,
     optimizer,
+    momentum,
     alive,
     loss_sum,
 ):
@@ -159,36 +163,13 @@ def train_epoch(
             loss_sum[k] += loss
             _backward_trunk(params, layers, acts, top, typed, grad, d_a, d_b)
             stop = n_params
+            state = (state_a[k], state_b[k])
+            constants = (hyper[k], epoch, step, eps, momentum, typed)
             if head[0] >= 0:  # a model's padded class rows stay exactly zero: skip them
-                _optimizer_step(
-                    optimizer,
-                    params,
-                    grad,
-                    exp_avg[k],
-                    exp_avg_sq[k],
-                    head[1],
-                    head[1] + classes[k],
-                    hyper[k],
-                    epoch,
-                    step,
-                    eps,
-                    typed,
-                )
+                end = head[1] + classes[k]
+                _optimizer_step(optimizer, params, grad, *state, head[1], end, *constants)
                 stop = head[0] + classes[k] * layers[top, 3]
-            _optimizer_step(
-                optimizer,
-                params,
-                grad,
-                exp_avg[k],
-                exp_avg_sq[k],
-                0,
-                stop,
-                hyper[k],
-                epoch,
-                step,
-                eps,
-                typed,
-            )
+            _optimizer_step(optimizer, params, grad, *state, 0, stop, *constants)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
@@ -412,38 +393,78 @@ def _backward_trunk(params, layers, acts, top, typed, grad, d_h, d_next):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _optimizer_step(
-    optimizer, params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed
+    optimizer,
+    params,
+    grad,
+    state_a,
+    state_b,
+    start,
+    stop,
+    hyper,
+    epoch,
+    step,
+    eps,
+    momentum,
+    typed,
 ):
-    """One optimiser update of `params[start:stop]` (`optimizer`: an OPTIMIZER_CODES value)."""
-    if optimizer == 0:
-        _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed)
+    """One optimiser update of `params[start:stop]` (`optimizer`: an OPTIMIZER_CODES value).
+    Slices are indexed from 0: an index from `start` could be negative for numba, whose
+    wrap-around check would keep the loops scalar."""
+    p, g = params[start:stop], grad[start:stop]
+    a, b = state_a[start:stop], state_b[start:stop]
+    if optimizer == 2:
+        _sgd(p, g, a, hyper, momentum, typed)
+    else:
+        _adam(p, g, a, b, hyper, epoch, step, eps, optimizer == 1, typed)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
-def _adam(params, grad, avg, avg_sq, start, stop, hyper, epoch, step, eps, typed):
-    """torch.optim.Adam's single-tensor update with coupled weight decay, as
-    `regcls.adam.FlatAdam` writes it: the model's step count t = steps * epoch + step + 1 gives
-    its own bias corrections (models with fewer steps per epoch)."""
+def _adam(p, g, m, v, hyper, epoch, step, eps, decoupled, typed):
+    """torch.optim.Adam's (AdamW's, `decoupled`) single-tensor update as
+    `regcls.training.optimizers.adam.FlatAdam` writes it: weight decay added to the gradient, or
+    the weights shrunk by 1 - lr * wd first; the model's own step count t = steps * epoch +
+    step + 1 gives its bias corrections (models with fewer steps per epoch)."""
     lr, decay, steps = hyper[1], hyper[2], hyper[3]
     t = steps * epoch + step + 1.0
     bc1 = 1.0 - BETA1**t
     # The step's constants in the parameters' dtype, as torch's scalar arguments are.
     typed[3] = np.sqrt(1.0 - BETA2**t)
     typed[4] = -lr / bc1
-    typed[5] = decay
+    typed[5] = 0.0 if decoupled else decay
     typed[6] = 1.0 - BETA1
     typed[7] = 1.0 - BETA2
     typed[8] = BETA2
     typed[9] = eps
     bc2_sqrt, neg_step, wd, w1, w2 = typed[3], typed[4], typed[5], typed[6], typed[7]
     beta2, eps_ = typed[8], typed[9]
-    # Slices indexed from 0: an index from `start` could be negative for numba, whose
-    # wrap-around check would keep the loop scalar.
-    p, g, m, v = params[start:stop], grad[start:stop], avg[start:stop], avg_sq[start:stop]
-    for i in range(stop - start):
+    if decoupled:
+        typed[5] = 1.0 - lr * decay
+        shrink = typed[5]
+        for i in range(p.shape[0]):
+            p[i] *= shrink
+    for i in range(p.shape[0]):
         gi = g[i] + wd * p[i]
         mi = m[i] + w1 * (gi - m[i])
         vi = v[i] * beta2 + w2 * gi * gi
         m[i] = mi
         v[i] = vi
         p[i] += (mi * neg_step) / (np.sqrt(vi) / bc2_sqrt + eps_)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _sgd(p, g, buffer, hyper, momentum, typed):
+    """torch.optim.SGD (momentum, coupled weight decay) as
+    `regcls.training.optimizers.sgd.FlatSGD` writes it: buf = momentum * buf + g, p -= lr * buf
+    (the zero buffer makes the first step plain g)."""
+    typed[3] = -hyper[1]
+    typed[4] = hyper[2]
+    typed[5] = momentum
+    neg_lr, wd, beta = typed[3], typed[4], typed[5]
+    if momentum == 0.0:
+        for i in range(p.shape[0]):
+            p[i] += (g[i] + wd * p[i]) * neg_lr
+        return
+    for i in range(p.shape[0]):
+        b = buffer[i] * beta + (g[i] + wd * p[i])
+        buffer[i] = b
+        p[i] += b * neg_lr
