@@ -532,8 +532,12 @@ def measure_naive(sample, reuse_actors: bool) -> dict:
     import ray
     from ray import tune
 
-    ray.init(
-        num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR"
+    ray.init(  # a Ray of its own, even when another cluster runs on this machine
+        address="local",
+        num_cpus=os.cpu_count(),
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="ERROR",
     )
     configs = [s.with_values(replicates=((f, seed),)).to_config() for s, f, seed in sample]
     started = time.perf_counter()
