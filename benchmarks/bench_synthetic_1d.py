@@ -58,7 +58,7 @@ and how many of the slice's reg+cls-vs-reg pair outcomes (test MSE) flip between
 Per (K, C) pack shape: float32 on the torch backend, float32 on the fused backend and the
 torch backend's dtype "bfloat16" (class-head matmuls in bf16), interleaved, min of 3.
 
-Usage: python benchmarks/bench_synthetic_1d.py [--quick] [--json PATH] [--naive-sample 20]
+Usage: python benchmarks/bench_synthetic_1d.py [--quick | --smoke] [--json PATH] [--naive-sample 20]
        [--equivalence-models 6]
 """
 
@@ -112,17 +112,32 @@ FUSED_VARIANTS = (
 # (K, C) packs timed to fit the cost model of study/packing.py, for the per-shape roofline and
 # for the bfloat16 / float32 ratio.
 COST_SHAPES = ((1, 4), (16, 4), (50, 4), (16, 64), (8, 256), (25, 256), (4, 1024), (10, 1024))
+# --smoke: a tiny slice (2 functions, 1 seed, C in {4, 64}, 2 epochs) and three pack shapes.
+SMOKE_SLICE = dict(
+    SLICE, functions=[0, 1], test_seeds=[0], class_counts=[4, 64], epochs=2, total_samples=1536
+)
+SMOKE_SHAPES = ((1, 4), (4, 64), (2, 256))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 epochs instead of 80 (smoke)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny slice and 3 pack shapes: checks the script end to end in minutes",
+    )
     parser.add_argument("--naive-sample", type=int, default=20)
     parser.add_argument("--equivalence-models", type=int, default=6, help="float64 check")
     parser.add_argument("--json", default="benchmarks/results_synthetic_1d.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     overrides = dict(SLICE, epochs=8) if args.quick else SLICE
+    shapes = COST_SHAPES
+    if args.smoke:
+        overrides = dict(SMOKE_SLICE)
+        shapes = SMOKE_SHAPES
+        args.naive_sample = min(args.naive_sample, 2)
     preset = PRESETS["paper"].with_overrides(overrides)
     specs = test_specs(preset, {("clean", "imbalanced"): LAMBDA})
     models = [(s, f, seed) for s in specs for f, seed in s.replicates]
@@ -143,7 +158,7 @@ def main() -> None:
         flush=True,
     )
 
-    cost = fit_cost_model(specs)
+    cost = fit_cost_model(specs, shapes)
     print(f"cost model fit (1 thread, torch backend): {_short(cost['torch'])}", flush=True)
     print(f"cost model fit (1 thread, fused backend): {_short(cost['fused'])}", flush=True)
 
@@ -414,7 +429,7 @@ def measure_matmul_processes(processes: int) -> float:
         return float(sum(pool.map(measure_matmul_gflops, [1] * processes)))
 
 
-def fit_cost_model(specs) -> dict:
+def fit_cost_model(specs, shapes_timed=COST_SHAPES) -> dict:
     """Time packs of the shapes in COST_SHAPES (1 thread, CPU time, every `SHAPE_MODES` entry
     interleaved, min of 3) and fit study/packing.py's
     pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares for the
@@ -427,7 +442,7 @@ def fit_cost_model(specs) -> dict:
     x = torch.linspace(-1, 1, n).unsqueeze(1)
     y = torch.sin(5 * x[:, 0])
     rows, times, shapes = [], {"torch": [], "fused": []}, {}
-    for k, c in COST_SHAPES:
+    for k, c in shapes_timed:
         labels = torch.arange(n) % c
         tasks = [ModelTask(x, y, i, 1e-3, 100.0, labels, c) for i in range(k)]
         best = {}
@@ -707,7 +722,8 @@ def _variant_task(spec, function_id: int, seed: int):
 def check_equal_float64(sample, count: int) -> dict:
     """One sampled model per class count (up to `count`), trained in float64 as one packed pack
     of mixed class counts (the study's `train_points`) and one by one by `train_single`; their
-    validation MSEs must agree to EQUAL_RTOL_FLOAT64."""
+    validation MSEs must agree to EQUAL_RTOL_FLOAT64. The pack trains on the specs' backend
+    (the study's default, fused); `check_fused_float64` compares the two backends."""
     chosen: dict[int, tuple] = {}
     for spec, f, seed in sample:
         chosen.setdefault(_classes(spec), (spec, f, seed))
@@ -726,6 +742,7 @@ def check_equal_float64(sample, count: int) -> dict:
     diffs = {k: abs(packed[k] - v) / abs(v) for k, v in single["val_mse"].items()}
     worst = max(diffs.values())
     return {
+        "backend": points[0].backend,  # the study's default: fused where it runs
         "models": len(diffs),
         "class_counts": sorted(chosen)[:count],
         "max_rel_diff_val_mse": worst,

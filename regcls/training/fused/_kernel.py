@@ -37,8 +37,9 @@ from regcls.training.fused._exp import exp_neg
 # diverging model's non-finite loss must survive. Every function also takes numpy's error model:
 # Python's (a ZeroDivisionError check per division) keeps a loop with a division scalar.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
-# Logits of one class-head tile; measured on the dev machine (benchmarks/NOTES.md, round 5).
-TILE_BYTES = 1 << 19
+# Logits of one class-head tile: 1 MiB, half the L2 of the dev machine's cores, measured best at
+# C = 1024 by 5-6% and level with 128 KiB - 2 MiB elsewhere (benchmarks/NOTES.md, item 27).
+TILE_BYTES = 1 << 20
 # Optimisers the kernel runs (`regcls.training.optimizers.OPTIMIZERS`; the value is the kernel's
 # code for it).
 OPTIMIZER_CODES = {"adam": 0, "adamw": 1, "sgd": 2}
