@@ -258,3 +258,20 @@ def test_study_rows_same_pair_outcomes_on_both_backends():
 
     assert outcomes("fused") == outcomes("torch")
     assert 0 < sum(outcomes("torch")) < len(outcomes("torch"))  # both outcomes occur
+
+
+def test_resolve_backend_names_the_backend_in_one_line():
+    from regcls.training.fused import resolve_backend
+
+    assert resolve_backend("torch", "cpu", "float32") == ("torch", "backend torch (requested)")
+    backend, note = resolve_backend("fused", "cuda", "float32")
+    assert backend == "torch" and "CPU" in note
+    backend, note = resolve_backend("fused", "cpu", "bfloat16")
+    assert backend == "torch" and "bfloat16" in note
+    backend, note = resolve_backend("fused", "cpu", "float64")
+    assert backend == "fused" and note.startswith("backend fused") and "\n" not in note
+    code = (
+        "from regcls.training.fused import resolve_backend; "
+        "print(resolve_backend('fused', 'cpu', 'float32'))"
+    )
+    assert "every pack trains on the torch path" in _run(code, REGCLS_FUSED="0")
