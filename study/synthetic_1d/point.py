@@ -117,6 +117,7 @@ def train_points(
     )
     on_epoch = _epoch_hook(datasets, report_epoch, device) if report_epoch else None
     trained = train_packed(tasks, settings, on_epoch=on_epoch)
+    backend = trained.backend  # of the pack's (first-stage) training
     trained = with_second_stage(specs, tasks, trained, settings)  # hca-d: G_T after stage 1
     wall = time.perf_counter() - started
     info = run_info(device)
@@ -126,7 +127,7 @@ def train_points(
     ):
         row = _row(spec, f, seed, index, data, binning, trained, device)
         row.update(
-            backend=trained.backend,
+            backend=backend,
             wall_time_s=wall / len(members),
             trial_wall_time_s=wall,
             models_in_pack=len(members),
