@@ -18,10 +18,12 @@ from results._tables import (
     RUN_STATUSES,
     checked_rows,
     count,
+    helps_with_intervals,
     mean_ok,
     ordered,
     typed,
     usable,
+    with_reg_partner,
 )
 from results.cluster_inference import paired_stats
 from results.synthetic_1d.schema import empty_rows
@@ -95,12 +97,12 @@ def helps_table(df: pl.DataFrame) -> pl.DataFrame:
     }
     pairs = _reg_pairs(df, "lambda_search", "val_mse")
     keys = ["scenario", "class_mode", "sampling"]
-    cells = _cluster_helps(pairs, keys)
+    cells = helps_with_intervals(pairs, keys, "function_id")
     scored = pairs.filter(pl.col("status_a").is_in(RUN_STATUSES) & _paired_ok)
     weights = scored.with_columns((1.0 / pl.len().over(keys)).alias("_weight"))
     unscored = cells.group_by(keys[:2]).agg(pl.col("n_failed", "n_unpaired").sum())
     average = (
-        _cluster_helps(weights, keys[:2], weight="_weight")
+        helps_with_intervals(weights, keys[:2], "function_id", weight="_weight")
         .drop("n_failed", "n_unpaired")
         .join(unscored, on=keys[:2], how="left")
         .with_columns(pl.lit(AVERAGE).alias("sampling"))
@@ -114,57 +116,11 @@ _paired_ok = pl.col("status_b").is_in(RUN_STATUSES).fill_null(False)
 
 
 def _reg_pairs(df: pl.DataFrame, stage: str, metric: str) -> pl.DataFrame:
-    """The reg+cls rows of `stage` with their reg partner: `mse_a`, `status_a`, `mse_b`,
-    `status_b` (null: no partner). The partner is the reg row `paired_reg_row_key` names (in
-    any stage); without that row, a finite `paired_reg_<metric>` counts as a finished reg."""
+    """The reg+cls rows of `stage` with their reg partner (`with_reg_partner`; the reg row may
+    be of another stage)."""
     rows = _rows(df, stage).filter(pl.col("variant") != "reg")
-    reg = (
-        _rows(df, None)
-        .filter(pl.col("variant") == "reg")
-        .select(
-            pl.col("row_key").alias("paired_reg_row_key"),
-            pl.col("status").alias("_reg_status"),
-            pl.col(metric).alias("_reg_metric"),
-        )
-        .unique("paired_reg_row_key", keep="first")
-    )
-    joined = rows.join(reg, on="paired_reg_row_key", how="left")
-    partner = pl.col(f"paired_reg_{metric}")
-    fallback = pl.when(partner.is_finite().fill_null(False)).then(pl.lit("ok"))
-    status_b = pl.coalesce(pl.col("_reg_status"), fallback)
-    mse_b = pl.when(status_b == "ok").then(pl.coalesce(pl.col("_reg_metric"), partner))
-    return joined.with_columns(
-        pl.when(pl.col("status") == "ok").then(pl.col(metric)).alias("mse_a"),
-        pl.col("status").alias("status_a"),
-        mse_b.alias("mse_b"),
-        status_b.alias("status_b"),
-    )
-
-
-def _cluster_helps(pairs: pl.DataFrame, keys: list[str], weight: str | None = None) -> pl.DataFrame:
-    """Per group of `keys`: the Table 1 counts and the cluster-aware % helps of the pairs."""
-    paired = pairs.filter(pl.col("status_b").is_not_null())
-    stats = paired_stats(paired, keys, cluster="function_id", weight=weight).select(
-        *keys,
-        "n_pairs",
-        "n_clusters",
-        pl.col("n_wins").alias("n_helps"),
-        pl.col("pct_wins").alias("pct_helps"),
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "too_few_clusters",
-        "n_diverged_a",
-        "n_diverged_b",
-        "n_dropped",
-    )
-    other = pairs.group_by(keys).agg(
-        count(~pl.col("status_a").is_in(RUN_STATUSES)).alias("n_failed"),
-        count(pl.col("status_b").is_null()).alias("n_unpaired"),
-    )
-    return other.join(stats, on=keys, how="left").with_columns(
-        pl.col(c).fill_null(0) for c in ("n_pairs", "n_helps", "n_dropped")
-    )
+    regs = _rows(df, None).filter(pl.col("variant") == "reg")
+    return with_reg_partner(rows, regs, metric, pl.col(f"paired_reg_{metric}"))
 
 
 def helps_table_wide(table: pl.DataFrame) -> pl.DataFrame:
@@ -419,7 +375,7 @@ def helps_on_test(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
     }
     pairs = _reg_pairs(df, stage, "test_mse")
     by = [*keys, "variant"]
-    table = _cluster_helps(pairs, by)
+    table = helps_with_intervals(pairs, by, "function_id")
     both = pl.col("mse_a").is_finite().fill_null(False) & pl.col("mse_b").is_finite().fill_null(
         False
     )
