@@ -312,12 +312,12 @@ def pair_outcomes(
     b_ok = mse_b.cast(pl.Float64).is_finite().fill_null(False)
     if status_a is not None:
         a_ok = a_ok & (status_a == OK).fill_null(False)
-        a_failed = ~status_a.is_in((OK, DIVERGED)).fill_null(True)
+        a_failed = ~status_a.is_in((OK, DIVERGED)).fill_null(False)
     else:
         a_failed = pl.lit(False)
     if status_b is not None:
         b_ok = b_ok & (status_b == OK).fill_null(False)
-        b_failed = ~status_b.is_in((OK, DIVERGED)).fill_null(True)
+        b_failed = ~status_b.is_in((OK, DIVERGED)).fill_null(False)
     else:
         b_failed = pl.lit(False)
     dropped = a_failed | b_failed
