@@ -108,10 +108,14 @@ def test_paired_stats_on_one_simulated_study_matches_the_vectorised_method():
         rows, schema=["function_id", "seed", "c", "mse_a", "mse_b"], orient="row"
     ).with_columns(pl.lit("x").alias("cell"))
     row = paired_stats(frame, ["cell"]).row(0, named=True)
-    per = frame.group_by("function_id").agg(
-        (pl.col("mse_a") < pl.col("mse_b")).sum().cast(pl.Float64).alias("w"),
-        pl.len().cast(pl.Float64).alias("n"),
-    ).sort("function_id")
+    per = (
+        frame.group_by("function_id")
+        .agg(
+            (pl.col("mse_a") < pl.col("mse_b")).sum().cast(pl.Float64).alias("w"),
+            pl.len().cast(pl.Float64).alias("n"),
+        )
+        .sort("function_id")
+    )
     from results.cluster_inference import cluster_flip
 
     r = cluster_flip(per["w"].to_numpy(), per["n"].to_numpy(), theta0=0.5)

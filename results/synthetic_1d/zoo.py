@@ -76,6 +76,16 @@ def zoo_pairs(df: pl.DataFrame) -> pl.DataFrame:
     MSE, null unless it finished), `mse_b`, `status_b` (its reg's; null status: no reg)."""
     check_frame(df, "results rows")
     rows = df.filter(pl.col("stage") == STAGE)
+    if "status" not in rows.columns:  # rows without a status: finished iff the MSE is finite
+        finite = pl.col("test_mse").is_finite().fill_null(False)
+        rows = rows.with_columns(
+            pl.when(finite).then(pl.lit("ok")).otherwise(pl.lit("diverged")).alias("status")
+        )
+    rows = rows.with_columns(
+        pl.lit(None, pl.String).alias(c)
+        for c in ("row_key", "paired_reg_row_key")
+        if c not in rows.columns
+    )
     paired = with_reg_partner(
         rows.filter(pl.col("variant") != BASELINE),
         rows.filter(pl.col("variant") == BASELINE),
