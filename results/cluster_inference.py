@@ -99,6 +99,39 @@ STAT_COLUMNS: dict[str, pl.DataType] = {
     "verdict": pl.String,
 }
 
+# What each statistics column means and its unit (docs/columns.md: `results.columns`).
+STAT_COLUMN_DOCS: dict[str, tuple[str, str]] = {
+    "n_pairs": ("pairs scored: both sides finished or diverged", "pairs"),
+    "n_clusters": ("independent units holding the pairs (functions in 1D, seeds in DIR)", "units"),
+    "n_wins": ("pairs where A has the lower MSE, or B diverged and A did not", "pairs"),
+    "n_ties": ("pairs with equal MSE, or both diverged (each counts half a win)", "pairs"),
+    "n_diverged_a": ("pairs whose A diverged (a loss for A)", "pairs"),
+    "n_diverged_b": ("pairs whose B diverged (a win for A)", "pairs"),
+    "n_dropped": ("pairs dropped because a side's trial failed (no model)", "pairs"),
+    "pct_wins": ("100 x weighted mean win score (win 1, tie 1/2, loss 0)", "percent"),
+    "ci_low": ("lower bound of the 95% interval of pct_wins over the units", "percent"),
+    "ci_high": ("upper bound of the 95% interval of pct_wins over the units", "percent"),
+    "p_value": ("two-sided sign-flip test over the units of pct_wins = 50", "probability"),
+    "p_holm": ("p_value Holm-adjusted within its family (holm_m tests)", "probability"),
+    "holm_m": ("number of tests in the row's Holm family", "tests"),
+    "mean_diff": ("mean of MSE A - MSE B over pairs where both finished", "MSE units"),
+    "median_diff": ("median of MSE A - MSE B over pairs where both finished", "MSE units"),
+    "mean_diff_ci_low": (
+        "lower bound of the 95% interval of mean_diff over the units",
+        "MSE units",
+    ),
+    "mean_diff_ci_high": (
+        "upper bound of the 95% interval of mean_diff over the units",
+        "MSE units",
+    ),
+    "mean_b": ("mean MSE of B over the pairs where both finished", "MSE units"),
+    "equivalence_margin": ("TOST margin: 10% of mean_b", "MSE units"),
+    "p_equivalence": ("TOST p-value of |mean difference| < equivalence_margin", "probability"),
+    "too_few_clusters": ("fewer than 6 units: no 95% interval exists (bounds NaN)", "flag"),
+    "n_patterns": ("sign patterns of the randomisation test (2^G, or 10,000)", "patterns"),
+    "verdict": ("the verdict words of results/verdicts.py", "—"),
+}
+
 _NAN = float("nan")
 _P = "__cluster_"  # prefix of private working columns
 _TOLERANCE = 1e-12
