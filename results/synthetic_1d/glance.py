@@ -55,16 +55,20 @@ def glance_lines(tables: Mapping[str, pl.DataFrame]) -> list[str]:
 
 
 def _interval(value: float | None, low: float | None, high: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return f"{value:+.3g} [—: too few units]"
-    return f"{value:+.3g} [{low:+.3g}, {high:+.3g}]"
+    return _bounded(value, low, high, "{:+.3g}", "{} [{}, {}]")
 
 
 def _pct(value: float | None, low: float | None, high: float | None) -> str:
+    return _bounded(value, low, high, "{:.0f}", "{}% [{}, {}]")
+
+
+def _bounded(
+    value: float | None, low: float | None, high: float | None, number: str, layout: str
+) -> str:
+    """`value` with its interval laid out by `layout`; "—" bounds when there is none."""
     if value is None or not math.isfinite(value):
         return "—"
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return f"{value:.0f}% [—: too few units]"
-    return f"{value:.0f}% [{low:.0f}, {high:.0f}]"
+    bounds = (low, high)
+    if any(b is None or not math.isfinite(b) for b in bounds):
+        return layout.format(number.format(value), "—", "too few units").replace("[—, ", "[—: ")
+    return layout.format(*(number.format(v) for v in (value, low, high)))
