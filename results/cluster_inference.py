@@ -27,6 +27,9 @@ cluster correlation or shared baselines, whenever the cluster terms are symmetri
 - **mean difference**: exact when the cluster totals are symmetric under H0 (e.g. symmetric
   noise); with skewed differences it is approximate (the calibration tests measure it).
 
+Where every cluster has the same proportion (e.g. all 100% wins) the inversion collapses to a
+point; `proportion_interval` then gives Clopper-Pearson's interval for G trials instead.
+
 The 100(1 - alpha)% interval is {theta : p(theta) > alpha} (test inversion; Garthwaite 1996,
 "Confidence intervals from randomization tests", Biometrics 52). For positive weights each
 pattern's acceptance set is a half-line on either side of the estimate, so the bounds are
@@ -495,6 +498,28 @@ def interval_of(
     )  # fmt: skip
 
 
+def proportion_interval(
+    sums: np.ndarray, weights: np.ndarray, *, confidence: float = 0.95, key: object = ()
+) -> tuple[float, float, float, float]:
+    """(estimate, low, high, p at 1/2) of a proportion from per-cluster win scores: the
+    inverted sign-flip interval (`interval_of`), except where every cluster has the same
+    proportion (all 100%, say): the inversion then has no spread to work with and would
+    collapse to a point, so the interval is Clopper-Pearson's for G trials (scipy's beta
+    quantiles), the exact bound if each cluster were a single trial (perfect correlation within
+    clusters, the worst case)."""
+    estimate, low, high, p_value = interval_of(
+        sums, weights, theta0=0.5, confidence=confidence, key=key
+    )
+    g = len(sums)
+    if g >= min_clusters(confidence):
+        share = np.asarray(sums) / np.asarray(weights)
+        if float(share.max() - share.min()) <= 1e-12:
+            k, alpha = estimate * g, 1.0 - confidence
+            low = float(scipy_stats.beta.ppf(alpha / 2, k, g - k + 1)) if k > 0 else 0.0
+            high = float(scipy_stats.beta.ppf(1 - alpha / 2, k + 1, g - k)) if k < g else 1.0
+    return (estimate, low, high, p_value)
+
+
 def _group_row(
     row: dict[str, object], by: list[str], confidence: float, margin_fraction: float
 ) -> dict[str, object]:
@@ -503,7 +528,7 @@ def _group_row(
     key = tuple(row[name] for name in by)
     scores, diffs = row[f"{_P}score"], row[f"{_P}diff"]
     win_s, win_n = cluster_totals(row[f"{_P}cluster"], scores, row[f"{_P}w_score"])
-    pct, low, high, p_value = interval_of(win_s, win_n, theta0=0.5, confidence=confidence, key=key)
+    pct, low, high, p_value = proportion_interval(win_s, win_n, confidence=confidence, key=key)
     d_s, d_n = cluster_totals(row[f"{_P}dc"], diffs, row[f"{_P}w_diff"])
     mean, d_low, d_high, _ = interval_of(d_s, d_n, confidence=confidence, key=key)
     mean_b = _NAN if row["mean_b"] is None else float(row["mean_b"])

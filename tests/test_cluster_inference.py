@@ -141,6 +141,16 @@ def test_interval_equals_a_brute_force_inversion(g):
     assert accepted.max() - accepted.min() == pytest.approx(len(accepted) * step, abs=2 * step)
 
 
+def test_identical_clusters_get_clopper_pearson_over_clusters_not_a_point():
+    # Ten functions, all pairs won: the inversion would say [100, 100]; with perfect
+    # correlation within functions this is 10 coin flips, so the bound is 0.025^(1/10).
+    rows = [("g", f, 0.5, 1.0) for f in range(10) for _ in range(15)]
+    row = paired_stats(pairs_frame(rows), ["group"]).row(0, named=True)
+    assert row["pct_wins"] == 100.0 and row["ci_high"] == 100.0
+    assert row["ci_low"] == pytest.approx(100 * 0.025 ** (1 / 10))
+    assert row["p_value"] == 2 / 1024
+
+
 def test_interval_and_test_agree_on_random_groups():
     rng = np.random.default_rng(3)
     s, n = rng.normal(0.2, 1.0, size=(400, 8)), rng.integers(1, 4, size=(400, 8)).astype(float)
