@@ -330,6 +330,9 @@ def l_extra_table(df: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
         "spearman_within_ci_low": pl.Float64,
         "spearman_within_ci_high": pl.Float64,
         "too_few_clusters": pl.Boolean,
+        "n_diverged_a": pl.Int64,
+        "n_diverged_b": pl.Int64,
+        "n_dropped": pl.Int64,
     }
     usable = pairs.filter(
         pl.col("a_test_l_extra_gauss").is_finite().fill_null(False)
@@ -371,10 +374,14 @@ def l_extra_table(df: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
         pl.col("mean_diff_ci_low").alias("d_mse_ci_low"),
         pl.col("mean_diff_ci_high").alias("d_mse_ci_high"),
     )
+    # The pairs left out of the L_extra columns: diverged on either side, or dropped.
+    counts = paired_stats(pairs, keys, **options).select(
+        *keys, "n_diverged_a", "n_diverged_b", "n_dropped"
+    )
     train = usable.group_by(keys).agg(pl.col("d_train").mean().alias("mean_d_train_l_extra"))
     rho = _rank_correlations(usable, keys, confidence)
     out = l_stats.join(train, on=keys, how="left").join(m_stats, on=keys, how="left")
-    out = out.join(rho, on=keys, how="left")
+    out = out.join(rho, on=keys, how="left").join(counts, on=keys, how="left")
     return ordered(typed(out, columns), {}, keys)
 
 

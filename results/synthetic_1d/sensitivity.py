@@ -49,11 +49,14 @@ COLUMNS: dict[str, pl.DataType] = {
     "d_gain_ci_low": pl.Float64,
     "d_gain_ci_high": pl.Float64,
     "too_few_clusters": pl.Boolean,
+    "n_diverged_a": pl.Int64,
+    "n_diverged_b": pl.Int64,
+    "n_dropped": pl.Int64,
 }
 
 _CELL = ("variant", "scenario", "sampling")
 # Per-function totals, in this order, of one side (flip or baseline) of a cell.
-_TOTALS = ("wins", "pairs", "gain_sum", "gain_n")
+_TOTALS = ("wins", "pairs", "gain_sum", "gain_n", "div_a", "div_b", "dropped")
 
 
 def flip_effects(df: pl.DataFrame) -> pl.DataFrame:
@@ -136,12 +139,15 @@ def _per_function(pairs: pl.DataFrame) -> pl.DataFrame:
     and count of gains mse_b - mse_a over the pairs where both finished."""
     scored = pairs.with_columns(
         *pair_outcomes(pl.col("mse_a"), pl.col("mse_b"), pl.col("status_a"), pl.col("status_b"))
-    ).filter(pl.col("__cluster_score").is_not_null())
+    )
     return scored.group_by("flip", *_CELL, "function_id").agg(
         pl.col("__cluster_score").sum().alias("wins"),
-        pl.len().cast(pl.Float64).alias("pairs"),
+        pl.col("__cluster_score").is_not_null().sum().cast(pl.Float64).alias("pairs"),
         (-pl.col("__cluster_diff")).sum().alias("gain_sum"),
         pl.col("__cluster_diff").is_not_null().sum().cast(pl.Float64).alias("gain_n"),
+        pl.col("__cluster_div_a").sum().cast(pl.Float64).alias("div_a"),
+        pl.col("__cluster_div_b").sum().cast(pl.Float64).alias("div_b"),
+        pl.col("__cluster_dropped").sum().cast(pl.Float64).alias("dropped"),
     )
 
 
@@ -175,6 +181,15 @@ def _effect(flipped: pl.DataFrame, base: pl.DataFrame, key: tuple) -> dict[str, 
         "d_gain_ci_low": d_gain[1],
         "d_gain_ci_high": d_gain[2],
         "too_few_clusters": joined.height < min_clusters(),
+        # over both sides (defaults and flip)
+        **{
+            name: int(t[side].sum() + t[f"{side}_right"].sum())
+            for name, side in (
+                ("n_diverged_a", "div_a"),
+                ("n_diverged_b", "div_b"),
+                ("n_dropped", "dropped"),
+            )
+        },
     }
 
 
