@@ -123,6 +123,8 @@ SHARE_COLUMNS: dict[str, pl.DataType] = {
     "sampling": pl.String,
     "variant": pl.String,
     "control": pl.String,
+    "n_pairs": pl.Int64,
+    "n_control_pairs": pl.Int64,
     "n_clusters": pl.Int64,
     "gain": pl.Float64,
     "control_gain": pl.Float64,
@@ -268,6 +270,8 @@ def _share_row(
             reason = "the gain over reg is not distinguishable from 0"
     return {
         **cell,
+        "n_pairs": own.height,
+        "n_control_pairs": control.height,
         "n_clusters": len(functions),
         "gain": gain,
         "control_gain": control_gain,
