@@ -442,6 +442,9 @@ def _paired_details(figure: str, table: pl.DataFrame) -> str:
     )
 
 
+_GLANCE = "At a glance"
+
+
 def _glance_section(tables: Mapping[str, pl.DataFrame]) -> list[tuple[str, str]]:
     """ "At a glance": the study's claims, one line each (`glance.glance_lines`)."""
     lines = glance_lines(tables)
@@ -450,7 +453,7 @@ def _glance_section(tables: Mapping[str, pl.DataFrame]) -> list[tuple[str, str]]
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return [
         (
-            "At a glance",
+            _GLANCE,
             note(
                 "Each claim with its 95% interval and its number of independent units (target "
                 "functions: models sharing a baseline or a function are not independent). "
@@ -518,6 +521,13 @@ class _FigureWriter:
 
 
 def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]], provenance: str) -> str:
+    # The report opens with "At a glance", before the provenance and the run summary.
+    glance = "".join(
+        f"<section id='at-a-glance'><h2>{html.escape(t)}</h2>{content}</section>\n"
+        for t, content in sections
+        if t == _GLANCE
+    )
+    sections = [(t, content) for t, content in sections if t != _GLANCE]
     anchors = [f"section-{i}" for i in range(len(sections))]
     nav = " ".join(
         f'<a href="#{a}">{html.escape(t)}</a>' for a, (t, _) in zip(anchors, sections, strict=True)
@@ -531,7 +541,7 @@ def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]], provena
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1><p class='note'>{len(df)} results rows; "
-        f"report generated {generated}.</p>\n"
+        f"report generated {generated}.</p>\n{glance}"
         f"<section id='provenance-block'><h2>Provenance</h2>{provenance}</section>\n"
         f"<nav>{nav}</nav>\n"
         f"<section id='summary'><h2>Run summary</h2>{_summary(df)}</section>\n{body}\n"
