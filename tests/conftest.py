@@ -9,15 +9,35 @@ import pytest
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 
+_RAY_OPTIONS = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+
+
 @pytest.fixture(scope="session")
 def ray_local():
     """A local two-CPU Ray for every test that runs real Tune trials; studies reuse it."""
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        ray.init(num_cpus=2, **_RAY_OPTIONS)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_logical_gpus():
+    """The session's Ray restarted for one module with logical resources of a GPU machine: one
+    GPU and 10 CPUs, declared on this CPU machine (no CUDA behind them: trials force their
+    device to the CPU). Still one Ray at a time; the two-CPU Ray comes back afterwards, as
+    `ray_local` started it."""
+    import ray
+
+    was_running = ray.is_initialized()
+    ray.shutdown()
+    ray.init(address="local", num_cpus=10, num_gpus=1, **_RAY_OPTIONS)
+    yield ray
+    ray.shutdown()
+    if was_running:
+        ray.init(num_cpus=2, **_RAY_OPTIONS)
 
 
 @pytest.fixture
