@@ -275,3 +275,20 @@ def test_resolve_backend_names_the_backend_in_one_line():
         "print(resolve_backend('fused', 'cpu', 'float32'))"
     )
     assert "every pack trains on the torch path" in _run(code, REGCLS_FUSED="0")
+
+
+def test_a_kernel_that_does_not_compile_falls_back_in_one_line(monkeypatch):
+    """An LLVM failure on some machine cannot be produced here: the compile step is replaced by
+    one raising numba's error, and the study's backend choice says so and picks torch."""
+    from numba.core.errors import NumbaError
+
+    from regcls.training import fused
+
+    def no_llvm(tasks, settings):
+        raise NumbaError("Failed in nopython mode pipeline\nsecond line")
+
+    monkeypatch.setattr(fused, "train_fused", no_llvm)
+    warm = fused.warm_up(["float32"])
+    assert warm == "fused kernel did not compile (NumbaError: Failed in nopython mode pipeline)"
+    backend, note = fused.resolve_backend("fused", "cpu", "float32")
+    assert backend == "torch" and "did not compile" in note and "\n" not in note

@@ -110,6 +110,8 @@ def warm_up(dtypes: Sequence[str] = ("float32",)) -> dict[str, float] | str:
     error = kernel_error()
     if error is not None:
         return error
+    from numba.core.errors import NumbaError
+
     seconds = {}
     for name in dtypes:
         dtype = getattr(torch, name)
@@ -118,7 +120,11 @@ def warm_up(dtypes: Sequence[str] = ("float32",)) -> dict[str, float] | str:
         labels = torch.arange(n) % 2
         task = ModelTask(x, x[:, 0], seed=0, lr=1e-3, labels=labels, num_classes=2)
         started = time.perf_counter()
-        train_fused([task], TrainSettings(epochs=1, batch_size=16, dtype=name, backend="fused"))
+        settings = TrainSettings(epochs=1, batch_size=16, dtype=name, backend="fused")
+        try:
+            train_fused([task], settings)
+        except (NumbaError, OSError) as error:  # an LLVM or cache failure on this machine
+            return f"fused kernel did not compile ({type(error).__name__}: {_first_line(error)})"
         seconds[name] = time.perf_counter() - started
     return seconds
 
@@ -240,3 +246,8 @@ def _state(pack: _Pack, copy: bool) -> TrainedModels:
     state = pack.state(copy=copy)
     state.backend = "fused"
     return state
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
