@@ -12,7 +12,7 @@ slots):
 2. naive: one model per Tune trial (`train_single` inside the trial), a random sample of
    configurations, per-model rate; once with Tune's defaults (reuse_actors=False, a fresh
    worker process per trial) and once with the product's Tune settings (reuse_actors=True).
-3. loop: a plain single-model PyTorch loop (`regcls.single.train_single`: nn.Module,
+3. loop: a plain single-model PyTorch loop (`regcls.training.single.train_single`: nn.Module,
    torch.optim.Adam, float32 tensors in memory), in this process, 1 thread, no Ray.
 
 FLOPs per model and training step (B = batch, layer widths 1 -> h1 -> h2, heads h2 -> 1 and
@@ -332,7 +332,8 @@ def fit_cost_model(specs) -> dict:
     interleaved, min of 3) and fit study/packing.py's
     pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares (float32);
     per shape also the float32 / bfloat16 time ratio (the roofline ratio: `per_shape_roofline`)."""
-    from regcls.packed import ModelTask, TrainSettings, train_packed
+    from regcls.training.packed import train_packed
+    from regcls.training.tasks import ModelTask, TrainSettings
 
     n, batch = 10_000, 256
     x = torch.linspace(-1, 1, n).unsqueeze(1)
@@ -406,7 +407,7 @@ def _classes(spec) -> int:
 
 def measure_loop(sample) -> dict:
     """Plain single-model training of each sampled model; also its validation MSE."""
-    from regcls.single import train_single
+    from regcls.training.single import train_single
 
     seconds, val_mse = 0.0, {}
     for spec, f, seed in sample:
@@ -455,7 +456,7 @@ def measure_naive(sample, reuse_actors: bool) -> dict:
 def _naive_trainable(config: dict) -> None:
     from ray import tune
 
-    from regcls.single import train_single
+    from regcls.training.single import train_single
     from study.synthetic_1d.trial_spec import TrialSpec
 
     torch.set_num_threads(1)
@@ -552,7 +553,7 @@ def model_id(num_classes: int | None, function_id: int, seed: int) -> str:
 
 
 def settings_of(spec):
-    from regcls.packed import TrainSettings
+    from regcls.training.tasks import TrainSettings
 
     return TrainSettings(
         epochs=spec.epochs,
@@ -565,7 +566,7 @@ def settings_of(spec):
 
 def single_task(spec, function_id: int, seed: int):
     """The model's task, built the way the study builds it (tensors in memory, spec.dtype)."""
-    from regcls.synthetic import make_dataset
+    from regcls.data.synthetic import make_dataset
     from study.class_tasks import class_binning, packed_task
 
     data = make_dataset(data_config(spec, function_id, seed))

@@ -18,8 +18,9 @@ from itertools import pairwise
 import numpy as np
 import torch
 
-from regcls.packed import ModelTask, TrainSettings, train_packed
-from regcls.single import train_single
+from regcls.training.packed import train_packed
+from regcls.training.single import train_single
+from regcls.training.tasks import ModelTask, TrainSettings
 
 N_TRAIN = 10_000
 

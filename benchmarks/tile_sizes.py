@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from regcls.objectives import cross_entropy  # noqa: E402
-from regcls.packed import ModelTask, TrainSettings, train_packed  # noqa: E402
+from regcls.training.packed import train_packed  # noqa: E402
+from regcls.training.tasks import ModelTask, TrainSettings  # noqa: E402
 
 SIZES = {"512 KiB": 1 << 19, "1 MiB": 1 << 20, "4 MiB (default)": 1 << 22, "untiled": 1 << 40}
 N, BATCH = 5_120, 256  # 20 steps per epoch

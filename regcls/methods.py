@@ -5,7 +5,7 @@ method configs.
 (validated once here); `method_columns` gives the values to record in each results row (None
 where the variant does not use them); `build_method_task` turns a config and one training set into
 the `ModelTask` the packed trainer runs, computing the static per-sample weights
-(`regcls.reweighting`) and soft targets (`regcls.soft_targets`) from `y_train` once.
+(`regcls.data.reweighting`) and soft targets (`regcls.data.soft_targets`) from `y_train` once.
 
 Variants and their sources (definitions: `related_methods_digest.md`):
 
@@ -28,10 +28,10 @@ Variants and their sources (definitions: `related_methods_digest.md`):
 - `reg-lds+cls`: `reg+cls` whose MSE term carries the LDS weights (HCA Table 5's "CLS+LDS" on
   the core paper's Eq. 4).
 - `hca`: HCA (Xiong & Yao 2024): hierarchical class heads trained with the summed CE (Eq. 6), no
-  regression term; prediction = the class mean (`regcls.hierarchy.class_means`, the default
+  regression term; prediction = the class mean (`regcls.data.hierarchy.class_means`, the default
   class centres) of the HCA-add (`hca_rule="add"`, Eq. 7) or HCA-mul (`"mul"`, Eq. 8) adjusted
   argmax. `hca_heads` = H, the number of levels (None: the paper's smallest H with C <= 2^H);
-  the coarse levels are E-Num (`regcls.hierarchy.hierarchy_levels`).
+  the coarse levels are E-Num (`regcls.data.hierarchy.hierarchy_levels`).
 - `hca+lds`: `hca` whose every level's CE carries the LDS weights of the sample (HCA Table 5's
   "+LDS" re-weights the classification losses; the LDS bins are `lds_bins` equal-width bins over
   the training targets, as for `reg-lds`, not the class bins).
@@ -41,7 +41,7 @@ Variants and their sources (definitions: `related_methods_digest.md`):
   `fds_*` column (defaults: the authors' code).
 - `hca-d`: HCA-d, two stages: stage 1 is an `hca` model (packed like any other; `hca_rule` only
   sets stage 1's own prediction and is recorded as None), stage 2 (`distill_method_models`,
-  `regcls.distillation`) trains G_T on the frozen stage-1 model for `distill_epochs` epochs
+  `regcls.training.distillation`) trains G_T on the frozen stage-1 model for `distill_epochs` epochs
   (None: ceil(0.2 x stage-1 epochs)). `MethodConfig.needs_distillation` says which configs need it.
 
 Packs: `split_packs` groups configs so soft-target heads (`reg+hlgauss`, `reg+softlabel`) and
@@ -60,15 +60,15 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from regcls.distillation import DistilledModels, train_distillation
-from regcls.hierarchy import class_means, hierarchy_levels
+from regcls.data.hierarchy import class_means, hierarchy_levels
+from regcls.data.reweighting import LDS_INVERSES, LDS_KERNELS, denseweight_weights, lds_weights
+from regcls.data.soft_targets import SOFTLABEL_FORMS, hl_gauss_targets, soft_group_targets
 from regcls.objectives import OBJECTIVES, head_group
 from regcls.objectives.feature_smoothing import FDSConfig
 from regcls.objectives.focal import FOCAL_ACTIVATIONS
 from regcls.objectives.hierarchical import HCA_RULES
-from regcls.packed import ModelTask, TrainedModels, TrainSettings
-from regcls.reweighting import LDS_INVERSES, LDS_KERNELS, denseweight_weights, lds_weights
-from regcls.soft_targets import SOFTLABEL_FORMS, hl_gauss_targets, soft_group_targets
+from regcls.training.distillation import DistilledModels, train_distillation
+from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
 
 DENSEWEIGHT_BANDWIDTHS = ("silverman", "scott")
 

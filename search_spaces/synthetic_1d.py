@@ -29,12 +29,12 @@ PAIR_INITS = ("shared", "independent")
 # Which reg model a reg+cls model is compared with: one reg per data set, shared by every reg+cls
 # trained on it (ours), or its own reg per reg+cls model, as every run of the authors' code trains.
 REG_PAIRINGS = ("per_dataset", "per_model")
-# regcls.synthetic's data options (authors_code_choices.md): declared here, as search spaces
+# regcls.data.synthetic's data options (authors_code_choices.md): declared here, as search spaces
 # import nothing heavy; regcls validates them again when a dataset is drawn.
 FUNCTION_SETS = ("paper", "authors")
 PEAK_BINS = ("global", "region")
 VALIDATION_SAMPLINGS = ("balanced", "as_training")
-# Per-shot groups: "scaled" thresholds follow the training-set size (regcls.metrics
+# Per-shot groups: "scaled" thresholds follow the training-set size (regcls.evaluation.metrics
 # scaled_shot_thresholds, many > 7x and few < 0.5x the mean count per bin), "dir" are Yang et
 # al.'s fixed 100 / 20 samples per bin (always an empty few group at ~10,000 samples).
 SHOT_RULES = ("scaled", "dir")
@@ -79,7 +79,7 @@ class Synthetic1DPreset:
     dtype: str = "float32"
     hidden: tuple[int, ...] = (6, 16)
     shot_bins: int = 100
-    # Eq. 12 as printed ("floor") or as in the authors' code ("ceil"): see regcls.binning.
+    # Eq. 12 as printed ("floor") or as in the authors' code ("ceil"): see regcls.data.binning.
     equalize_rounding: str = "floor"
     optuna: OptunaSpace = OptunaSpace()
     controls: tuple[str, ...] = CONTROLS
@@ -95,7 +95,8 @@ class Synthetic1DPreset:
     l_extra_bins: int = 100
     l_extra_pseudo_count: float = 0.5
     l_extra_samples: int = 2000
-    # Data options where the authors' code differs from the paper (regcls.synthetic.DataConfig).
+    # Data options where the authors' code differs from the paper
+    # (regcls.data.synthetic.DataConfig).
     function_set: str = "paper"
     peak_share: float = 0.75
     peak_bins: str = "global"

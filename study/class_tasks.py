@@ -8,8 +8,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from regcls.binning import ClassBinning, make_binning
-from regcls.packed import ModelTask
+from regcls.data.binning import ClassBinning, make_binning
+from regcls.training.tasks import ModelTask
 from study.variants import OBJECTIVES
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from regcls.binning import (
+from regcls.data.binning import (
     EQUALIZE_ROUNDINGS,
     ClassBinning,
     assign_classes,
@@ -16,7 +16,7 @@ from regcls.binning import (
     keep_probability,
     make_binning,
 )
-from regcls.synthetic import DataConfig, make_dataset
+from regcls.data.synthetic import DataConfig, make_dataset
 
 CLASS_COUNTS = (4, 16, 64, 256, 1024)
 

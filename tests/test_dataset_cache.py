@@ -10,7 +10,7 @@ import pytest
 import torch
 from tiny_specs import tiny_spec
 
-from regcls.synthetic import DataConfig, make_dataset
+from regcls.data.synthetic import DataConfig, make_dataset
 from study.synthetic_1d.dataset_cache import DatasetCache
 from study.synthetic_1d.packing import CostModel
 from study.synthetic_1d.point import data_config, train_points

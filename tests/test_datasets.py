@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from regcls import text_encoding
-from regcls.datasets import DatasetLayoutError
-from regcls.datasets.breakfast import load_breakfast, read_breakfast_video
-from regcls.datasets.fixtures import (
+from regcls.data.datasets import DatasetLayoutError
+from regcls.data.datasets.breakfast import load_breakfast, read_breakfast_video
+from regcls.data.datasets.fixtures import (
     write_breakfast_fixture,
     write_imdb_wiki_fixture,
     write_nyud2_fixture,
 )
-from regcls.datasets.imdb_wiki import ImdbWikiDataset, read_imdb_wiki
-from regcls.datasets.nyud2 import Nyud2Dataset, read_depth_png, read_nyud2, validation_scenes
-from regcls.datasets.stsb import load_stsb_dir, shipped_root
-from regcls.text_encoding import cache_path, encode_pairs, pair_features, resolve_model
+from regcls.data.datasets.imdb_wiki import ImdbWikiDataset, read_imdb_wiki
+from regcls.data.datasets.nyud2 import Nyud2Dataset, read_depth_png, read_nyud2, validation_scenes
+from regcls.data.datasets.stsb import load_stsb_dir, shipped_root
+from regcls.models import text_encoder
+from regcls.models.text_encoder import cache_path, encode_pairs, pair_features, resolve_model
 
 
 def _one_line(error: pytest.ExceptionInfo, start: str) -> str:
@@ -294,7 +294,7 @@ def test_encode_few_pairs_then_hit_the_cache(tmp_path, monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("cache miss: the encoder was loaded again")
 
-    monkeypatch.setattr(text_encoding, "load_encoder", no_model)
+    monkeypatch.setattr(text_encoder, "load_encoder", no_model)
     np.testing.assert_array_equal(encode_pairs(s1, s2, cache_dir=tmp_path), features)
     assert len(list(tmp_path.glob("*.npy"))) == 1
     assert cache_path(tmp_path, "other-model", "k") != cache_path(tmp_path, "all-MiniLM-L6-v2", "k")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from regcls.dir_metrics import (
+from regcls.evaluation.dir_metrics import (
     bin_counts,
     bin_index,
     dir_metrics,

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from regcls.binning import make_binning
-from regcls.epoch_trainer import EpochSettings, class_labels, evaluate, predict, train_epochs
+from regcls.data.binning import make_binning
+from regcls.training.epochs import EpochSettings, class_labels, evaluate, predict, train_epochs
 
 
 class Tiny(nn.Module):

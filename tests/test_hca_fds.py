@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from regcls.distillation import distill_epochs, student_init, train_distillation
-from regcls.hierarchy import (
+from regcls.data.hierarchy import (
     class_mapping_matrix,
     class_means,
     default_num_heads,
     hierarchy_levels,
     merged_edges,
 )
-from regcls.mlp import init_params
+from regcls.models.mlp import init_params
 from regcls.objectives import OBJECTIVES, Objective
 from regcls.objectives.distillation import distillation_loss
 from regcls.objectives.feature_smoothing import (
@@ -29,8 +28,10 @@ from regcls.objectives.feature_smoothing import (
     target_bins,
 )
 from regcls.objectives.hierarchical import hca_scores, max_alignment
-from regcls.packed import ModelTask, TrainSettings, train_packed
-from regcls.single import _FDSReference, distill_single, train_single
+from regcls.training.distillation import distill_epochs, student_init, train_distillation
+from regcls.training.packed import train_packed
+from regcls.training.single import _FDSReference, distill_single, train_single
+from regcls.training.tasks import ModelTask, TrainSettings
 
 HIDDEN = (6, 16)
 F64 = torch.float64

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from regcls.l_extra import (
+from regcls.evaluation.l_extra import (
     TargetHistogram,
     class_frequencies,
     l_extra_gauss,
@@ -224,7 +224,7 @@ def test_bad_arguments_raise_naming_the_argument(call, name):
 
 def test_module_imports_no_ray_polars_plotly():
     code = (
-        "import sys, regcls.l_extra\n"
+        "import sys, regcls.evaluation.l_extra\n"
         "print(','.join(sorted(m for m in sys.modules\n"
         "                      if m.split('.')[0] in ('ray', 'polars', 'plotly', 'scipy'))))\n"
     )

@@ -40,6 +40,37 @@ def test_package_imports_nothing_forbidden(package, forbidden):
     assert result.stdout.strip() == "", f"{package} imports {result.stdout.strip()}"
 
 
+# The rooms of `regcls/` (its docstring): data and models are the ground floor, objectives build
+# on models, training on everything below it; evaluation measures trained models without training.
+REGCLS_ROOMS = [
+    ("regcls/data", ("regcls.models", "regcls.objectives", "regcls.training", "regcls.evaluation")),
+    ("regcls/models", ("regcls.objectives", "regcls.training", "regcls.evaluation")),
+    ("regcls/objectives", ("regcls.training", "regcls.evaluation", "regcls.methods")),
+    ("regcls/evaluation", ("regcls.training", "regcls.objectives", "regcls.methods")),
+    ("regcls/training", ("regcls.evaluation", "regcls.methods")),
+]
+
+
+@pytest.mark.parametrize(("room", "forbidden"), REGCLS_ROOMS)
+def test_regcls_rooms_import_downwards_only(room, forbidden):
+    # A fresh interpreter imports every module of the room; no module of a forbidden room may load.
+    code = (
+        "import importlib, sys\n"
+        f"for name in {_modules(room)!r}: importlib.import_module(name)\n"
+        f"bad = sorted(m for m in sys.modules if m.startswith({forbidden!r}))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "", f"{room} imports {result.stdout.strip()}"
+
+
+def test_regcls_top_level_holds_only_rooms_and_the_zoo_registry():
+    top = {p.name for p in (ROOT / "regcls").iterdir() if not p.name.startswith(("_", "."))}
+    assert top == {"data", "models", "objectives", "training", "evaluation", "methods.py"}
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [

@@ -12,6 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from regcls.data.reweighting import denseweight_weights, lds_kernel_window, lds_weights
+from regcls.data.soft_targets import hl_gauss_targets, soft_group_targets
 from regcls.methods import (
     METHODS,
     MethodConfig,
@@ -20,13 +22,12 @@ from regcls.methods import (
     method_columns,
     split_packs,
 )
-from regcls.mlp import init_params
+from regcls.models.mlp import init_params
 from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.focal import FocalTerm
-from regcls.packed import ModelTask, TrainSettings, train_packed
-from regcls.reweighting import denseweight_weights, lds_kernel_window, lds_weights
-from regcls.single import distill_single, train_single
-from regcls.soft_targets import hl_gauss_targets, soft_group_targets
+from regcls.training.packed import train_packed
+from regcls.training.single import distill_single, train_single
+from regcls.training.tasks import ModelTask, TrainSettings
 
 F64 = torch.float64
 ZOO = (
@@ -239,6 +240,25 @@ def test_hca_d_via_methods_two_stages():
         [MethodConfig("hca-d", distill_epochs=2)] * 2, tasks, stage1, settings
     )
     assert two.epochs_trained.tolist() == [2, 2]
+
+
+@pytest.mark.parametrize(("optimizer", "momentum"), [("adamw", 0.9), ("sgd", 0.9)])
+def test_learned_sigma_and_distillation_follow_the_optimizer(optimizer, momentum):
+    """BMC's learned sigma is a param group of the model's optimiser (Ren et al.), HCA-d's second
+    stage a fresh one of the same kind: packed == single under AdamW and SGD too."""
+    settings = _settings(optimizer=optimizer, momentum=momentum)
+    bmc = [
+        _task("reg-bmc", 1, 430, bmc_sigma_learned=True),
+        _task("reg-bmc", 2, 300, bmc_sigma=0.3),  # fixed sigma, fewer steps, same pack
+        _task("reg", 3, 400),
+    ]
+    _assert_packed_equals_single(bmc, settings)
+    tasks = [_task("hca-d", 1, 400, 12), _task("hca-d", 2, 350, 10, hca_heads=2)]
+    stage1 = train_packed(tasks, settings)
+    distilled = distill_method_models([MethodConfig("hca-d")] * 2, tasks, stage1, settings)
+    for i, task in enumerate(tasks):
+        single = distill_single(task, stage1.params[i], settings, epochs=1)
+        assert _rel_err(distilled.heads[i], single.heads[0]) < 1e-10
 
 
 def test_hca_defaults_to_class_means_and_the_papers_heads():

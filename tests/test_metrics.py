@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from regcls.metrics import (
+from regcls.data.synthetic import DataConfig, make_dataset
+from regcls.evaluation.metrics import (
     SCALED_SHOT_FACTORS,
     SHOT_THRESHOLDS,
     SHOTS,
@@ -20,7 +21,6 @@ from regcls.metrics import (
     shot_mse,
     shot_of,
 )
-from regcls.synthetic import DataConfig, make_dataset
 
 
 def test_mse_mae_by_hand():

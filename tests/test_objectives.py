@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from regcls.mlp import init_params
+from regcls.models.mlp import init_params
 from regcls.objectives import OBJECTIVES, Objective, objective
 from regcls.objectives.mse import MSETerm, batch_weights
-from regcls.packed import ModelTask, TrainSettings, train_packed
-from regcls.single import train_single
+from regcls.training.packed import train_packed
+from regcls.training.single import train_single
+from regcls.training.tasks import ModelTask, TrainSettings
 
 HIDDEN = (6, 16)
 F64 = torch.float64

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from regcls.packed import ModelTask, TrainSettings, train_packed
+from regcls.training.packed import train_packed
+from regcls.training.tasks import ModelTask, TrainSettings
 
 GOLDEN = Path(__file__).parent / "data" / "golden_packed_float64.npz"
 EPOCHS, BATCH = 3, 64
@@ -127,11 +128,11 @@ def test_packed_equals_golden(run):
 
 def _tile_module():
     # TILE_BYTES lives with the class head: regcls.objectives.cross_entropy, or (old code)
-    # regcls.packed.
+    # regcls.training.packed.
     try:
         return importlib.import_module("regcls.objectives.cross_entropy")
     except ModuleNotFoundError:
-        return importlib.import_module("regcls.packed")
+        return importlib.import_module("regcls.training.packed")
 
 
 def _write_golden(path: Path) -> None:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import run_study
-from regcls.datasets.fixtures import (
+from regcls.data.datasets.fixtures import (
     write_breakfast_fixture,
     write_imdb_wiki_fixture,
     write_nyud2_fixture,
@@ -272,7 +272,7 @@ def test_spec_round_trips_through_its_tune_config_with_the_same_key():
 
 def test_breakfast_task_list_is_the_same_in_the_loader_and_the_search_space():
     # Two copies by the layering rules (search_spaces may not import numpy-heavy regcls).
-    from regcls.datasets import breakfast as loader
+    from regcls.data.datasets import breakfast as loader
     from search_spaces import breakfast as space
 
     assert space.TASKS == loader.TASKS

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from regcls.synthetic import (
+from regcls.data.synthetic import (
     AUTHORS_PEAK_SHARE,
     FUNCTION_SEED,
     FUNCTION_SETS,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from regcls.vision import DepthEncoderDecoder, ResNetRegressor
+from regcls.models.vision import DepthEncoderDecoder, ResNetRegressor
 
 
 @pytest.mark.parametrize(("depth", "features"), [(18, 512), (50, 2048)])
@@ -41,10 +41,10 @@ def test_bad_arguments():
 
 
 def test_depth_model_trains_one_epoch_on_the_nyu_fixture(tmp_path):
-    from regcls.binning import make_binning
-    from regcls.datasets.fixtures import write_nyud2_fixture
-    from regcls.datasets.nyud2 import Nyud2Dataset
-    from regcls.epoch_trainer import EpochSettings, predict, train_epochs
+    from regcls.data.binning import make_binning
+    from regcls.data.datasets.fixtures import write_nyud2_fixture
+    from regcls.data.datasets.nyud2 import Nyud2Dataset
+    from regcls.training.epochs import EpochSettings, predict, train_epochs
 
     write_nyud2_fixture(tmp_path)
     size = (24, 32)

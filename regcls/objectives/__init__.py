@@ -31,8 +31,8 @@ The regression-by-classification family (issue 10; hyperparameters in `regcls.me
   LDS re-weights the classification losses of a model without a regression term).
 
 Per-sample weights (LDS, DenseWeight) and soft targets are data of the task
-(`ModelTask.sample_weight`, `ModelTask.soft_targets`), computed once by `regcls.reweighting` and
-`regcls.soft_targets`.
+(`ModelTask.sample_weight`, `ModelTask.soft_targets`), computed once by
+`regcls.data.reweighting` and `regcls.data.soft_targets`.
 
 A new variant is a new piece module plus a registry entry (`OBJECTIVES`, and `CLASS_HEADS` or
 `prediction.RULES` for a new head or rule).

@@ -13,7 +13,7 @@ reaches only the finest class holding the max of coarse class i (Eq. 13), then t
 Exact ties inside a coarse class (measure zero for real-valued logits) would pass the gradient to
 every tied class. No epsilon is added inside the log: p-bar > 0 because softmax outputs are.
 
-`regcls.distillation.train_distillation` runs the second stage with it (packed);
+`regcls.training.distillation.train_distillation` runs the second stage with it (packed);
 `aligned_kl` is the padded form a pack of models with different class counts needs.
 """
 

@@ -7,7 +7,7 @@ classes), G_2, ..., G_{H-1}. Each level is a softmax over its own rows (Eqs. 2, 
 loss is the unweighted sum of the levels' mean CEs (Eq. 6: L = sum_h L^h_ce). A one-level model
 (no coarse levels) is a plain one-hot CE head, so `reg+cls` models train in the same pack.
 
-`class_levels` `[H - 1, C]` int64 (`regcls.hierarchy.hierarchy_levels`) holds the level-h class
+`class_levels` `[H - 1, C]` int64 (`regcls.data.hierarchy.hierarchy_levels`) holds the level-h class
 of every finest class; `T_{h,H}^T p^h` (copy each coarse probability to the finest classes it
 contains) is then `p^h[:, class_levels[h - 1]]`.
 """

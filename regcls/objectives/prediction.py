@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from regcls.mlp import forward
+from regcls.models.mlp import forward
 from regcls.objectives.hierarchical import hca_scores
 
 # (one model's params, x [N, in], its class centres or None, its class_levels or None)

@@ -4,7 +4,7 @@ One row per trained model on IMDB-WIKI-DIR (age), NYUD2-DIR (depth), Breakfast (
 or STS-B-DIR (sentence similarity); every column nullable. The metrics follow Yang et al. 2021
 (Section 2.6 of the related-methods digest): per split (val, test) MAE, MSE, RMSE, GM (geometric
 mean of the L1 errors), Pearson correlation (the coefficient r in [-1, 1], a fraction, not %) and
-delta1 (share of predictions within a factor 1.25 of the target), as `regcls.dir_metrics`
+delta1 (share of predictions within a factor 1.25 of the target), as `regcls.evaluation.dir_metrics`
 computes them, over all samples and per shot (many: > 100 training samples in the target's bin
 of width `shot_bin_width`, medium: 20-100, few: < 20). A metric a dataset does not use stays
 null.

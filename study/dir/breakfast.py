@@ -1,8 +1,8 @@
 """Breakfast progress prediction: one ReLU MLP per task, split, target and seed (Section 3.3).
 
-The body of the Breakfast trials, free of Ray: frames from `regcls.datasets.breakfast`, the MLP
-from `regcls.single`, training (Eq. 4, balanced classes Eq. 12-13, lr x 0.1 at the milestone)
-from `regcls.epoch_trainer`.
+The body of the Breakfast trials, free of Ray: frames from `regcls.data.datasets.breakfast`, the MLP
+from `regcls.models.mlp`, training (Eq. 4, balanced classes Eq. 12-13, lr x 0.1 at the
+milestone) from `regcls.training.epochs`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from regcls.datasets.breakfast import FEATURE_DIM, FrameSet, load_breakfast
-from regcls.dir_metrics import bin_counts
-from regcls.epoch_trainer import train_epochs
-from regcls.single import MLP
+from regcls.data.datasets.breakfast import FEATURE_DIM, FrameSet, load_breakfast
+from regcls.evaluation.dir_metrics import bin_counts
+from regcls.models.mlp import MLP
+from regcls.training.epochs import train_epochs
 from study.class_tasks import class_binning
 from study.dir.epochs import epoch_model_row, epoch_settings
 from study.dir.spec import DirSpec

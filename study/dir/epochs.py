@@ -1,4 +1,4 @@
-"""One DIR model trained epoch by epoch with `regcls.epoch_trainer` (Breakfast MLPs, image
+"""One DIR model trained epoch by epoch with `regcls.training.epochs` (Breakfast MLPs, image
 models): its training settings from the spec, and its results row."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from regcls.binning import ClassBinning
-from regcls.epoch_trainer import EpochResult, EpochSettings, predict
+from regcls.data.binning import ClassBinning
+from regcls.training.epochs import EpochResult, EpochSettings, predict
 from study.dir.rows import model_row, prediction_metrics
 from study.dir.spec import DirSpec
 

@@ -1,8 +1,8 @@
 """IMDB-WIKI-DIR and NYUD2-DIR: train one image model per seed and turn it into results rows.
 
-The body of the image trials, free of Ray: datasets from `regcls.datasets`, models from
-`regcls.vision`, training (Eq. 4, balanced classes Eq. 12-13, the Table 4 control, best epoch
-on validation, mixed precision on CUDA) from `regcls.epoch_trainer`.
+The body of the image trials, free of Ray: datasets from `regcls.data.datasets`, models from
+`regcls.models.vision`, training (Eq. 4, balanced classes Eq. 12-13, the Table 4 control, best epoch
+on validation, mixed precision on CUDA) from `regcls.training.epochs`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from regcls.binning import make_binning
-from regcls.datasets.imdb_wiki import ImdbWikiDataset, read_imdb_wiki
-from regcls.datasets.nyud2 import Nyud2Dataset, read_depth_png, read_nyud2
-from regcls.dir_metrics import bin_counts
-from regcls.epoch_trainer import train_epochs
-from regcls.vision import DepthEncoderDecoder, ResNetRegressor
+from regcls.data.binning import make_binning
+from regcls.data.datasets.imdb_wiki import ImdbWikiDataset, read_imdb_wiki
+from regcls.data.datasets.nyud2 import Nyud2Dataset, read_depth_png, read_nyud2
+from regcls.evaluation.dir_metrics import bin_counts
+from regcls.models.vision import DepthEncoderDecoder, ResNetRegressor
+from regcls.training.epochs import train_epochs
 from search_spaces.nyud2_dir import SHOT_BINS, image_shape
 from study.class_tasks import class_binning
 from study.dir.epochs import epoch_model_row, epoch_settings

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from regcls.datasets import layout_error
+from regcls.data.datasets import layout_error
 from search_spaces import breakfast as breakfast_space
 from search_spaces import imdb_wiki_dir, nyud2_dir, stsb_dir
 from study.dir.plan import breakfast_specs, declared_models, image_specs, stsb_specs
@@ -33,7 +33,7 @@ class DirStudy:
     specs: Callable[[object, str], list[DirSpec]]
     packed: bool  # small MLPs share a core (packed resources) or a trial takes a whole device
     # (preset, folder) -> writes the tiny generated dataset `--preset smoke` runs on without
-    # `--data-root` (regcls.datasets.fixtures); None: the study ships its data (stsb_dir)
+    # `--data-root` (regcls.data.datasets.fixtures); None: the study ships its data (stsb_dir)
     write_smoke_data: Callable[[object, Path], None] | None = None
     # preset -> one line on what the preset leaves out (`--list` and `--dry-run` print it)
     preset_note: Callable[[object], str] | None = None
@@ -175,19 +175,19 @@ def dry_run(study: DirStudy, options: StudyOptions) -> str:
 
 
 def _write_imdb_wiki_smoke(preset: object, root: Path) -> None:
-    from regcls.datasets.fixtures import write_imdb_wiki_fixture  # numpy, PIL
+    from regcls.data.datasets.fixtures import write_imdb_wiki_fixture  # numpy, PIL
 
     write_imdb_wiki_fixture(root)
 
 
 def _write_nyud2_smoke(preset: object, root: Path) -> None:
-    from regcls.datasets.fixtures import write_nyud2_fixture
+    from regcls.data.datasets.fixtures import write_nyud2_fixture
 
     write_nyud2_fixture(root)
 
 
 def _write_breakfast_smoke(preset, root: Path) -> None:
-    from regcls.datasets.fixtures import write_breakfast_fixture
+    from regcls.data.datasets.fixtures import write_breakfast_fixture
 
     write_breakfast_fixture(root, tasks=tuple(preset.tasks))
 
@@ -202,7 +202,7 @@ def _require_root(study: str, root: Path | None, layout: str) -> Path:
 
 
 def _check_imdb_wiki(preset, root: Path | None) -> str:
-    from regcls.datasets import imdb_wiki  # its reader imports torch
+    from regcls.data.datasets import imdb_wiki  # its reader imports torch
 
     root = _require_root("imdb_wiki_dir", root, imdb_wiki.LAYOUT)
     for split in imdb_wiki.SPLITS:
@@ -214,7 +214,7 @@ def _check_imdb_wiki(preset, root: Path | None) -> str:
 
 
 def _check_nyud2(preset, root: Path | None) -> str:
-    from regcls.datasets import nyud2  # its reader imports torch
+    from regcls.data.datasets import nyud2  # its reader imports torch
 
     root = _require_root("nyud2_dir", root, nyud2.LAYOUT)
     for split in nyud2.SPLITS:
@@ -223,7 +223,7 @@ def _check_nyud2(preset, root: Path | None) -> str:
 
 
 def _check_breakfast(preset, root: Path | None) -> str:
-    from regcls.datasets import breakfast as breakfast_data
+    from regcls.data.datasets import breakfast as breakfast_data
 
     layout = breakfast_data.LAYOUT
     root = _require_root("breakfast", root, layout)
@@ -248,7 +248,7 @@ def _check_breakfast(preset, root: Path | None) -> str:
 
 
 def _check_stsb(preset, root: Path | None) -> str:
-    from regcls.datasets import stsb
+    from regcls.data.datasets import stsb
 
     for split in stsb.FILES:
         stsb.load_stsb_dir(split, root)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from regcls.binning import ClassBinning
-from regcls.dir_metrics import SHOTS, dir_metrics
+from regcls.data.binning import ClassBinning
+from regcls.evaluation.dir_metrics import SHOTS, dir_metrics
 from study.dir.spec import DirSpec, identity_fields
 from study.run_info import run_info
 

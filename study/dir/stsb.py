@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from regcls.binning import ClassBinning
-from regcls.datasets.stsb import load_stsb_dir
-from regcls.dir_metrics import bin_counts
+from regcls.data.binning import ClassBinning
+from regcls.data.datasets.stsb import load_stsb_dir
+from regcls.evaluation.dir_metrics import bin_counts
 from regcls.methods import MethodConfig, build_method_task, distill_method_models, method_columns
-from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
-from regcls.text_encoding import encode_pairs, encode_stsb_split
+from regcls.models.text_encoder import encode_pairs, encode_stsb_split
+from regcls.training.packed import train_packed
+from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
 from study.class_tasks import class_binning, packed_task
 from study.dir.rows import model_row, prediction_metrics
 from study.dir.spec import ZOO_VARIANTS, DirSpec

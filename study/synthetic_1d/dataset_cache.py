@@ -4,15 +4,15 @@ Every grid point of a stage trains on the same dataset versions (scenario, sampl
 seed): the lambda grid, the class counts and the variants all reuse them. A trial (a bundle of
 packs, `study.synthetic_1d.bundles`) therefore draws each version once and builds its training
 tensors once per dtype and device; the packs of the bundle and the models of a pack share them,
-and `regcls.packed` stacks a shared tensor once. `make_dataset` is deterministic in its config,
-so sharing changes no number.
+and `regcls.training.packed` stacks a shared tensor once. `make_dataset` is deterministic in its
+config, so sharing changes no number.
 """
 
 from __future__ import annotations
 
 import torch
 
-from regcls.synthetic import DataConfig, Dataset1D, make_dataset
+from regcls.data.synthetic import DataConfig, Dataset1D, make_dataset
 
 
 class DatasetCache:

@@ -207,7 +207,8 @@ def _time_pack(models: int, classes: int, device: str) -> float:
     after a warm-up."""
     import torch
 
-    from regcls.packed import ModelTask, TrainSettings, train_packed
+    from regcls.training.packed import train_packed
+    from regcls.training.tasks import ModelTask, TrainSettings
 
     n = _CALIBRATION_STEPS * _CALIBRATION_BATCH
     x = torch.linspace(-1, 1, n, device=device).unsqueeze(1)

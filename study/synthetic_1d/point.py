@@ -15,28 +15,29 @@ from dataclasses import fields
 import numpy as np
 import torch
 
-from regcls.binning import ClassBinning
-from regcls.l_extra import (
+from regcls.data.binning import ClassBinning
+from regcls.data.synthetic import (
+    DataConfig,
+    Dataset1D,
+    authors_sine_functions,
+    sine_functions,
+)
+from regcls.evaluation.l_extra import (
     SIGMA2_RULE,
     class_frequencies,
     l_extra_gauss,
     l_extra_softmax,
     target_histogram,
 )
-from regcls.metrics import (
+from regcls.evaluation.metrics import (
     SHOT_THRESHOLDS,
     accuracy,
     regression_metrics,
     scaled_shot_thresholds,
 )
-from regcls.mlp import torch_dtype
-from regcls.packed import ModelTask, TrainedModels, TrainSettings, train_packed
-from regcls.synthetic import (
-    DataConfig,
-    Dataset1D,
-    authors_sine_functions,
-    sine_functions,
-)
+from regcls.models.mlp import torch_dtype
+from regcls.training.packed import train_packed
+from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
 from study.synthetic_1d.dataset_cache import DatasetCache

@@ -75,8 +75,8 @@ class TrialSpec:
 
     @property
     def data_fields(self) -> tuple[tuple[str, object], ...]:
-        """The `regcls.synthetic.DataConfig` fields shared by the spec's replicates (all but the
-        function and seed), as sorted pairs; `point.data_config` builds each replicate's
+        """The `regcls.data.synthetic.DataConfig` fields shared by the spec's replicates (all but
+        the function and seed), as sorted pairs; `point.data_config` builds each replicate's
         version from them."""
         fields = {
             "scenario": self.scenario,

@@ -13,9 +13,8 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from regcls.binning import ClassBinning
-from regcls.distillation import DistilledModels, distill_epochs
-from regcls.hierarchy import default_num_heads
+from regcls.data.binning import ClassBinning
+from regcls.data.hierarchy import default_num_heads
 from regcls.methods import (
     METHODS,
     MethodConfig,
@@ -23,7 +22,8 @@ from regcls.methods import (
     distill_method_models,
     method_columns,
 )
-from regcls.packed import ModelTask, TrainedModels, TrainSettings
+from regcls.training.distillation import DistilledModels, distill_epochs
+from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
 from study.synthetic_1d.trial_spec import TrialSpec
 from study.variants import is_zoo_variant
 

@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from regcls.datasets import layout_error
+from regcls.data.datasets import layout_error
 
 TASKS = (
     "cereals",

@@ -8,13 +8,14 @@ Prediction uses F and G_T only: the centre of argmax p^T.
 
 Choices the paper leaves open, fixed here (and the study should record them):
 - stage-2 epochs: `distill_epochs(stage-1 epochs)` = ceil(0.2 E) ("additional 20% epochs");
-- optimiser: the model's own Adam settings (lr, weight decay, eps) and batch size, a fresh Adam;
+- optimiser: the model's own optimiser settings (optimizer, lr, weight decay, eps, momentum) and
+  batch size, a fresh optimiser;
 - minibatch order from `seed + DISTILL_SEED_OFFSET`, G_T's Xavier init from `init_seed` (else
   `seed`) + DISTILL_SEED_OFFSET, zero biases;
 - the frozen teachers p^h and features are computed once (no dropout / BN in this MLP).
 
 `train_distillation` trains the G_T of K models as one vectorised program with the exact
-hand-written gradient; `regcls.single.distill_single` is its autograd reference.
+hand-written gradient; `regcls.training.single.distill_single` is its autograd reference.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 
 import torch
 
-from regcls.adam import FlatAdam
-from regcls.mlp import forward, torch_dtype
+from regcls.models.mlp import forward, torch_dtype
 from regcls.objectives.distillation import aligned_kl
 from regcls.objectives.hierarchical import level_log_probs, level_sizes
-from regcls.packed import ModelTask, TrainedModels, TrainSettings, _check_tasks
+from regcls.training.optimizers import flat_optimizer
+from regcls.training.task_checks import check_tasks
+from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
 
 DISTILL_SEED_OFFSET = 3_000_009
 STAGE2_FRACTION = 0.2  # "additional 20% epochs of stage 1"
@@ -93,13 +95,13 @@ def train_distillation(
     """Stage 2 of HCA-d for every task (`hca` tasks; `stage1.params[k]` its stage-1 model),
     packed; `epochs` None -> `distill_epochs(settings.epochs)`."""
     _check_distillation(tasks, stage1)
-    _check_tasks(tasks, settings)
+    check_tasks(tasks, settings)
     epochs = distill_epochs(settings.epochs) if epochs is None else int(epochs)
     return _Stage2(tasks, stage1, settings).run(epochs)
 
 
 class _Stage2:
-    """G_T parameters `[K, P]` (flat, with views), Adam state and the frozen inputs of a pack."""
+    """G_T parameters `[K, P]` (flat, with views), optimiser state, the frozen inputs of a pack."""
 
     def __init__(self, tasks, stage1: TrainedModels, settings: TrainSettings) -> None:
         self.tasks, self.stage1, self.settings = tasks, stage1, settings
@@ -153,8 +155,16 @@ class _Stage2:
         self.steps = [n // b if drop else -(-n // b) for n in self.counts]
         self.steps_t = torch.tensor(self.steps, dtype=torch.float64, device=device)
         decay = [settings.weight_decay if t.weight_decay is None else t.weight_decay for t in tasks]
-        self.adam = FlatAdam(
-            self.flat, self.grad, [t.lr for t in tasks], decay, self.steps, settings.adam_eps
+        lr = [t.lr for t in tasks]
+        self.optimizer = flat_optimizer(
+            settings.optimizer,
+            self.flat,
+            self.grad,
+            lr,
+            decay,
+            self.steps,
+            settings.adam_eps,
+            settings.momentum,
         )
         self.alive = torch.ones(k, dtype=torch.bool, device=device)
         self.epochs_done = torch.zeros(k, dtype=torch.int64, device=device)
@@ -208,7 +218,7 @@ class _Stage2:
             self.alive.logical_and_(torch.isfinite(loss))
             active = self.alive & (step < self.steps_t)
             loss_sum += torch.where(active, loss, 0.0).double()
-            self.adam.step(epoch, step, active)
+            self.optimizer.step(epoch, step, active)
         mean = (loss_sum / self.steps_t).to(self.dtype)
         self.final_loss = torch.where(self.alive, mean, math.nan)
         self.epochs_done += self.alive

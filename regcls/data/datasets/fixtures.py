@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regcls.datasets.breakfast import TASKS
+from regcls.data.datasets.breakfast import TASKS
 
 _BREAKFAST_PARTICIPANTS = (3, 9, 16, 22, 29, 35, 42, 48)  # two per S1..S4 test group
 

@@ -10,8 +10,9 @@ What each model minimises is its `regcls.objectives.Objective` (Eq. 4: `lam * MS
 `reg+cls`, `MSE` for `reg`, ...); the pieces in `regcls.objectives` compute every loss term and
 its exact hand-written gradient (see `benchmarks/NOTES.md` for the measured gain over autograd).
 This module only runs the pack: layout, data and minibatches, the trunk and regression head, the
-step loop, divergence, Adam and the results. `regcls.single.train_single` is the plain
-nn.Module + torch.optim.Adam reference the tests compare against.
+step loop, divergence, the optimiser step and the results; what it trains is described by
+`regcls.training.tasks`. `regcls.training.single.train_single` is the plain nn.Module +
+torch.optim.Adam reference the tests compare against.
 
 Which objectives share a pack (`regcls.objectives.pack_class_head`): a pack runs one class-head
 piece. Models without a class head (`reg`, `reg-scaled`, `reg-lds`, `reg-focal`, `reg-bmc`,
@@ -26,174 +27,27 @@ Focal-R, BMC and per-sample weights are per-model rows and mix with everything.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import torch
 
-from regcls.adam import BETAS, FlatAdam
-from regcls.mlp import MLPLayout, forward, init_params, matmul_dtype, torch_dtype
-from regcls.objectives import CLASS_HEADS, OBJECTIVES, Objective, objective, pack_class_head
+from regcls.models.mlp import MLPLayout, init_params, matmul_dtype, torch_dtype
+from regcls.objectives import CLASS_HEADS, Objective, pack_class_head
 from regcls.objectives.balanced_mse import BMCTerm
 from regcls.objectives.cross_entropy import draw_kept
-from regcls.objectives.feature_smoothing import FDSConfig, FeatureSmoothing, target_bins
-from regcls.objectives.focal import FOCAL_ACTIVATIONS, FocalTerm
-from regcls.objectives.hierarchical import HCA_RULES, level_sizes
+from regcls.objectives.feature_smoothing import FeatureSmoothing, target_bins
+from regcls.objectives.focal import FocalTerm
 from regcls.objectives.mse import MSETerm, batch_weights
-from regcls.objectives.prediction import RULES
-
-EPS = 1e-8  # default TrainSettings.adam_eps (torch.optim.Adam's)
-# Seed offsets of a model's minibatch-order and keep-draw generators (from `seed`; the init uses
-# `init_seed`, default `seed`).
-PERM_SEED_OFFSET = 1_000_003
-KEEP_SEED_OFFSET = 2_000_006
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Training schedule shared by every model of a pack."""
-
-    epochs: int = 80
-    batch_size: int = 256
-    weight_decay: float = 1e-3  # coupled, as torch.optim.Adam(weight_decay=...)
-    dtype: str = "float32"
-    hidden: tuple[int, ...] = (6, 16)
-    drop_last: bool = True
-    adam_eps: float = EPS  # Adam's epsilon
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ValueError(f"epochs: must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size: must be >= 1, got {self.batch_size}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"weight_decay: must be finite and >= 0, got {self.weight_decay}")
-        if not (self.adam_eps > 0 and math.isfinite(self.adam_eps)):
-            raise ValueError(f"adam_eps: must be finite and > 0, got {self.adam_eps}")
-        torch_dtype(self.dtype)
-        if not self.hidden or any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"hidden: must be a non-empty tuple of widths >= 1, got {self.hidden}")
-
-
-@dataclass
-class ModelTask:
-    """One model to train.
-
-    `objective` names a `regcls.objectives.OBJECTIVES` composition; None infers today's: `reg`
-    without labels, `reg+cls` with labels, `reg+cls-balanced` with labels and `keep_prob`.
-    """
-
-    x_train: torch.Tensor  # [N, in_features]; tasks sharing one tensor share its memory
-    y_train: torch.Tensor  # [N]
-    seed: int  # minibatch order and keep draws; also the init unless `init_seed` is given
-    lr: float
-    lam: float = 1.0  # MSE weight of reg+cls (lam * MSE + CE, Eq. 4) and reg-scaled; else ignored
-    labels: torch.Tensor | None = None  # [N] int64 class ids; None -> no class head
-    num_classes: int = 0  # classifier width (C-bar for balanced classes)
-    keep_prob: torch.Tensor | None = None  # [N] keep probability (Eq. 13); None -> keep all
-    objective: str | None = None  # an OBJECTIVES name; None -> inferred (see above)
-    class_centres: torch.Tensor | None = None  # [num_classes] value of each class
-    weight_decay: float | None = None  # this model's coupled L2; None -> TrainSettings'
-    init_seed: int | None = None  # seed of the initial weights; None -> `seed`
-    # Objectives with per-sample MSE weights (reg-lds, reg-denseweight, reg-lds+cls) or CE weights
-    # (hca+lds): [N] > 0.
-    sample_weight: torch.Tensor | None = None
-    # Objectives with a soft-target class head (reg+hlgauss, reg+softlabel): [N, num_classes]
-    # target distributions (rows >= 0 summing to 1); `labels` stay the hard classes.
-    soft_targets: torch.Tensor | None = None
-    focal_beta: float = 0.2  # reg-focal: a(|e|) = 2 sigmoid(beta |e|) - 1 or tanh(beta |e|)
-    focal_gamma: float = 1.0  # reg-focal: e^2 * a(|e|)^gamma
-    focal_activation: str = "sigmoid"  # reg-focal: a FOCAL_ACTIVATIONS entry
-    bmc_sigma: float = 1.0  # reg-bmc: the noise sigma of Balanced MSE (the init when learned)
-    bmc_sigma_learned: bool = False  # reg-bmc: sigma is a parameter trained with the model
-    bmc_sigma_lr: float = 1e-2  # reg-bmc: Adam learning rate of a learned sigma (no decay)
-    # Hierarchical heads (hca, reg+hca): [H - 1, num_classes] int64, the coarse class of every
-    # finest class per coarse level (regcls.hierarchy.hierarchy_levels); [0, C] = one level.
-    class_levels: torch.Tensor | None = None
-    hca_rule: str | None = None  # hca's test-time rule: "add" (Eq. 7) or "mul" (Eq. 8)
-    fds: FDSConfig | None = None  # reg-fds: feature distribution smoothing hyperparameters
-
-    @property
-    def is_classifier(self) -> bool:
-        """Whether the model has a class head (it has labels)."""
-        return self.labels is not None
-
-    @property
-    def objective_spec(self) -> Objective:
-        """The model's objective: `objective`, else the one inferred from labels / keep_prob."""
-        if self.objective is not None:
-            return objective(self.objective)
-        if self.labels is None:
-            return OBJECTIVES["reg"]
-        return OBJECTIVES["reg+cls" if self.keep_prob is None else "reg+cls-balanced"]
-
-    @property
-    def head_width(self) -> int:
-        """Rows of the class head: 0 without labels, else every level's classes."""
-        if self.labels is None:
-            return 0
-        return sum(level_sizes(self.class_levels, int(self.num_classes)))
-
-    @property
-    def class_blocks(self) -> tuple[int, ...] | None:
-        """Level sizes of a hierarchical head (each its own linear layer), else None."""
-        if self.labels is None or self.class_levels is None:
-            return None
-        return tuple(level_sizes(self.class_levels, int(self.num_classes)))
-
-    @property
-    def prediction_rule(self) -> str:
-        """The model's `prediction.RULES` name (hca: by `hca_rule`)."""
-        rule = self.objective_spec.prediction
-        return f"hca_{self.hca_rule}" if rule == "hca" else rule
-
-
-@dataclass
-class TrainedModels:
-    """K trained models. Inside `on_epoch`, `params` are live views of the training state."""
-
-    params: Sequence[dict[str, torch.Tensor]]
-    diverged: torch.Tensor  # [K] bool
-    epochs_trained: torch.Tensor  # [K] int64
-    final_loss: torch.Tensor  # [K] mean training loss of the last epoch; nan when diverged
-    # Per model: its `prediction.RULES` name (None: all "regression") and class centres (or None).
-    prediction_rules: Sequence[str] | None = None
-    class_centres: Sequence[torch.Tensor | None] | None = None
-    bmc_sigma: torch.Tensor | None = None  # [K] BMC noise sigma (trained if learned); nan: no BMC
-    class_levels: Sequence[torch.Tensor | None] | None = None  # hierarchical heads (or None)
-    # Per model: FDS statistics (running_mean/var, smoothed_mean/var [bins, D]) or None.
-    fds_stats: Sequence[dict[str, torch.Tensor] | None] | None = None
-
-    def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
-        """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the
-        regression head, or for `cls-only` the expectation of the class centres); x `[N, in]` or
-        `[K, N, in]`."""
-        with torch.no_grad():
-            if index is not None:
-                return self._predict(index, x)
-            return torch.stack([self._predict(k, _model_x(x, k)) for k in range(len(self.params))])
-
-    def class_logits(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
-        """Class logits `[N, C]` of model `index`, else `[K, N, C_max]` padded with -inf."""
-        with torch.no_grad():
-            if index is not None:
-                return forward(self.params[index], x, with_logits=True)[1]
-            logits = [forward(p, _model_x(x, k), True)[1] for k, p in enumerate(self.params)]
-            width = max(item.shape[-1] for item in logits)
-            padded = [
-                torch.nn.functional.pad(t, (0, width - t.shape[-1]), value=-math.inf)
-                for t in logits
-            ]
-            return torch.stack(padded)
-
-    def _predict(self, index: int, x: torch.Tensor) -> torch.Tensor:
-        rules, centres = self.prediction_rules, self.class_centres
-        rule = RULES["regression" if rules is None else rules[index]]
-        levels = None if self.class_levels is None else self.class_levels[index]
-        return rule(self.params[index], x, None if centres is None else centres[index], levels)
-
-
-EpochHook = Callable[[int, TrainedModels], bool | None]
+from regcls.training.optimizers import flat_optimizer
+from regcls.training.task_checks import check_tasks
+from regcls.training.tasks import (
+    KEEP_SEED_OFFSET,
+    PERM_SEED_OFFSET,
+    EpochHook,
+    ModelTask,
+    TrainedModels,
+    TrainSettings,
+)
 
 
 def train_packed(
@@ -225,7 +79,7 @@ class _Pack:
         self.settings = settings
         self.dtype = torch_dtype(settings.dtype)
         self.device = tasks[0].x_train.device
-        in_features = _check_tasks(tasks, settings)
+        in_features = check_tasks(tasks, settings)
         objectives = [t.objective_spec for t in tasks]
         k = len(tasks)
         self.counts = [int(t.y_train.shape[0]) for t in tasks]
@@ -256,8 +110,8 @@ class _Pack:
         self.grads = self._layers(self.layout.views(self.grad))
 
         decay = [settings.weight_decay if t.weight_decay is None else t.weight_decay for t in tasks]
-        self.adam = FlatAdam(
-            self.flat, self.grad, [t.lr for t in tasks], decay, self.steps, settings.adam_eps
+        self.optimizer = _optimizer(
+            settings, self.flat, self.grad, [t.lr for t in tasks], decay, self.steps
         )
 
         # The loss pieces (regcls.objectives): the MSE term (Focal-R / BMC rows overwrite their
@@ -268,7 +122,7 @@ class _Pack:
         weights = [o.mse_weight(t.lam) for o, t in zip(objectives, tasks, strict=True)]
         scale = torch.tensor(weights, **opts)
         self.mse = MSETerm(scale)
-        self.focal = self.bmc = None
+        self.focal = self.bmc = self.sigma_optimizer = None
         focal = [i for i, o in enumerate(objectives) if o.regression_loss == "focal"]
         if focal:
             picked = [tasks[i] for i in focal]
@@ -284,11 +138,15 @@ class _Pack:
             picked = [tasks[i] for i in bmc]
             learned = [t.bmc_sigma_learned for t in picked]
             self.bmc = BMCTerm(bmc, scale, [t.bmc_sigma for t in picked], any(learned))
-            if any(learned):  # Adam state of the learned sigmas; fixed ones take zero steps
+            if any(learned):
+                # Ren et al. train sigma as a param group of the model's optimiser: its own lr, no
+                # weight decay. Fixed sigmas in the same pack take steps of lr 0.
                 lr = [t.bmc_sigma_lr if t.bmc_sigma_learned else 0.0 for t in picked]
-                self.sigma_neg_lr = -torch.tensor(lr, dtype=torch.float64, device=self.device)
-                self.sigma_avg = torch.zeros_like(self.bmc.sigma)
-                self.sigma_avg_sq = torch.zeros_like(self.bmc.sigma)
+                steps = [self.steps[i] for i in bmc]
+                sigma, grad = self.bmc.sigma.unsqueeze(1), self.bmc.grad_sigma.unsqueeze(1)
+                self.sigma_optimizer = _optimizer(
+                    settings, sigma, grad, lr, [0.0] * len(bmc), steps
+                )
         self.head = None
         self.soft = kind == "soft"
         if self.has_cls:
@@ -472,31 +330,9 @@ class _Pack:
             torch.sum(d_z, dim=2, out=grads[layer][1])
             if layer:
                 d_h = torch.bmm(self.weights[layer][0].transpose(1, 2), d_z)
-        self._adam(epoch, step, active)
-
-    def _adam(self, epoch: int, step: int, active: torch.Tensor) -> None:
-        """torch.optim.Adam's single-tensor update with coupled weight decay, for all rows."""
-        bc1, bc2_sqrt = self.adam.step(epoch, step, active)
-        if self.bmc is not None and self.bmc.learned:
-            self._adam_sigma(active, bc1, bc2_sqrt)
-
-    def _adam_sigma(self, active: torch.Tensor, bc1, bc2_sqrt) -> None:
-        """The same Adam step for the learned BMC sigmas (their own lr, no weight decay)."""
-        beta1, beta2 = BETAS
-        rows = self.bmc.rows
-        on = active.index_select(0, rows)
-        grad = self.bmc.grad_sigma.masked_fill(~on, 0.0)
-        if not self.uniform_steps:
-            bc1, bc2_sqrt = bc1[:, 0].index_select(0, rows), bc2_sqrt[:, 0].index_select(0, rows)
-            saved = (self.sigma_avg.clone(), self.sigma_avg_sq.clone())
-        self.sigma_avg.lerp_(grad, 1 - beta1)
-        self.sigma_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        if not self.uniform_steps:
-            self.sigma_avg.copy_(torch.where(on, self.sigma_avg, saved[0]))
-            self.sigma_avg_sq.copy_(torch.where(on, self.sigma_avg_sq, saved[1]))
-        denom = (self.sigma_avg_sq.sqrt() / bc2_sqrt).add_(self.settings.adam_eps)
-        neg_step = (self.sigma_neg_lr / bc1).mul_(on).to(self.dtype)
-        self.bmc.sigma.addcdiv_(self.sigma_avg * neg_step, denom)
+        self.optimizer.step(epoch, step, active)
+        if self.sigma_optimizer is not None:
+            self.sigma_optimizer.step(epoch, step, active.index_select(0, self.bmc.rows))
 
     def _all_features(self) -> torch.Tensor:
         """The last hidden layer `[K, H, N]` of every model on all its training samples (padded
@@ -559,80 +395,6 @@ class _ParamRows(Sequence):
         return out
 
 
-def _check_tasks(tasks: Sequence[ModelTask], settings: TrainSettings) -> int:
-    """Validate every task; return the common input width."""
-    in_features = None
-    for i, t in enumerate(tasks):
-        if t.x_train.dim() != 2:
-            raise ValueError(f"tasks[{i}].x_train: must be [N, in_features], got {t.x_train.shape}")
-        n = t.x_train.shape[0]
-        if in_features is None:
-            in_features = t.x_train.shape[1]
-        if t.x_train.shape[1] != in_features:
-            raise ValueError(f"tasks[{i}].x_train: in_features must be {in_features} in a pack")
-        if tuple(t.y_train.shape) != (n,):
-            raise ValueError(f"tasks[{i}].y_train: must be [N] with N={n}")
-        if settings.drop_last and n < settings.batch_size or n == 0:
-            raise ValueError(f"tasks[{i}].x_train: needs at least batch_size={settings.batch_size}")
-        if not (t.lr > 0 and math.isfinite(t.lr)):
-            raise ValueError(f"tasks[{i}].lr: must be finite and > 0, got {t.lr}")
-        decay = t.weight_decay
-        if decay is not None and not (decay >= 0 and math.isfinite(decay)):
-            raise ValueError(f"tasks[{i}].weight_decay: must be None or finite >= 0, got {decay}")
-        _check_objective(f"tasks[{i}]", t, n)
-    return int(in_features)
-
-
-def _check_objective(where: str, t: ModelTask, n: int) -> None:
-    """The task's objective exists and its fields are the ones that objective uses."""
-    try:
-        spec = t.objective_spec
-    except ValueError as error:  # an unknown name; the message starts with "objective: "
-        raise ValueError(f"{where}.{error}") from None
-    name = repr(spec.name)
-    if spec.uses_lam and not (t.lam >= 0 and math.isfinite(t.lam)):
-        raise ValueError(f"{where}.lam: must be finite and >= 0 for {name}, got {t.lam}")
-    _check_regression_fields(where, t, spec, n)
-    if t.keep_prob is not None and not spec.keep:
-        raise ValueError(f"{where}.keep_prob: objective {name} has no keep draws; give None")
-    if spec.class_head != "soft" and t.soft_targets is not None:
-        raise ValueError(f"{where}.soft_targets: objective {name} has no soft targets; give None")
-    _check_extensions(where, t, spec)
-    if spec.class_head is None:
-        for field in ("labels", "class_centres"):
-            if getattr(t, field) is not None:
-                raise ValueError(f"{where}.{field}: objective {name} has no class head; give None")
-        return
-    if t.labels is None:
-        raise ValueError(f"{where}.labels: objective {name} needs int64 labels [N]")
-    if t.num_classes < 1:
-        raise ValueError(f"{where}.num_classes: must be >= 1 with labels")
-    if tuple(t.labels.shape) != (n,) or t.labels.dtype != torch.int64:
-        raise ValueError(f"{where}.labels: must be int64 [N] with N={n}")
-    if int(t.labels.min()) < 0 or int(t.labels.max()) >= t.num_classes:
-        raise ValueError(f"{where}.labels: must lie in [0, {t.num_classes - 1}]")
-    if spec.class_head == "soft":
-        targets = t.soft_targets
-        if targets is None or tuple(targets.shape) != (n, t.num_classes):
-            raise ValueError(f"{where}.soft_targets: must be [N={n}, num_classes={t.num_classes}]")
-        sums = targets.double().sum(1)
-        if not bool(torch.isfinite(targets).all() & (targets >= 0).all()) or not bool(
-            ((sums - 1).abs() <= 1e-6).all()
-        ):
-            raise ValueError(f"{where}.soft_targets: must be finite, >= 0, rows summing to 1")
-    if spec.keep and t.keep_prob is None:
-        raise ValueError(f"{where}.keep_prob: objective {name} needs keep probabilities [N]")
-    if t.keep_prob is not None and tuple(t.keep_prob.shape) != (n,):
-        raise ValueError(f"{where}.keep_prob: must be [N] with N={n}")
-    centres = t.class_centres
-    if centres is None and spec.prediction in ("class_expectation", "hca"):
-        raise ValueError(f"{where}.class_centres: objective {name} predicts from class centres")
-    if centres is not None and (
-        tuple(centres.shape) != (t.num_classes,) or not bool(torch.isfinite(centres).all())
-    ):
-        raise ValueError(f"{where}.class_centres: must be finite [num_classes={t.num_classes}]")
-
-
 def _soft_rows(
     spec: Objective, task: ModelTask, classes: int, made: dict[tuple, torch.Tensor]
 ) -> torch.Tensor | None:
@@ -651,68 +413,6 @@ def _soft_rows(
     if key not in made:
         made[key] = torch.nn.functional.one_hot(labels, classes)
     return made[key]
-
-
-def _check_regression_fields(where: str, t: ModelTask, spec: Objective, n: int) -> None:
-    """Sample weights, Focal-R and BMC fields of the objectives that use them."""
-    name = repr(spec.name)
-    weight = t.sample_weight
-    weighted = spec.sample_weight or spec.ce_sample_weight
-    if not weighted and weight is not None:
-        raise ValueError(f"{where}.sample_weight: objective {name} has no weights; give None")
-    if weighted and (
-        weight is None
-        or tuple(weight.shape) != (n,)
-        or not bool((torch.isfinite(weight) & (weight > 0)).all())
-    ):
-        raise ValueError(f"{where}.sample_weight: must be finite > 0 [N={n}] for {name}")
-    if spec.regression_loss == "focal":
-        if t.focal_activation not in FOCAL_ACTIVATIONS:
-            raise ValueError(
-                f"{where}.focal_activation: must be one of {FOCAL_ACTIVATIONS}, "
-                f"got {t.focal_activation!r}"
-            )
-        if not (t.focal_beta > 0 and math.isfinite(t.focal_beta)):
-            raise ValueError(f"{where}.focal_beta: must be finite and > 0, got {t.focal_beta}")
-        if not (t.focal_gamma >= 0 and math.isfinite(t.focal_gamma)):
-            raise ValueError(f"{where}.focal_gamma: must be finite and >= 0, got {t.focal_gamma}")
-    if spec.regression_loss == "bmc":
-        if not (t.bmc_sigma > 0 and math.isfinite(t.bmc_sigma)):
-            raise ValueError(f"{where}.bmc_sigma: must be finite and > 0, got {t.bmc_sigma}")
-        if t.bmc_sigma_learned and not (t.bmc_sigma_lr > 0 and math.isfinite(t.bmc_sigma_lr)):
-            raise ValueError(f"{where}.bmc_sigma_lr: must be finite and > 0, got {t.bmc_sigma_lr}")
-
-
-def _check_extensions(where: str, t: ModelTask, spec: Objective) -> None:
-    """The hierarchical-head (hca) and FDS fields are given exactly when the objective uses
-    them, with valid values."""
-    name = repr(spec.name)
-    if not spec.fds and t.fds is not None:
-        raise ValueError(f"{where}.fds: objective {name} has no FDS; give None")
-    if spec.fds and not isinstance(t.fds, FDSConfig):
-        raise ValueError(f"{where}.fds: objective {name} needs an FDSConfig")
-    if spec.prediction != "hca" and t.hca_rule is not None:
-        raise ValueError(f"{where}.hca_rule: objective {name} has no HCA prediction; give None")
-    if spec.prediction == "hca" and t.hca_rule not in HCA_RULES:
-        raise ValueError(f"{where}.hca_rule: must be one of {HCA_RULES} for {name}")
-    if spec.class_head != "hierarchical":
-        if t.class_levels is not None:
-            raise ValueError(
-                f"{where}.class_levels: objective {name} has one class head; give None"
-            )
-        return
-    levels = t.class_levels
-    if levels is None:
-        raise ValueError(f"{where}.class_levels: objective {name} needs int64 [H - 1, num_classes]")
-    if levels.dim() != 2 or levels.shape[1] != t.num_classes or levels.dtype != torch.int64:
-        raise ValueError(
-            f"{where}.class_levels: must be int64 [H - 1, num_classes={t.num_classes}]"
-        )
-    steps = levels.diff(dim=1)
-    if levels.shape[0] and not (
-        bool((levels[:, 0] == 0).all()) and bool(((steps == 0) | (steps == 1)).all())
-    ):
-        raise ValueError(f"{where}.class_levels: each row must count up from 0 in steps of 0 or 1")
 
 
 def _stack_unique(
@@ -750,6 +450,15 @@ def _take(data: torch.Tensor, ids: torch.Tensor, order: torch.Tensor) -> torch.T
     return flat.view(*order.shape, *data.shape[2:])
 
 
-def _model_x(x: torch.Tensor, index: int) -> torch.Tensor:
-    # x shared by every model ([N, in]) or one input per model ([K, N, in]).
-    return x if x.dim() == 2 else x[index]
+def _optimizer(
+    settings: TrainSettings,
+    flat: torch.Tensor,
+    grad: torch.Tensor,
+    lr: Sequence[float],
+    decay: Sequence[float],
+    steps: Sequence[int],
+):
+    """The settings' flat optimiser over `flat` rows (the models, or the learned BMC sigmas)."""
+    return flat_optimizer(
+        settings.optimizer, flat, grad, lr, decay, steps, settings.adam_eps, settings.momentum
+    )

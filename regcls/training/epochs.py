@@ -1,18 +1,18 @@
 """Plain single-model epoch trainer for the real-data studies (core paper Sections 3.2-3.3).
 
-The model maps a batch to `(regression, class_logits | None)` (`regcls.vision`,
-`regcls.single.MLP`).
+The model maps a batch to `(regression, class_logits | None)` (`regcls.models.vision`,
+`regcls.models.mlp.MLP`).
 Loaders yield `(x, y)` or `(x, y, mask)`: `y` is `[B]` (age, progress, score) or `[B, h, w]`
 (depth); `mask` (bool, shaped like `y`) marks the elements that count (valid depth pixels in
 training, Yang et al.'s balanced test pixels in evaluation).
 
 Loss (Eq. 4): `lam * reg_loss + CE` (reg_loss MSE or L1, means over the counted elements), with
-class labels from a `regcls.binning.ClassBinning`. Balanced classes (Eq. 12-13, supplementary B):
-every step draws u ~ U(0, 1) per element and an element enters CE iff u <= rho(its class). The
-balanced-data control of Table 4 (`data_balance`) applies the same draw to *both* losses, with
-the keep probabilities of its own (balanced, 100-class) binning. A dense regression output whose
-size differs from the target is resized bilinearly to it (Yang et al.'s test.py); dense class
-logits are compared with the target resized (nearest) to the logits' size.
+class labels from a `regcls.data.binning.ClassBinning`. Balanced classes (Eq. 12-13, supplementary
+B): every step draws u ~ U(0, 1) per element and an element enters CE iff u <= rho(its class). The
+balanced-data control of Table 4 (`data_balance`) applies the same draw to *both* losses, with the
+keep probabilities of its own (balanced, 100-class) binning. A dense regression output whose size
+differs from the target is resized bilinearly to it (Yang et al.'s test.py); dense class logits are
+compared with the target resized (nearest) to the logits' size.
 
 Adam, optional step decay (x `lr_gamma` at each epoch in `lr_milestones`; Breakfast: 30),
 gradient accumulation (NYUD2: 2), mixed precision only on CUDA, best-on-validation selection
@@ -228,7 +228,8 @@ class _BinTable:
         return bool((self.keep < 1).any())
 
     def labels(self, y: torch.Tensor) -> torch.Tensor:
-        # right=True is numpy's searchsorted(side="right"), as in regcls.binning.assign_classes.
+        # right=True is numpy's searchsorted(side="right"), as in
+        # regcls.data.binning.assign_classes.
         return self.mapping[torch.bucketize(y.double(), self.inner, right=True)]
 
     def kept(self, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

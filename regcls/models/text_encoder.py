@@ -109,7 +109,7 @@ def encode_stsb_split(
     device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(features [N, 4d] float32, scores [N]) of an STS-B-DIR split, cached by file hash."""
-    from regcls.datasets.stsb import load_stsb_dir, stsb_path
+    from regcls.data.datasets.stsb import load_stsb_dir, stsb_path
 
     pairs = load_stsb_dir(split, root)
     key = hashlib.sha256(stsb_path(split, root).read_bytes()).hexdigest()

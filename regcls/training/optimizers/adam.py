@@ -1,8 +1,10 @@
-"""torch.optim.Adam for the K rows of a flat parameter tensor: one update for every model.
+"""torch.optim.Adam and AdamW for the K rows of a flat parameter tensor: one update for every model.
 
 The packed trainer and HCA-d's second stage both keep all parameters of K models in one `[K, P]`
-tensor; this is their optimiser, written to reproduce torch.optim.Adam's single-tensor update
-(coupled weight decay, bias corrections per model) exactly, so that packed == single holds.
+tensor; this is their Adam, written to reproduce torch's single-tensor update (bias corrections
+per model; weight decay coupled as `torch.optim.Adam(weight_decay=...)` adds it to the gradient,
+or decoupled as `torch.optim.AdamW` shrinks the weights by `lr * weight_decay` first) exactly, so
+that packed == single holds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ BETAS = (0.9, 0.999)
 
 
 class FlatAdam:
-    """Adam over `flat` `[K, P]` with gradients in `grad`; per-model lr, weight decay, steps.
+    """Adam (or AdamW, `decoupled=True`) over `flat` `[K, P]` with gradients in `grad`;
+    per-model lr, weight decay, steps.
 
     `steps` are the minibatches per epoch of each model. When every model has the same count
     (`uniform`), the bias corrections are Python floats; otherwise they are per-model columns and
@@ -30,6 +33,7 @@ class FlatAdam:
         weight_decay: Sequence[float],
         steps: Sequence[int],
         eps: float,
+        decoupled: bool = False,
     ) -> None:
         self.flat, self.grad, self.eps = flat, grad, eps
         self.exp_avg = torch.zeros_like(flat)
@@ -46,15 +50,25 @@ class FlatAdam:
         if len(set(weight_decay)) > 1:
             self.decay_col = torch.tensor(weight_decay, dtype=flat.dtype, device=device)
             self.decay_col = self.decay_col.unsqueeze(1)
+        # Decoupled (AdamW): the factor 1 - lr * wd of every row, computed in float64 like
+        # torch's Python floats, then applied in the parameters' dtype.
+        self.shrink = None
+        if decoupled:
+            decays = torch.tensor([float(d) for d in weight_decay], dtype=torch.float64)
+            self.shrink = (1 - rates.cpu() * decays).to(device=device, dtype=flat.dtype)
+            self.shrink = self.shrink.unsqueeze(1)
         self.steps_t = torch.tensor(steps, dtype=torch.float64, device=device)
         self.max_steps = max(steps)
         self.uniform = min(steps) == self.max_steps
 
-    def step(self, epoch: int, step: int, active: torch.Tensor) -> tuple:
+    def step(self, epoch: int, step: int, active: torch.Tensor) -> None:
         """One update of every `active` row (`[K]` bool); frozen rows (diverged, or no batch this
-        step) do not move. Returns the bias corrections (bc1, sqrt(bc2)) it used."""
+        step) do not move."""
         beta1, beta2 = BETAS
-        if self.decay_col is None:
+        if self.shrink is not None:
+            self.flat.mul_(torch.where(active.unsqueeze(1), self.shrink, 1.0))
+            grad = self.grad
+        elif self.decay_col is None:
             grad = self.grad.add_(self.flat, alpha=self.decay)
         else:
             grad = self.grad.addcmul_(self.flat, self.decay_col)
@@ -77,4 +91,3 @@ class FlatAdam:
         neg_step = (self.neg_lr / bc1).mul_(active.unsqueeze(1)).to(self.flat.dtype)
         torch.mul(self.exp_avg, neg_step, out=self.update)
         self.flat.addcdiv_(self.update, self.denom)
-        return bc1, bc2_sqrt

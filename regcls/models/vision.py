@@ -1,6 +1,6 @@
 """Image models of the real-data studies (core paper Section 3.2), trained from scratch.
 
-Both models return `(regression, class_logits | None)` like `regcls.single.MLP`; the class head
+Both models return `(regression, class_logits | None)` like `regcls.models.mlp.MLP`; the class head
 exists only when `num_classes > 0` and serves the training loss only (Eq. 4).
 
 - `ResNetRegressor`: torchvision ResNet-50 (IMDB-WIKI-DIR, Yang et al.) or ResNet-18, built with

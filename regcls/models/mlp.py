@@ -4,7 +4,7 @@ The network (core paper, supplementary Table 6): `in_features -> hidden[0] -> ..
 with ReLU after every hidden layer, a regression head `hidden[-1] -> 1` and, for `reg+cls`, a
 classification head `hidden[-1] -> C` used in training only (Eq. 4).
 
-Parameters are named like the `state_dict` of `regcls.single.MLP` (`trunk.0.weight`, ...,
+Parameters are named like the `state_dict` of `MLP` below (`trunk.0.weight`, ...,
 `reg.weight`, `reg.bias`, `cls.weight`, `cls.bias`) so packed and single-model weights compare key
 by key.
 """
@@ -12,9 +12,12 @@ by key.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
+from torch import nn
 
 # "bfloat16": float32 master weights, Adam state, data, softmax and loss; the class head's
 # matmuls in bfloat16 (see `matmul_dtype`).
@@ -151,3 +154,30 @@ def forward(
 def _row(params: dict[str, torch.Tensor], i: int) -> torch.Tensor:
     # A bias `[width]` or `[K, width]` broadcast over the sample dimension.
     return params[f"trunk.{i}.bias"].unsqueeze(-2)
+
+
+class MLP(nn.Module):
+    """ReLU MLP with a regression head and an optional classification head (train only)."""
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...], num_classes: int = 0) -> None:
+        super().__init__()
+        widths = (in_features, *hidden)
+        self.trunk = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(widths))
+        self.reg = nn.Linear(widths[-1], 1)
+        self.cls = nn.Linear(widths[-1], num_classes) if num_classes else None
+
+    def forward(
+        self, x: torch.Tensor, calibrate: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(regression output, class logits); `calibrate` (FDS) maps the features the regression
+        head reads."""
+        h = self.features(x)
+        logits = self.cls(h) if self.cls is not None else None
+        return self.reg(h if calibrate is None else calibrate(h))[:, 0], logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer."""
+        h = x
+        for layer in self.trunk:
+            h = torch.relu(layer(h))
+        return h

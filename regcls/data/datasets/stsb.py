@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from regcls.datasets import layout_error
+from regcls.data.datasets import layout_error
 
 FILES = MappingProxyType({"train": "train_new.tsv", "val": "dev_new.tsv", "test": "test_new.tsv"})
 COLUMNS = (

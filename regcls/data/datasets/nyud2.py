@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from regcls.datasets import layout_error
+from regcls.data.datasets import layout_error
 
 SPLITS = ("train", "val", "test")
 TRAIN_CSV = "nyu2_train.csv"

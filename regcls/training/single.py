@@ -1,7 +1,8 @@
-"""The single-model reference trainer: a plain nn.Module, torch.optim.Adam and a batch loop.
+"""The single-model reference trainer: a plain nn.Module, a torch.optim optimiser and a batch loop.
 
-Deliberately unoptimised; it exists so tests can prove that `regcls.packed.train_packed` trains
-exactly the models this loop trains (same init, minibatch order, keep draws, loss and optimiser).
+Deliberately unoptimised; it exists so tests can prove that
+`regcls.training.packed.train_packed` trains exactly the models this loop trains (same init,
+minibatch order, keep draws, loss and optimiser).
 Every objective of `regcls.objectives.OBJECTIVES` is written here with autograd and
 `F.cross_entropy`, independently of the pieces the packed trainer uses; FDS (`reg-fds`) follows
 the authors' `FDS.py` line by line (per-bin loops, conv1d smoothing, the buffer alias).
@@ -10,58 +11,29 @@ the authors' `FDS.py` line by line (per-bin loops, conv1d smoothing, the buffer 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regcls.distillation import (
+from regcls.models.mlp import MLP, init_params, torch_dtype
+from regcls.objectives.feature_smoothing import FDSConfig, kernel_window, target_bins
+from regcls.objectives.hierarchical import max_alignment
+from regcls.training.distillation import (
     DISTILL_SEED_OFFSET,
     STUDENT_NAMES,
     DistilledModels,
     student_init,
 )
-from regcls.mlp import init_params, torch_dtype
-from regcls.objectives.feature_smoothing import FDSConfig, kernel_window, target_bins
-from regcls.objectives.hierarchical import max_alignment
-from regcls.packed import (
-    BETAS,
+from regcls.training.optimizers.adam import BETAS
+from regcls.training.task_checks import check_tasks
+from regcls.training.tasks import (
     KEEP_SEED_OFFSET,
     PERM_SEED_OFFSET,
     ModelTask,
     TrainedModels,
     TrainSettings,
-    _check_tasks,
 )
-
-
-class MLP(nn.Module):
-    """ReLU MLP with a regression head and an optional classification head (train only)."""
-
-    def __init__(self, in_features: int, hidden: tuple[int, ...], num_classes: int = 0) -> None:
-        super().__init__()
-        widths = (in_features, *hidden)
-        self.trunk = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(widths))
-        self.reg = nn.Linear(widths[-1], 1)
-        self.cls = nn.Linear(widths[-1], num_classes) if num_classes else None
-
-    def forward(
-        self, x: torch.Tensor, calibrate: Callable[[torch.Tensor], torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(regression output, class logits); `calibrate` (FDS) maps the features the regression
-        head reads."""
-        h = self.features(x)
-        logits = self.cls(h) if self.cls is not None else None
-        return self.reg(h if calibrate is None else calibrate(h))[:, 0], logits
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer."""
-        h = x
-        for layer in self.trunk:
-            h = torch.relu(layer(h))
-        return h
 
 
 def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
@@ -75,7 +47,7 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     `hca+lds` that sum with every sample's CE times its LDS weight; `reg+hca` lam * MSE + that
     sum; `reg-fds` MSE of the regression head on FDS-calibrated features.
     """
-    in_features = _check_tasks([task], settings)
+    in_features = check_tasks([task], settings)
     spec = task.objective_spec
     dtype = torch_dtype(settings.dtype)
     num_classes = task.head_width if spec.class_head is not None else 0
@@ -86,9 +58,7 @@ def train_single(task: ModelTask, settings: TrainSettings) -> TrainedModels:
     init = init_params(init_seed, in_features, tuple(settings.hidden), num_classes, dtype, blocks)
     model.load_state_dict(init)
     decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
-    )
+    optimizer = _torch_optimizer(model.parameters(), task.lr, decay, settings)
     # Ren et al.'s BMCLoss: noise_sigma is a parameter in its own param group (its own lr; no
     # weight decay, as their Adam runs without); fixed, it is a constant.
     noise_sigma = None
@@ -328,12 +298,12 @@ class _FDSReference:
 def distill_single(
     task: ModelTask, stage1: dict[str, torch.Tensor], settings: TrainSettings, epochs: int
 ) -> DistilledModels:
-    """HCA-d stage 2 the plain way (autograd, torch.optim.Adam): the reference
-    `regcls.distillation.train_distillation` must reproduce. F and G_1..G_H (`stage1`, one
+    """HCA-d stage 2 the plain way (autograd, a torch.optim optimiser): the reference
+    `regcls.training.distillation.train_distillation` must reproduce. F and G_1..G_H (`stage1`, one
     model's parameters) stay frozen; G_T = Linear(d, d/4) -> Softplus -> Linear(d/4, C) learns
     sum_h KL(p^h || max-aligned p^T) (Eqs. 11-14), batch means."""
     dtype = torch_dtype(settings.dtype)
-    in_features = _check_tasks([task], settings)
+    in_features = check_tasks([task], settings)
     model = MLP(in_features, tuple(settings.hidden), task.head_width).to(dtype)
     model.load_state_dict(stage1)
     x = task.x_train.to(dtype)
@@ -357,9 +327,7 @@ def distill_single(
         }
     )
     decay = settings.weight_decay if task.weight_decay is None else task.weight_decay
-    optimizer = torch.optim.Adam(
-        student.parameters(), lr=task.lr, betas=BETAS, eps=settings.adam_eps, weight_decay=decay
-    )
+    optimizer = _torch_optimizer(student.parameters(), task.lr, decay, settings)
     perm_gen = torch.Generator().manual_seed(task.seed + DISTILL_SEED_OFFSET)
     n, batch = x.shape[0], settings.batch_size
     stop = n - n % batch if settings.drop_last else n
@@ -399,3 +367,13 @@ def distill_single(
         epochs_trained=torch.tensor([epochs_trained]),
         final_loss=torch.tensor([final_loss], dtype=dtype),
     )
+
+
+def _torch_optimizer(
+    params, lr: float, weight_decay: float, settings: TrainSettings
+) -> torch.optim.Optimizer:
+    """The torch.optim class the settings name (`regcls.training.optimizers.OPTIMIZERS`)."""
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=settings.momentum, weight_decay=weight_decay)
+    kind = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
+    return kind(params, lr=lr, betas=BETAS, eps=settings.adam_eps, weight_decay=weight_decay)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from regcls.datasets import layout_error
+from regcls.data.datasets import layout_error
 
 SPLITS = ("train", "val", "test")
 CSV_NAME = "imdb_wiki.csv"
