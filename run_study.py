@@ -79,14 +79,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(entry: StudyEntry, options: StudyOptions) -> tuple[int, dict | None]:
     """Run the study: (0, what each Tune run did) when it finished, else (the exit code, None)
-    with its one-line reason printed."""
+    with its one-line reason printed.
+
+    When it gave up joining a Ray cluster (SIGTERM, Ctrl-C, no answer) it ends the process
+    there, with that exit code: the join goes on in Ray's C++ client and a normal exit would
+    race it (`study.cluster.exit_now_if_join_running`).
+    """
     from results import DIR_ROW_SCHEMA, ROW_SCHEMA
+    from study.cluster import exit_now_if_join_running
     from study.tune_runner import StudyInterrupted
 
     try:
         summaries = entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
     except (ValueError, OutputFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
+        exit_now_if_join_running(2)
         return 2, None
     except (StudyInterrupted, KeyboardInterrupt) as stop:
         # A run stopped before it claimed `--out` (e.g. while Ray was connecting) wrote nothing.
@@ -96,6 +103,7 @@ def _run(entry: StudyEntry, options: StudyOptions) -> tuple[int, dict | None]:
             else f"nothing was written to {options.out}"
         )
         print(f"stopped: {str(stop) or 'interrupted'}; {hint}", file=sys.stderr)
+        exit_now_if_join_running(130)
         return 130, None
     return 0, summaries
 
