@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,6 +31,22 @@ EXAMPLES = """examples:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: exit code 0, 2 (bad input, one line) or 130 (stopped by SIGTERM or Ctrl-C).
+
+    SIGTERM stops like Ctrl-C from here on, also while the study still imports torch and Ray (a
+    busy machine takes 5-40 s for that): one line and 130, not the default silent kill; the study
+    installs its own handling once Ray runs (`study.cluster`).
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("stopped: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     known = studies()
     args = _parser(known).parse_args(argv)
     if args.list:

@@ -338,3 +338,35 @@ def _sigterm_while_joining(tmp_path: Path, send_sigterm) -> None:
     assert stopped_after < 10, f"SIGTERM stopped the study only after {stopped_after:.1f} s"
     assert len(lines) == 1 and lines[0].startswith("stopped:"), lines
     assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
+def test_sigterm_while_the_study_still_imports_stops_in_one_line(tmp_path):
+    """SIGTERM during the heavy imports (torch mapped, Ray not yet up): one line, exit 130,
+    `--out` untouched, not the default silent kill."""
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "run_study.py", "--out", str(out), "--no-dashboard"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        maps = Path(f"/proc/{process.pid}/maps")
+        deadline = time.monotonic() + HANG_S
+        # torch's library mapped: main() runs and the study is importing (long before Ray).
+        while process.poll() is None and "libtorch" not in maps.read_text():
+            assert time.monotonic() < deadline, "the study never imported torch"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=HANG_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lines = _error_lines(stderr)
+    assert process.returncode == 130, stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("stopped:"), lines
+    assert not out.exists()
