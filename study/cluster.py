@@ -58,6 +58,10 @@ def ray_session(
     kwargs: dict = {"log_to_driver": False, "configure_logging": True, "logging_level": "ERROR"}
     if not address:
         kwargs.update(
+            # "local", not None: None would join whatever RAY_ADDRESS or the last cluster
+            # started on this machine names (a killed study leaves its address behind in
+            # /tmp/ray/ray_current_cluster), and Ray then refuses num_cpus.
+            address="local",
             num_cpus=num_cpus,
             include_dashboard=dashboard,
             dashboard_host=dashboard_host,

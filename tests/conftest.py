@@ -90,7 +90,7 @@ def ray_local():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, **_RAY_OPTIONS)
+        ray.init(address="local", num_cpus=2, **_RAY_OPTIONS)
     yield ray
     ray.shutdown()
 
@@ -109,7 +109,7 @@ def ray_logical_gpus():
     yield ray
     ray.shutdown()
     if was_running:
-        ray.init(num_cpus=2, **_RAY_OPTIONS)
+        ray.init(address="local", num_cpus=2, **_RAY_OPTIONS)
 
 
 @pytest.fixture

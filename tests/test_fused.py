@@ -279,13 +279,15 @@ def test_resolve_backend_names_the_backend_in_one_line():
 
 def test_a_kernel_that_does_not_compile_falls_back_in_one_line(monkeypatch):
     """An LLVM failure on some machine cannot be produced here: the compile step is replaced by
-    one raising numba's error, and the study's backend choice says so and picks torch."""
+    one raising numba's error, and the study's backend choice says so and picks torch. The
+    message carries the terminal escapes numba adds where its colour scheme is on (as on CI);
+    the one-line reason reads without them."""
     from numba.core.errors import NumbaError
 
     from regcls.training import fused
 
     def no_llvm(tasks, settings):
-        raise NumbaError("Failed in nopython mode pipeline\nsecond line")
+        raise NumbaError("\x1b[1mFailed in nopython mode pipeline\x1b[0m\nsecond line")
 
     monkeypatch.setattr(fused, "train_fused", no_llvm)
     warm = fused.warm_up(["float32"])

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 
@@ -248,6 +249,11 @@ def _state(pack: _Pack, copy: bool) -> TrainedModels:
     return state
 
 
+# numba highlights its messages with terminal escapes where its colour scheme is on (a CI's
+# environment, for one); a one-line report must read the same on every machine.
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _first_line(error: Exception) -> str:
-    lines = str(error).strip().splitlines()
+    lines = _TERMINAL_ESCAPE.sub("", str(error)).strip().splitlines()
     return lines[0] if lines else ""
