@@ -6,7 +6,9 @@ and `results.paired.paired_stats` reports how often A has the lower test MSE (co
 interval, sign test, Holm over the table) and the paired mean difference A - B with a bootstrap
 interval over seeds (the only replicate unit of a fixed data set). Rows with `num_classes` and
 `lam` null pool a comparison over the grid. Every method-zoo variant the rows hold (any variant
-not named in `COMPARISONS`, e.g. `reg-lds`, `hca`) is compared with reg as "<variant> vs reg".
+not named in `COMPARISONS`, e.g. `reg-lds`, `hca`) is compared with reg as "<variant> vs reg";
+one trained at a lambda (`lam * MSE + CE`: `reg+hlgauss`, ...) also with reg-scaled at its
+lambda as "<variant> vs reg-scaled". `vs` names every comparison's baseline B.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ COMPARISONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 _NAMED = frozenset(v for _, a, b, _ in COMPARISONS for v in (a, b)) | {"reg-tuned"}
 _DATA = ("dataset", "stage", "target", "data_split", "task", "data_balance", "seed")
-_CELL = ("dataset", "comparison", "lam", "num_classes")
+_CELL = ("dataset", "comparison", "vs", "lam", "num_classes")
 _PAIRS = {
     "dataset": pl.String,
     "comparison": pl.String,
+    "vs": pl.String,
     "lam": pl.Float64,
     "num_classes": pl.Int64,
     "seed": pl.Int64,
@@ -42,9 +45,10 @@ _USED = (*_DATA, "variant", "status", "num_classes", "lam", "test_mse_all")
 
 
 def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.DataFrame:
-    """Every comparison of `COMPARISONS` and every zoo variant vs reg per dataset x lambda x C
-    and pooled (null), on test MSE over all samples; only datasets that trained the controls (a
-    `reg-scaled` or `cls-only` row) or a zoo variant appear.
+    """Every comparison of `COMPARISONS` and every zoo variant vs reg (and vs reg-scaled when it
+    has a lambda) per dataset x lambda x C and pooled (null), on test MSE over all samples; only
+    datasets that trained the controls (a `reg-scaled` or `cls-only` row) or a zoo variant
+    appear.
 
     Example:
         >>> controls_stats(read_dir_rows("runs/stsb_dir-quick-grid"))
@@ -56,7 +60,12 @@ def controls_stats(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.Da
     shown = ("reg-scaled", "cls-only", *zoo)
     with_controls = rows.filter(pl.col("variant").is_in(shown))
     rows = rows.filter(pl.col("dataset").is_in(with_controls["dataset"].unique().to_list()))
-    comparisons = [*COMPARISONS, *((f"{v} vs reg", v, "reg", ()) for v in zoo)]
+    with_lam = sorted(set(rows.filter(pl.col("lam").is_not_null())["variant"]) & set(zoo))
+    comparisons = [
+        *COMPARISONS,
+        *((f"{v} vs reg", v, "reg", ()) for v in zoo),
+        *((f"{v} vs reg-scaled", v, "reg-scaled", ("lam",)) for v in with_lam),
+    ]
     frames = [_pairs(rows, *comparison) for comparison in comparisons]
     pairs = pl.concat([f for f in frames if f.height] or [_empty_pairs()], how="vertical_relaxed")
     if pairs.height == 0:
@@ -91,6 +100,7 @@ def _pairs(rows: pl.DataFrame, name: str, a: str, b: str, match: tuple[str, ...]
     return joined.select(
         "dataset",
         pl.lit(name).alias("comparison"),
+        pl.lit(b).alias("vs"),
         pl.col("lam").cast(pl.Float64),
         pl.col("num_classes").cast(pl.Int64),
         "seed",

@@ -1,13 +1,16 @@
 """The method zoo's league: every variant against the `reg` model of its data set (issue 10).
 
 Each zoo row at the test stage carries the test MSE of the `reg` model trained on the same data
-(`paired_reg_test_mse`, the 1D pairing). `league_table` counts, per scenario x sampling x
-variant (pooled over C, functions and seeds), how often the variant beats its reg and by how
-much, with `results.paired.paired_stats`' conventions: a win is `mse_variant < mse_reg`; a
-diverged variant is a pair it does not win and has no gain; a pair whose reg diverged is no
-pair. Intervals: Wilson for the % of wins, a bootstrap resampling target functions for the mean
-gain; p_holm: the exact sign test, Holm-adjusted over the whole table. `rank` orders the
-variants of one scenario x sampling by % wins, ties by mean gain (1 = best; reg is not ranked).
+(`paired_reg_test_mse`, the 1D pairing); a `lam * MSE + CE` variant (a row with a lambda) also
+pairs with the `reg-scaled` model (lam * MSE alone) of the same data at the same lambda, which
+isolates the CE term from the loss scale. `league_table` counts, per scenario x sampling x
+variant x `vs` (the baseline: reg | reg-scaled; pooled over C, functions and seeds), how often
+the variant beats its baseline and by how much, with `results.paired.paired_stats`'
+conventions: a win is `mse_variant < mse_baseline`; a diverged variant is a pair it does not
+win and has no gain; a pair whose baseline diverged is no pair. Intervals: Wilson for the % of
+wins, a bootstrap resampling target functions for the mean gain; p_holm: the exact sign test,
+Holm-adjusted over the whole table. `rank` orders the variants of one scenario x sampling x vs
+by % wins, ties by mean gain (1 = best; reg is not ranked).
 """
 
 from __future__ import annotations
@@ -20,18 +23,22 @@ from search_spaces.synthetic_1d_zoo import ZOO_VARIANTS
 
 STAGE = "test"
 BASELINE = "reg"
+SCALED = "reg-scaled"  # lam * MSE alone: the baseline of the lam * MSE + CE variants' second row
+BASELINES = (BASELINE, SCALED)
 SHOTS = ("many", "medium", "few")
-# The report's order of variants (regcls/methods.py METHODS), reg first.
-VARIANT_ORDER = ZOO_VARIANTS
+# The report's order of variants (regcls/methods.py METHODS), reg first, the control last.
+VARIANT_ORDER = (*ZOO_VARIANTS, SCALED)
 ORDERS = {
     "scenario": ("clean", "noisy", "ood"),
     "sampling": ("uniform", "mild", "moderate", "severe"),
     "variant": VARIANT_ORDER,
+    "vs": BASELINES,
 }
 LEAGUE_COLUMNS: dict[str, pl.DataType] = {
     "scenario": pl.String,
     "sampling": pl.String,
     "variant": pl.String,
+    "vs": pl.String,
     "n_pairs": pl.Int64,
     "pct_wins": pl.Float64,
     "ci_low": pl.Float64,
@@ -66,25 +73,35 @@ LAMBDA_COLUMNS: dict[str, pl.DataType] = {
 
 
 def zoo_pairs(df: pl.DataFrame) -> pl.DataFrame:
-    """One row per test-stage variant model and its paired reg: `scenario`, `sampling`,
-    `variant`, `num_classes`, `function_id`, `seed`, `mse_a` (the variant's test MSE; null when
-    it diverged or failed), `mse_b` (its reg's)."""
+    """One row per test-stage variant model and baseline: `scenario`, `sampling`, `variant`,
+    `vs`, `num_classes`, `function_id`, `seed`, `mse_a` (the variant's test MSE; null when it
+    diverged or failed), `mse_b` (the baseline's). Every model pairs with its reg (`vs` reg); a
+    model with a lambda (not reg-scaled itself) also with the reg-scaled of its data and lambda
+    (`vs` reg-scaled; null `mse_b` when there is none)."""
     check_frame(df, "results rows")
-    return df.filter((pl.col("stage") == STAGE) & (pl.col("variant") != BASELINE)).select(
-        "scenario",
-        "sampling",
-        "variant",
-        "num_classes",
-        "function_id",
-        "seed",
+    rows = df.filter(pl.col("stage") == STAGE)
+    own = ["scenario", "sampling", "variant", "num_classes", "function_id", "seed"]
+    vs_reg = rows.filter(pl.col("variant") != BASELINE).select(
+        *own,
+        pl.lit(BASELINE).alias("vs"),
         pl.col("test_mse").alias("mse_a"),
         pl.col("paired_reg_test_mse").alias("mse_b"),
     )
+    data = ["scenario", "sampling", "function_id", "seed", "lam"]
+    scaled = rows.filter(pl.col("variant") == SCALED).select(
+        *data, pl.col("test_mse").alias("mse_b")
+    )
+    vs_scaled = (
+        rows.filter(pl.col("lam").is_not_null() & (pl.col("variant") != SCALED))
+        .join(scaled, on=data, how="inner", nulls_equal=True)
+        .select(*own, pl.lit(SCALED).alias("vs"), pl.col("test_mse").alias("mse_a"), "mse_b")
+    )
+    return pl.concat([vs_reg, vs_scaled], how="vertical_relaxed")
 
 
 def league_table(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.DataFrame:
-    """Per scenario x sampling x variant (test stage, pooled over C, functions and seeds): the
-    league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `pct_wins` with its
+    """Per scenario x sampling x variant x vs (test stage, pooled over C, functions and seeds):
+    the league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `pct_wins` with its
     Wilson `ci_low`/`ci_high` (percent), `mean_gain` = mean (mse_reg - mse_variant) over the
     pairs where the variant did not diverge (positive: the variant is better) with its
     function-bootstrap `gain_ci_low`/`gain_ci_high`, `gain_pct` = 100 x mean_gain / mean
@@ -97,7 +114,7 @@ def league_table(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.Data
     pairs = zoo_pairs(df)
     if pairs.height == 0:
         return pl.DataFrame(schema=LEAGUE_COLUMNS)
-    by = ["scenario", "sampling", "variant"]
+    by = ["scenario", "sampling", "variant", "vs"]
     stats = paired_stats(pairs, by, n_boot=n_boot, seed=seed)
     ok = pl.col("mse_a").is_finite().fill_null(False) & pl.col("mse_b").is_finite().fill_null(False)
     reg_mse = pairs.filter(ok).group_by(by).agg(pl.col("mse_b").mean().alias("mse_reg"))
@@ -113,13 +130,13 @@ def league_table(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.Data
             pl.col("mean_gain").fill_nan(None),
         )
         .rank("min", descending=True)
-        .over("scenario", "sampling")
+        .over("scenario", "sampling", "vs")
         .cast(pl.Int64)
         .alias("rank")
     )
     table = typed(table, LEAGUE_COLUMNS)
     return ordered(table, ORDERS, ["scenario", "sampling"]).sort(
-        [*_order_keys(("scenario", "sampling")), "rank", "variant"], maintain_order=True
+        [*_order_keys(("scenario", "sampling", "vs")), "rank", "variant"], maintain_order=True
     )
 
 

@@ -22,6 +22,7 @@ _SHOWN = (
     "scenario",
     "sampling",
     "variant",
+    "vs",
     "n_pairs",
     "pct_wins",
     "ci_low",
@@ -48,8 +49,10 @@ def zoo_report_sections(
             note(
                 "Every variant model is paired with the reg model trained on the same data "
                 "(same function, seed, sampling, scenario; same initial weights where the shapes "
-                "allow). Per scenario × sampling, pooled over C, functions and seeds: % of pairs "
-                "where the variant has the lower test MSE (Wilson 95% interval; a diverged "
+                "allow); every λ·MSE + CE variant also with reg-scaled (λ·MSE alone, same data, "
+                "init, λ and lr: vs = reg-scaled), which separates the CE term from the loss "
+                "scale. Per scenario × sampling × vs, pooled over C, functions and seeds: % of "
+                "pairs where the variant has the lower test MSE (Wilson 95% interval; a diverged "
                 "variant counts as a loss), mean gain = mean (MSE reg − MSE variant) over the "
                 "pairs where it finished (positive: better than reg; 95% bootstrap interval "
                 "resampling functions), gain_pct = 100 × mean gain / mean MSE of those regs, "
@@ -97,9 +100,9 @@ def format_zoo_tables_for_terminal(tables: Mapping[str, pl.DataFrame]) -> str:
         terminal_blocks(
             [
                 (
-                    "League (test, pooled over C): top 3 per scenario x sampling by % of pairs "
-                    "beating reg (95% Wilson), mean gain mse_reg - mse_variant (95% function "
-                    "bootstrap); all variants: tables/league.csv",
+                    "League (test, pooled over C): top 3 per scenario x sampling x vs by % of "
+                    "pairs beating reg or reg-scaled (95% Wilson), mean gain mse_vs - "
+                    "mse_variant (95% function bootstrap); all variants: tables/league.csv",
                     _rounded(head, 3),
                 ),
                 ("Lambda of the lambda variants", tables["selected_lambdas"]),
