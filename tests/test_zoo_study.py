@@ -230,7 +230,10 @@ def test_tiny_zoo_report_and_league(tiny_zoo, render_in_chromium, tmp_path):
     vs_scaled = league.filter(pl.col("vs") == "reg-scaled")
     assert set(league["vs"]) == {"reg", "reg-scaled"}
     assert set(vs_scaled["variant"]) == set(LAMBDA_VARIANTS)
-    assert set(league["n_pairs"]) == {2}
+    scaled_rows = league.filter(pl.col("variant") == "reg-scaled")
+    assert set(league.filter(pl.col("variant") != "reg-scaled")["n_pairs"]) == {2}
+    # reg-scaled vs reg: one pair per function and chosen lambda (both 1 and 10 were chosen).
+    assert scaled_rows["vs"].to_list() == ["reg"] and scaled_rows["n_pairs"][0] == 4
     page = (tiny_zoo / "report.html").read_text(encoding="utf-8")
     assert "League: which variant beats reg where?" in page
     assert "Table 1: does classification" not in page  # the zoo has its own analysis
