@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from results.cluster_inference import STAT_COLUMN_DOCS, STAT_COLUMNS
 from results.dir.schema import DIR_METRICS, DIR_ROW_SCHEMA, DIR_SHOTS, DIR_SPLITS
 from results.synthetic_1d.schema import ROW_SCHEMA
 
@@ -135,6 +136,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "dtype": (
         "floating-point type of training: float32, float64 or bfloat16 (class-head matmuls in "
         "bf16, float32 weights and loss)",
+        _NONE,
+    ),
+    "backend": (
+        "1D rows: the packed trainer's backend that trained the model: fused (the compiled CPU "
+        "kernel, regcls/training/fused) or torch; a pack the kernel does not cover, a GPU or a "
+        "machine where the kernel does not load trains on torch",
         _NONE,
     ),
     "hidden": ("MLP hidden widths, comma separated", "units per layer"),
@@ -280,6 +287,20 @@ def columns_markdown() -> str:
         for field in schema:
             meaning, unit = COLUMNS[field.name]
             parts.append(f"| `{field.name}` | {field.type} | {meaning} | {unit} |")
+    parts += [
+        "",
+        "## Statistics columns of the comparison tables",
+        "",
+        "Every comparison table (`helps_stats.csv`, `what_helps.csv`, the zoo's `league.csv`, "
+        "`dir_helps_stats.csv`, ...) computes these with `results/cluster_inference.py`; tables "
+        "that rename them say so in their docstring.",
+        "",
+        "| column | type | meaning | unit |",
+        "|---|---|---|---|",
+    ]
+    for name, dtype in STAT_COLUMNS.items():
+        meaning, unit = STAT_COLUMN_DOCS[name]
+        parts.append(f"| `{name}` | {dtype} | {meaning} | {unit} |")
     return "\n".join(parts) + "\n"
 
 

@@ -96,6 +96,7 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("batch_size", _I),
         ("weight_decay", _F),
         ("dtype", _S),
+        ("backend", _S),
         ("hidden", _S),
         ("lambda_source", _S),
         ("equalize_rounding", _S),

@@ -1,24 +1,25 @@
 """The method zoo's league: every variant against the `reg` model of its data set (issue 10).
 
-Each zoo row at the test stage carries the test MSE of the `reg` model trained on the same data
-(`paired_reg_test_mse`, the 1D pairing); a `lam * MSE + CE` variant (a row with a lambda) also
-pairs with the `reg-scaled` model (lam * MSE alone) of the same data at the same lambda, which
-isolates the CE term from the loss scale. `league_table` counts, per scenario x sampling x
-variant x `vs` (the baseline: reg | reg-scaled; pooled over C, functions and seeds), how often
-the variant beats its baseline and by how much, with `results.paired.paired_stats`'
-conventions: a win is `mse_variant < mse_baseline`; a diverged variant is a pair it does not
-win and has no gain; a pair whose baseline diverged is no pair. Intervals: Wilson for the % of
-wins, a bootstrap resampling target functions for the mean gain; p_holm: the exact sign test,
-Holm-adjusted over the whole table. `rank` orders the variants of one scenario x sampling x vs
-by % wins, ties by mean gain (1 = best; reg is not ranked).
+Each zoo row at the test stage names the `reg` model trained on the same data
+(`paired_reg_row_key`, `paired_reg_test_mse`: the 1D pairing); a `lam * MSE + CE` variant (a row
+with a lambda) also pairs with the `reg-scaled` model (lam * MSE alone) of the same data at the
+same lambda, which isolates the CE term from the loss scale. `league_table` counts, per scenario
+x sampling x variant x `vs` (the baseline: reg | reg-scaled; pooled over C, functions and
+seeds), how often the variant beats its baseline and by how much, with
+`results.cluster_inference`'s outcome rule (a win is `mse_variant < mse_baseline`; a diverged
+model loses on either side, two diverged tie; a failed trial drops its pair) and its inference
+over target functions, the independent units (one reg per function and seed serves every C):
+the sign-flip test of 50% wins inverted into the % wins interval, the same for the mean gain;
+p_holm: Holm over the variants of one scenario x sampling x vs. `rank` orders the variants of
+one scenario x sampling x vs by % wins, ties by mean gain (1 = best; reg is not ranked).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from results._tables import check_frame, ordered, typed
-from results.paired import paired_stats
+from results._tables import check_frame, ordered, typed, with_reg_partner
+from results.cluster_inference import paired_stats
 from search_spaces.synthetic_1d_zoo import ZOO_VARIANTS
 
 STAGE = "test"
@@ -40,21 +41,24 @@ LEAGUE_COLUMNS: dict[str, pl.DataType] = {
     "variant": pl.String,
     "vs": pl.String,
     "n_pairs": pl.Int64,
+    "n_clusters": pl.Int64,
     "pct_wins": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "mean_gain": pl.Float64,
-    "rank": pl.Int64,
-    "n_wins": pl.Int64,
-    "n_diverged": pl.Int64,
     "gain_ci_low": pl.Float64,
     "gain_ci_high": pl.Float64,
     "gain_pct": pl.Float64,
+    "verdict": pl.String,
+    "rank": pl.Int64,
+    "n_wins": pl.Int64,
+    "n_ties": pl.Int64,
+    "n_diverged_a": pl.Int64,
+    "n_diverged_b": pl.Int64,
+    "n_dropped": pl.Int64,
     "p_value": pl.Float64,
     "p_holm": pl.Float64,
-    "n_clusters": pl.Int64,
-    "n_boot": pl.Int64,
-    "bootstrap_seed": pl.Int64,
+    "too_few_clusters": pl.Boolean,
 }
 SHOT_COLUMNS: dict[str, pl.DataType] = {
     "scenario": pl.String,
@@ -74,55 +78,73 @@ LAMBDA_COLUMNS: dict[str, pl.DataType] = {
 
 def zoo_pairs(df: pl.DataFrame) -> pl.DataFrame:
     """One row per test-stage variant model and baseline: `scenario`, `sampling`, `variant`,
-    `vs`, `num_classes`, `function_id`, `seed`, `mse_a` (the variant's test MSE; null when it
-    diverged or failed), `mse_b` (the baseline's). Every model pairs with its reg (`vs` reg); a
-    model with a lambda (not reg-scaled itself) also with the reg-scaled of its data and lambda
-    (`vs` reg-scaled; null `mse_b` when there is none)."""
+    `vs`, `num_classes`, `function_id`, `seed`, `mse_a`, `status_a` (the variant's test MSE,
+    null unless it finished), `mse_b`, `status_b` (the baseline's; null status: none). Every
+    model pairs with its reg (`vs` reg); a model with a lambda (not reg-scaled itself) also with
+    the reg-scaled of its data and lambda (`vs` reg-scaled)."""
     check_frame(df, "results rows")
     rows = df.filter(pl.col("stage") == STAGE)
-    own = ["scenario", "sampling", "variant", "num_classes", "function_id", "seed"]
-    vs_reg = rows.filter(pl.col("variant") != BASELINE).select(
-        *own,
-        pl.lit(BASELINE).alias("vs"),
-        pl.col("test_mse").alias("mse_a"),
-        pl.col("paired_reg_test_mse").alias("mse_b"),
+    if "status" not in rows.columns:  # rows without a status: finished iff the MSE is finite
+        finite = pl.col("test_mse").is_finite().fill_null(False)
+        rows = rows.with_columns(
+            pl.when(finite).then(pl.lit("ok")).otherwise(pl.lit("diverged")).alias("status")
+        )
+    rows = rows.with_columns(
+        pl.lit(None, pl.String).alias(c)
+        for c in ("row_key", "paired_reg_row_key")
+        if c not in rows.columns
     )
+    paired = with_reg_partner(
+        rows.filter(pl.col("variant") != BASELINE),
+        rows.filter(pl.col("variant") == BASELINE),
+        "test_mse",
+        pl.col("paired_reg_test_mse"),
+    ).with_columns(pl.lit(BASELINE).alias("vs"))
+    columns = ["scenario", "sampling", "variant", "vs", "num_classes", "function_id", "seed"]
+    columns += ["mse_a", "status_a", "mse_b", "status_b"]
+    if "lam" not in rows.columns:
+        return paired.select(columns)
     data = ["scenario", "sampling", "function_id", "seed", "lam"]
     scaled = rows.filter(pl.col("variant") == SCALED).select(
-        *data, pl.col("test_mse").alias("mse_b")
+        *data,
+        pl.when(pl.col("status") == "ok").then(pl.col("test_mse")).alias("_mse_s"),
+        pl.col("status").alias("_status_s"),
     )
     vs_scaled = (
-        rows.filter(pl.col("lam").is_not_null() & (pl.col("variant") != SCALED))
-        .join(scaled, on=data, how="inner", nulls_equal=True)
-        .select(*own, pl.lit(SCALED).alias("vs"), pl.col("test_mse").alias("mse_a"), "mse_b")
+        paired.filter(pl.col("lam").is_not_null() & (pl.col("variant") != SCALED))
+        .join(scaled, on=data, how="left", nulls_equal=True)
+        .with_columns(
+            pl.lit(SCALED).alias("vs"),
+            pl.col("_mse_s").alias("mse_b"),
+            pl.col("_status_s").alias("status_b"),
+        )
     )
-    return pl.concat([vs_reg, vs_scaled], how="vertical_relaxed")
+    return pl.concat([paired.select(columns), vs_scaled.select(columns)], how="vertical_relaxed")
 
 
-def league_table(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.DataFrame:
+def league_table(df: pl.DataFrame) -> pl.DataFrame:
     """Per scenario x sampling x variant x vs (test stage, pooled over C, functions and seeds):
-    the league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `pct_wins` with its
-    Wilson `ci_low`/`ci_high` (percent), `mean_gain` = mean (mse_reg - mse_variant) over the
-    pairs where the variant did not diverge (positive: the variant is better) with its
-    function-bootstrap `gain_ci_low`/`gain_ci_high`, `gain_pct` = 100 x mean_gain / mean
-    mse_reg of those pairs, `rank`, the sign test's `p_value` and `p_holm`.
+    the league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `n_clusters`
+    (functions), `pct_wins` (ties half) with its `ci_low`/`ci_high` (percent, over functions),
+    `mean_gain` = mean (mse_reg - mse_variant) over the pairs where both finished (positive:
+    the variant is better) with `gain_ci_low`/`gain_ci_high`, `gain_pct` = 100 x mean_gain /
+    mean mse_reg of those pairs, `verdict` (`results.verdicts`), `rank`, the counts, the
+    sign-flip `p_value` and `p_holm`, `too_few_clusters` (no interval below 6 functions).
 
     Example:
         >>> league_table(read_rows("runs/synthetic_1d_zoo-quick-grid")).filter(
         ...     pl.col("sampling") == "severe")
     """
-    pairs = zoo_pairs(df)
+    pairs = zoo_pairs(df).filter(pl.col("status_b").is_not_null())
     if pairs.height == 0:
         return pl.DataFrame(schema=LEAGUE_COLUMNS)
     by = ["scenario", "sampling", "variant", "vs"]
-    stats = paired_stats(pairs, by, n_boot=n_boot, seed=seed)
-    ok = pl.col("mse_a").is_finite().fill_null(False) & pl.col("mse_b").is_finite().fill_null(False)
-    reg_mse = pairs.filter(ok).group_by(by).agg(pl.col("mse_b").mean().alias("mse_reg"))
-    table = stats.join(reg_mse, on=by, how="left").with_columns(
+    stats = paired_stats(pairs, by, cluster="function_id", holm_by=["scenario", "sampling", "vs"])
+    table = stats.with_columns(
         (-pl.col("mean_diff")).alias("mean_gain"),
         (-pl.col("mean_diff_ci_high")).alias("gain_ci_low"),
         (-pl.col("mean_diff_ci_low")).alias("gain_ci_high"),
-        (-100.0 * pl.col("mean_diff") / pl.col("mse_reg")).alias("gain_pct"),
+        (-100.0 * pl.col("mean_diff") / pl.col("mean_b")).alias("gain_pct"),
     )
     table = table.with_columns(
         pl.struct(

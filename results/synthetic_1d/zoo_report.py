@@ -24,6 +24,7 @@ _SHOWN = (
     "variant",
     "vs",
     "n_pairs",
+    "n_clusters",
     "pct_wins",
     "ci_low",
     "ci_high",
@@ -32,7 +33,11 @@ _SHOWN = (
     "gain_ci_high",
     "gain_pct",
     "p_holm",
+    "verdict",
     "rank",
+    "n_diverged_a",
+    "n_diverged_b",
+    "n_dropped",
 )
 
 
@@ -52,12 +57,15 @@ def zoo_report_sections(
                 "allow); every λ·MSE + CE variant also with reg-scaled (λ·MSE alone, same data, "
                 "init, λ and lr: vs = reg-scaled), which separates the CE term from the loss "
                 "scale. Per scenario × sampling × vs, pooled over C, functions and seeds: % of "
-                "pairs where the variant has the lower test MSE (Wilson 95% interval; a diverged "
-                "variant counts as a loss), mean gain = mean (MSE reg − MSE variant) over the "
-                "pairs where it finished (positive: better than reg; 95% bootstrap interval "
-                "resampling functions), gain_pct = 100 × mean gain / mean MSE of those regs, "
-                "p_holm = exact sign test, Holm over the table. rank: by % wins, ties by mean "
-                "gain (1 = best)."
+                "pairs where the variant has the lower test MSE (ties half; a diverged model "
+                "loses on either side, a failed trial drops its pair), mean gain = mean (MSE of "
+                "the baseline − MSE variant) over the pairs where both finished (positive: better "
+                "than the baseline), gain_pct = 100 × mean gain / mean MSE of those baselines. "
+                "Intervals (95%) and tests are over target functions, the independent units "
+                "(n_clusters; one reg per function and seed serves every C): the sign-flip test "
+                "over functions, inverted; none below 6 functions (—). p_holm: Holm over the "
+                "variants of one scenario × sampling × vs. verdict: results/verdicts.py. rank: "
+                "by % wins, ties by mean gain (1 = best)."
             )
             + figure_div(plot_who_wins(df, league), "figure-zoo-who-wins", True)
             + _table(_rounded(league.select(_SHOWN), 4)),
@@ -101,8 +109,9 @@ def format_zoo_tables_for_terminal(tables: Mapping[str, pl.DataFrame]) -> str:
             [
                 (
                     "League (test, pooled over C): top 3 per scenario x sampling x vs by % of "
-                    "pairs beating reg or reg-scaled (95% Wilson), mean gain mse_vs - "
-                    "mse_variant (95% function bootstrap); all variants: tables/league.csv",
+                    "pairs beating reg or reg-scaled, mean gain mse_vs - mse_variant, 95% "
+                    "intervals over target functions (n_clusters; none below 6); all variants: "
+                    "tables/league.csv",
                     _rounded(head, 3),
                 ),
                 ("Lambda of the lambda variants", tables["selected_lambdas"]),

@@ -10,6 +10,7 @@ from study.variants import VARIANTS as VARIANTS  # kept importable from here
 
 STAGES = ("lambda_search", "optuna", "test", "noise")
 NO_FLIP = "none"
+DEFAULT_BACKEND = "fused"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class TrialSpec:
     # per_model: the reg+cls model and its own reg share this key (pairing and init); "" = shared
     pair_key: str = ""
     method_params: tuple[tuple[str, object], ...] = ()
+    # The packed trainer's backend requested (regcls.training.tasks.BACKENDS); rows record the
+    # one that ran. The default is left out of the key, so trials keep the keys they had before.
+    backend: str = DEFAULT_BACKEND
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
@@ -113,6 +117,8 @@ class TrialSpec:
             config["method_params"] = [list(p) for p in self.method_params]
         else:
             del config["method_params"]
+        if self.backend == DEFAULT_BACKEND:
+            del config["backend"]
         return config
 
     @classmethod
