@@ -1,8 +1,8 @@
 """regcls: the science of the studies, free of Ray. Each room holds one kind of thing:
 
-- `data/`: the 1D generator, binning into classes, per-sample weights (LDS, DenseWeight), soft
-  targets, HCA's class hierarchy; the real datasets' loaders in `data/datasets/` (a new dataset
-  is a loader there).
+- `data/`: the 1D generator, binning into classes and label bins, per-sample weights (LDS, INV,
+  DenseWeight), soft targets, HCA's class hierarchy; the real datasets' loaders in
+  `data/datasets/` (a new dataset is a loader there).
 - `models/`: the 1D MLP (flat layout and nn.Module), the vision models, the frozen text encoder.
 - `objectives/`: the training losses as pieces with hand-written gradients, and how a trained
   model predicts (a new loss or variant is a piece there plus a registry entry).

@@ -21,7 +21,15 @@ Variants and their sources (definitions: `related_methods_digest.md`):
 - `reg-denseweight`: DenseWeight (Steininger et al. 2021), alpha and the KDE bandwidth rule.
 - `reg+hlgauss`: `lam * MSE + CE` against HL-Gauss targets (Farebrother et al. 2024) on the class
   bins, sigma = `hlgauss_sigma_ratio` x the mean bin width (range / C; the bin width for
-  equal-width bins).
+  equal-width bins); predicts with the regression head: an auxiliary HL-Gauss loss (ours).
+- `hlgauss`: HL-Gauss as published (Imani & White 2018; Farebrother et al. 2024, Sec. 3, App. A
+  `transform_to_probs` / `transform_from_probs`): the CE against the same targets alone, no
+  regression term; prediction = the expectation of the bin centres (midpoints of the class
+  edges unless `class_centres` is given) under the softmax.
+- `reg-inv`: Yang et al. 2021's INV baseline (Sec. 4; their STS-B `--reweight inverse`): MSE
+  weighted by 1 / count of the sample's bin, `lds_bins` equal-width bins over the training
+  range, no smoothing, no clip; records `lds_bins` only.
+- `reg-inv+fds`: `reg-inv` with FDS (their "INV + FDS"; `fds_*` as `reg-fds`).
 - `reg+softlabel`: `lam * MSE + CE` against paper 004's symmetric descending soft labels over the
   classes as groups (`softmax(G - beta |i - g|)`, Eq. 1 and 4); the regression head is the
   model's single head (004's multi-head regressor and its contrastive stage are not part of it).
@@ -61,7 +69,13 @@ import numpy as np
 import torch
 
 from regcls.data.hierarchy import class_means, hierarchy_levels
-from regcls.data.reweighting import LDS_INVERSES, LDS_KERNELS, denseweight_weights, lds_weights
+from regcls.data.reweighting import (
+    LDS_INVERSES,
+    LDS_KERNELS,
+    denseweight_weights,
+    inverse_weights,
+    lds_weights,
+)
 from regcls.data.soft_targets import SOFTLABEL_FORMS, hl_gauss_targets, soft_group_targets
 from regcls.objectives import OBJECTIVES, head_group
 from regcls.objectives.feature_smoothing import FDSConfig
@@ -87,9 +101,11 @@ class MethodConfig:
     focal_beta: float = 0.2
     focal_gamma: float = 1.0
     focal_activation: str = "sigmoid"  # FOCAL_ACTIVATIONS
-    bmc_sigma: float = 1.0  # the noise sigma, the init when learned (Ren et al.'s default 1.0)
-    bmc_sigma_learned: bool = False  # sigma trained with the model (Ren et al.'s BMCLoss)
-    bmc_sigma_lr: float = 1e-2  # Adam lr of a learned sigma (Ren et al.'s sigma_lr default)
+    # Ren et al.'s code (imdb-wiki-dir/train.py): --init_noise_sigma 1.0, learned unless
+    # --fix_noise_sigma, --sigma_lr 1e-2 (its own param group of the model's optimiser).
+    bmc_sigma: float = 1.0  # the noise sigma (target units), the init when learned
+    bmc_sigma_learned: bool = True  # sigma trained with the model (Ren et al.'s BMCLoss)
+    bmc_sigma_lr: float = 1e-2  # learning rate of a learned sigma
     denseweight_alpha: float = 1.0
     denseweight_bandwidth: str = "silverman"  # DENSEWEIGHT_BANDWIDTHS (SciPy's rules)
     hlgauss_sigma_ratio: float = 0.75  # sigma / bin width ("Stop regressing" default)
@@ -108,6 +124,7 @@ class MethodConfig:
     fds_clip_min: float = 0.1
     fds_clip_max: float = 10.0
     fds_stats_from: str = "calibrated"
+    fds_empty_bins: str = "neighbours"
     distill_epochs: int | None = None  # hca-d stage 2; None: ceil(0.2 x stage-1 epochs)
 
     def __post_init__(self) -> None:
@@ -244,12 +261,15 @@ def build_method_task(
     """The `ModelTask` of `config` on one training set.
 
     Class variants (`config.has_classes`: `reg+cls`, `reg+hlgauss`, `reg+softlabel`,
-    `reg-lds+cls`, `hca`, `hca+lds`, `hca-d`, `reg+hca`) need the class bin `edges` `[C + 1]` and
-    the hard `labels` `[N]` (int64 class of every sample); the class count is `len(edges) - 1`.
-    `class_centres` is passed through; for the variants that predict a class (`hca`, `hca+lds`,
-    `hca-d`) None means HCA's class means (midpoints for empty classes). The hierarchical variants
-    build their E-Num `class_levels` from `y_train` and `edges`. Regression-only variants take no
-    `edges`/`labels`/`class_centres`.
+    `reg-lds+cls`, `hca`, `hca+lds`, `hca-d`, `reg+hca`, `hlgauss`) need the class bin `edges`
+    `[C + 1]` and the hard `labels` `[N]` (int64 class of every sample); the class count is
+    `len(edges) - 1`. `class_centres` is passed through; for the variants that predict a class
+    (`hca`, `hca+lds`, `hca-d`) None means HCA's class means (midpoints for empty classes), for
+    `hlgauss` the bin midpoints. The hierarchical variants build their E-Num `class_levels` from
+    `y_train` and `edges`. Regression-only variants take no `edges`/`labels`/`class_centres`.
+
+    `y_train` may be float64 while `x_train` is float32 (the trainers cast it to the settings'
+    dtype): LDS, INV and FDS bin the targets at the precision given (`label_bins`).
     """
     spec = METHODS[config.variant]
     task = ModelTask(
@@ -286,15 +306,30 @@ class MethodSpec:
 
 
 def _add_lds(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
-    y = task.y_train.detach().to(torch.float64).cpu()
-    low, high = float(y.min()), float(y.max())
-    if not high > low:
-        raise ValueError("y_train: LDS needs at least two distinct targets")
-    bins = torch.linspace(low, high, config.lds_bins + 1, dtype=torch.float64)
+    y, bins = _weight_bins(config, task)
     weights = lds_weights(
         y, bins, config.lds_kernel, config.lds_size, config.lds_sigma, config.lds_inverse
     )
     task.sample_weight = weights.to(task.y_train)
+
+
+def _add_inv(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    task.sample_weight = inverse_weights(*_weight_bins(config, task)).to(task.y_train)
+
+
+def _add_inv_fds(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
+    _add_inv(config, task, edges)
+    _add_fds(config, task, edges)
+
+
+def _weight_bins(config: MethodConfig, task: ModelTask) -> tuple[torch.Tensor, torch.Tensor]:
+    """The float64 targets and the `lds_bins` equal-width bin edges over their range (LDS, INV:
+    binned by `label_bins` from the task's targets at their own precision)."""
+    y = task.y_train.detach().to(torch.float64).cpu()
+    low, high = float(y.min()), float(y.max())
+    if not high > low:
+        raise ValueError("y_train: LDS needs at least two distinct targets")
+    return y, torch.from_numpy(np.linspace(low, high, config.lds_bins + 1))
 
 
 def _add_focal(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
@@ -320,6 +355,15 @@ def _add_hlgauss(config: MethodConfig, task: ModelTask, edges: torch.Tensor | No
     grid = edges.detach().to(torch.float64).cpu()
     sigma = config.hlgauss_sigma_ratio * float(grid[-1] - grid[0]) / (grid.shape[0] - 1)
     task.soft_targets = hl_gauss_targets(task.y_train, grid, sigma).to(task.y_train)
+
+
+def _add_hlgauss_expectation(
+    config: MethodConfig, task: ModelTask, edges: torch.Tensor | None
+) -> None:
+    _add_hlgauss(config, task, edges)
+    if task.class_centres is None:  # Farebrother et al.'s `transform_from_probs`: bin centres
+        grid = edges.detach().to(torch.float64).cpu()
+        task.class_centres = ((grid[:-1] + grid[1:]) / 2).to(task.y_train)
 
 
 def _add_softlabel(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) -> None:
@@ -359,6 +403,9 @@ def _add_fds(config: MethodConfig, task: ModelTask, edges: torch.Tensor | None) 
     task.fds = config.fds_config()
 
 
+# INV records its bins, not LDS's smoothing (nor lds_inverse: INV is 1 / count by definition).
+_LDS_SMOOTHING = ("lds_kernel", "lds_size", "lds_sigma", "lds_inverse")
+
 METHODS: dict[str, MethodSpec] = {
     "reg": MethodSpec("reg"),
     "reg+cls": MethodSpec("reg+cls"),
@@ -374,6 +421,9 @@ METHODS: dict[str, MethodSpec] = {
     "reg+hca": MethodSpec("reg+hca", ("hca",), _add_hierarchy, unused=("hca_rule",)),
     "reg-fds": MethodSpec("reg-fds", ("fds",), _add_fds),
     "hca-d": MethodSpec("hca", ("hca", "distill"), _add_hca, ("hca_rule",), two_stage=True),
+    "hlgauss": MethodSpec("hlgauss", ("hlgauss",), _add_hlgauss_expectation),
+    "reg-inv": MethodSpec("reg-inv", ("lds",), _add_inv, unused=_LDS_SMOOTHING),
+    "reg-inv+fds": MethodSpec("reg-inv+fds", ("lds", "fds"), _add_inv_fds, unused=_LDS_SMOOTHING),
 }
 
 

@@ -171,7 +171,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
             "focal_activation": ("Focal-R activation: sigmoid or tanh", _NONE),
             "bmc_sigma": ("Balanced MSE noise sigma (its init when learned)", _Y),
             "bmc_sigma_learned": ("whether Balanced MSE's sigma is trained", _NONE),
-            "bmc_sigma_lr": ("Adam learning rate of a learned BMC sigma", "dimensionless"),
+            "bmc_sigma_lr": (
+                "learning rate of a learned BMC sigma (its own group of the model's optimiser)",
+                "dimensionless",
+            ),
             "denseweight_alpha": ("DenseWeight alpha", "dimensionless"),
             "denseweight_bandwidth": ("DenseWeight KDE bandwidth rule: silverman or scott", _NONE),
             "hlgauss_sigma_ratio": ("HL-Gauss sigma over the mean class-bin width", "fraction"),
@@ -192,6 +195,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
                 "features FDS takes its end-of-epoch statistics from: calibrated or raw",
                 _NONE,
             ),
+            "fds_empty_bins": (
+                "FDS bins without training samples: neighbours (filled, Yang et al.'s STS-B "
+                "code) or keep (initial statistics)",
+                _NONE,
+            ),
             "distill_epochs": ("HCA-d stage-2 epochs (after the stage-1 epochs)", "epochs"),
         }.items()
     },
@@ -210,6 +218,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "error": ("error message of a failed trial; null otherwise", _NONE),
     "epochs_trained": ("epochs actually trained (fewer when stopped early)", "epochs"),
     "final_train_loss": ("training loss of the last epoch (total loss of the variant)", "loss"),
+    "bmc_sigma_final": (
+        "reg-bmc: Balanced MSE noise sigma after training (learned, or the fixed bmc_sigma); "
+        "null for other variants",
+        _Y,
+    ),
     **_synthetic_metrics(),
     "train_mse": ("MSE on the training set against its noisy targets", _Y2),
     # pairing

@@ -29,7 +29,7 @@ EQUAL_RTOL = 1e-12
 
 
 def _weights(n: int, seed: int) -> torch.Tensor:
-    """Per-sample weights > 0 (reg-lds / reg-denseweight / reg-lds+cls)."""
+    """Per-sample weights > 0 (reg-lds / reg-denseweight / reg-lds+cls / reg-inv)."""
     generator = torch.Generator().manual_seed(seed)
     return 0.5 + torch.rand(n, generator=generator, dtype=torch.float64)
 
@@ -51,6 +51,9 @@ def _variant_tasks(variant: str) -> list:
         ),
         "reg-denseweight": lambda s: _task(
             s, 600, d, lr=1e-2, objective="reg-denseweight", sample_weight=_weights(600, s + 7)
+        ),
+        "reg-inv": lambda s: _task(
+            s, 600, d, lr=1e-2, objective="reg-inv", sample_weight=_weights(600, s + 5)
         ),
         "reg-lds+cls": lambda s: _task(
             s,
@@ -76,6 +79,7 @@ VARIANTS = (
     "reg-lds",
     "reg-denseweight",
     "reg-lds+cls",
+    "reg-inv",
 )
 
 

@@ -38,6 +38,9 @@ ZOO = (
     "reg+hlgauss",
     "reg+softlabel",
     "reg-lds+cls",
+    "hlgauss",
+    "reg-inv",
+    "reg-inv+fds",
 )
 # The HCA / FDS variants (hca-d's stage 1 is an hca model; its stage 2: test_hca_d_via_methods).
 HCA_FDS = ("hca", "hca+lds", "reg+hca", "reg-fds", "hca-d")
@@ -116,9 +119,9 @@ VARIANT_HYPER = {
     "reg-lds": [{}, {"lds_kernel": "triangular", "lds_inverse": "inverse"}, {"lds_bins": 20}],
     "reg-focal": [{}, {"focal_activation": "tanh", "focal_gamma": 0.5, "focal_beta": 2.0}, {}],
     "reg-bmc": [
-        {"bmc_sigma_learned": True},
-        {"bmc_sigma": 0.3},
-        {"bmc_sigma": 3.0, "bmc_sigma_learned": True, "bmc_sigma_lr": 0.05},
+        {},
+        {"bmc_sigma": 0.3, "bmc_sigma_learned": False},
+        {"bmc_sigma": 3.0, "bmc_sigma_lr": 0.05},
     ],
     "reg-denseweight": [{}, {"denseweight_alpha": 0.5}, {"denseweight_bandwidth": "scott"}],
     "reg+hlgauss": [{}, {"hlgauss_sigma_ratio": 2.0}, {}],
@@ -133,6 +136,9 @@ VARIANT_HYPER = {
         {"fds_bins": 12, "fds_stats_from": "raw", "fds_clip_max": 2.0},
     ],
     "hca-d": [{}, {"hca_heads": 2}, {}],
+    "hlgauss": [{}, {"hlgauss_sigma_ratio": 2.0}, {}],
+    "reg-inv": [{}, {"lds_bins": 20}, {"lds_bins": 7}],
+    "reg-inv+fds": [{"fds_bins": 20}, {"lds_bins": 20, "fds_empty_bins": "keep"}, {}],
 }
 
 
@@ -155,7 +161,7 @@ def test_mixed_pack_of_every_variant(drop_last, dtype, tol):
     sizes in one pack: the soft head runs one-hot rows for reg+cls and reg-lds+cls."""
     tasks = [_task("reg", 0, 430), _task("reg+cls", 4, 400, 6)]
     tasks += [_task(v, 10 + i, 400 + 10 * i, 6 + 2 * i) for i, v in enumerate(ZOO)]
-    tasks.append(_task("reg-bmc", 20, 300, bmc_sigma_learned=True))  # fewer steps, learned sigma
+    tasks.append(_task("reg-bmc", 20, 300, bmc_sigma_learned=False))  # fewer steps, fixed sigma
     tasks.append(_task("reg-fds", 21, 350, fds_bins=20))  # FDS next to the soft head
     _assert_packed_equals_single(tasks, _settings(drop_last=drop_last, dtype=dtype), tol)
 
@@ -249,7 +255,7 @@ def test_learned_sigma_and_distillation_follow_the_optimizer(optimizer, momentum
     settings = _settings(optimizer=optimizer, momentum=momentum)
     bmc = [
         _task("reg-bmc", 1, 430, bmc_sigma_learned=True),
-        _task("reg-bmc", 2, 300, bmc_sigma=0.3),  # fixed sigma, fewer steps, same pack
+        _task("reg-bmc", 2, 300, bmc_sigma=0.3, bmc_sigma_learned=False),  # fixed, fewer steps
         _task("reg", 3, 400),
     ]
     _assert_packed_equals_single(bmc, settings)
@@ -473,16 +479,18 @@ def test_method_columns_record_only_the_variants_hyperparameters():
     assert len(keys) == 1
     assert all(v is None for k, v in method_columns(MethodConfig("reg")).items() if k != "variant")
     assert method_columns(MethodConfig("reg+hlgauss"))["hlgauss_sigma_ratio"] == 0.75
+    # Ren et al.'s code: sigma learned from 1.0 at lr 1e-2; fixed, it has no learning rate.
     bmc = method_columns(MethodConfig("reg-bmc"))
-    assert (bmc["bmc_sigma"], bmc["bmc_sigma_learned"], bmc["bmc_sigma_lr"]) == (1.0, False, None)
-    learned = method_columns(MethodConfig("reg-bmc", bmc_sigma_learned=True))
-    assert learned["bmc_sigma_lr"] == 0.01
+    assert (bmc["bmc_sigma"], bmc["bmc_sigma_learned"], bmc["bmc_sigma_lr"]) == (1.0, True, 0.01)
+    fixed = method_columns(MethodConfig("reg-bmc", bmc_sigma_learned=False))
+    assert fixed["bmc_sigma_lr"] is None
     with_lam = {v for v in METHODS if MethodConfig(v).uses_lam}
     assert with_lam == {"reg+cls", "reg+hlgauss", "reg+softlabel", "reg-lds+cls", "reg+hca"}
     assert {v for v in METHODS if MethodConfig(v).has_classes} == with_lam | {
         "hca",
         "hca+lds",
         "hca-d",
+        "hlgauss",
     }
     hca = method_columns(MethodConfig("hca", hca_rule="mul", hca_heads=3))
     assert (hca["hca_rule"], hca["hca_heads"], hca["lds_kernel"], hca["fds_bins"]) == (
@@ -513,8 +521,14 @@ def test_method_columns_record_only_the_variants_hyperparameters():
         "fds_clip_min": 0.1,
         "fds_clip_max": 10.0,
         "fds_stats_from": "calibrated",
+        "fds_empty_bins": "neighbours",
     }
     assert all(method_columns(MethodConfig("hca"))[k] is None for k in fds_cols)
+    # INV records its bins, none of LDS's smoothing; INV + FDS its bins and FDS.
+    inv = method_columns(MethodConfig("reg-inv+fds", lds_bins=50))
+    assert inv["lds_bins"] == 50 and inv["fds_bins"] == 100
+    assert [inv[k] for k in ("lds_kernel", "lds_size", "lds_sigma", "lds_inverse")] == [None] * 4
+    assert method_columns(MethodConfig("hlgauss"))["hlgauss_sigma_ratio"] == 0.75
 
 
 @pytest.mark.parametrize(
@@ -540,6 +554,7 @@ def test_method_columns_record_only_the_variants_hyperparameters():
         ({"fds_kernel": "box"}, r"^fds_kernel: must be one of"),
         ({"fds_ks": 4}, r"^fds_ks: must be an odd integer"),
         ({"fds_stats_from": "both"}, r"^fds_stats_from: must be one of"),
+        ({"fds_empty_bins": "zero"}, r"^fds_empty_bins: must be one of \('neighbours', 'keep'\)"),
     ],
 )
 def test_bad_config_raises_one_line(changes, message):

@@ -68,9 +68,9 @@ CONTRACT_COLUMNS = {
     "fds_bins": pa.int64(), "fds_kernel": pa.string(), "fds_ks": pa.int64(),
     "fds_sigma": pa.float64(), "fds_momentum": pa.float64(), "fds_start_update": pa.int64(),
     "fds_start_epoch": pa.int64(), "fds_clip_min": pa.float64(), "fds_clip_max": pa.float64(),
-    "fds_stats_from": pa.string(), "distill_epochs": pa.int64(),
+    "fds_stats_from": pa.string(), "fds_empty_bins": pa.string(), "distill_epochs": pa.int64(),
     "status": pa.string(), "error": pa.string(), "epochs_trained": pa.int64(),
-    "final_train_loss": pa.float64(),
+    "bmc_sigma_final": pa.float64(), "final_train_loss": pa.float64(),
     **{
         f"{split}_{m}": pa.float64()
         for split in ("val", "test")

@@ -28,6 +28,12 @@ def test_zoo_lists_agree_with_the_method_configs():
     # The preset's method settings are MethodConfig fields with valid values.
     settings = dict(stsb_dir.PRESETS["paper"].method_settings())
     assert MethodConfig("reg-fds", **settings).fds_config().clip_max == 2.0
+    # Yang et al.'s STS-B Focal-R (20 on scores / 5); BMC and FDS's empty bins: the defaults.
+    focal = method_columns(MethodConfig("reg-focal", **settings))
+    assert (focal["focal_beta"], focal["focal_activation"]) == (4.0, "sigmoid")
+    bmc = method_columns(MethodConfig("reg-bmc", **settings))
+    assert (bmc["bmc_sigma"], bmc["bmc_sigma_learned"], bmc["bmc_sigma_lr"]) == (1.0, True, 0.01)
+    assert method_columns(MethodConfig("reg-fds", **settings))["fds_empty_bins"] == "neighbours"
 
 
 def test_dir_schema_holds_every_method_column_in_config_order():
@@ -41,11 +47,12 @@ def test_quick_holds_a_named_subset_and_paper_all():
     quick = stsb_specs(stsb_dir.PRESETS["quick"], "root")
     assert {s.variant for s in paper} >= set(stsb_dir.ZOO_VARIANTS)
     assert {s.variant for s in quick} & set(stsb_dir.ZOO_VARIANTS) == set(stsb_dir.QUICK_ZOO)
-    left = "leaves reg+hlgauss, reg+softlabel, reg-lds+cls, reg+hca, hca-d to paper"
+    left = "leaves reg+softlabel, reg-lds+cls, reg+hca, hca-d to paper"
     assert left in stsb_dir.zoo_note(stsb_dir.PRESETS["quick"])
-    # 3 seeds x (25 paper/control trials + 5 regression-only + hca, hca+lds at C = 10).
-    assert declared_models(quick) == {"train": 3 * (25 + 5 + 2)}
-    assert {s.num_classes for s in quick if s.variant == "hca"} == {10}
+    # 3 seeds x (25 paper/control trials + 7 regression-only + hca, hca+lds, hlgauss at C = 10
+    # + reg+hlgauss at C = 10 x 3 lambdas).
+    assert declared_models(quick) == {"train": 3 * (25 + 7 + 3 + 3)}
+    assert {s.num_classes for s in quick if s.variant in ("hca", "hlgauss")} == {10}
     # paper: the lambda variants at every C x lambda of its grid (4 x 5).
     lam_specs = [s for s in paper if s.variant == "reg+hlgauss"]
     assert len(lam_specs) == 20 and {s.lam for s in lam_specs} == {0.01, 0.1, 1.0, 10.0, 100.0}
@@ -104,7 +111,8 @@ def test_published_vs_ours_against_hand_numbers():
         ]
     )
     table = published_vs_ours(rows)
-    assert table.height == 6 * 2 * 4  # methods but VANILLA x (MSE, Pearson) x shots
+    assert table.height == 7 * 2 * 4  # methods but VANILLA x (MSE, Pearson) x shots
+    assert set(table["vs"]) == {"reg"}
 
     def cell(method: str, metric: str, shot: str = "all") -> dict:
         return table.filter(
@@ -114,7 +122,7 @@ def test_published_vs_ours_against_hand_numbers():
     lds = cell("LDS", "mse")
     # Published: Table 3 INV + LDS 0.914 vs VANILLA 0.974 -> 100 * 0.060 / 0.974.
     assert lds["published_gain_pct"] == pytest.approx(100 * 0.060 / 0.974)
-    assert lds["published_row"] == "INV + LDS" and lds["variant"] == "reg-lds"
+    assert lds["published_row"] == "Table 3 INV + LDS" and lds["variant"] == "reg-lds"
     assert lds["our_gain_pct"] == pytest.approx(15.0) and lds["n"] == 2
     # Two seeds (gains 10 and 20) are two independent units: no 95% interval exists (a
     # percentile bootstrap would have claimed [10, 20]).
@@ -129,10 +137,17 @@ def test_published_vs_ours_against_hand_numbers():
     assert focal["our_gain_pct"] == pytest.approx(-10.0) and focal["n"] == 1
     assert math.isnan(focal["ci_low"]) and math.isnan(focal["ci_high"])  # one seed: no interval
     assert focal["published_gain_pct"] == pytest.approx(100 * (0.974 - 0.951) / 0.974)
-    # FDS maps to reg-fds, which these rows did not train: n = 0, no gain.
+    # Plain FDS is the README's Vanilla + FDS (0.916, MSE only), mapped to reg-fds, which these
+    # rows did not train: n = 0, no gain; INV + FDS and INV map to reg-inv+fds and reg-inv.
     fds = cell("FDS", "mse")
     assert fds["variant"] == "reg-fds" and fds["n"] == 0 and fds["our_gain_pct"] is None
-    for method in ("LDS+FDS", "RRT", "INV"):
+    assert fds["published_row"] == "README FDS (Vanilla + FDS)"
+    assert fds["published_gain_pct"] == pytest.approx(100 * (0.974 - 0.916) / 0.974)
+    assert cell("FDS", "pearson")["published_gain_pct"] is None
+    assert cell("INV + FDS", "mse")["variant"] == "reg-inv+fds"
+    assert cell("INV + FDS", "mse")["published_row"] == "Table 3 INV + FDS"
+    assert cell("INV", "mse")["variant"] == "reg-inv"
+    for method in ("LDS+FDS", "RRT"):
         row = cell(method, "mse")
         assert row["variant"] == "—" and row["our_gain_pct"] is None and row["n"] is None
         assert row["note"]
@@ -142,7 +157,7 @@ def test_published_vs_ours_against_hand_numbers():
 def test_relative_gain_sign_and_published_vanilla_is_table_3():
     assert relative_gain("mse", 2.0, 1.5) == pytest.approx(25.0)
     assert relative_gain("pearson", 50.0, 55.0) == pytest.approx(10.0)
-    assert YANG_STSB_ROWS[0][:3] == ("VANILLA", "VANILLA", "reg")
+    assert YANG_STSB_ROWS[0][:3] == ("VANILLA", "Table 3 VANILLA", "reg")
     assert YANG_STSB_ROWS[0][4] == (0.974, 0.851, 1.520, 0.984)
 
 
@@ -157,9 +172,18 @@ def test_zoo_variants_are_paired_with_reg_once_per_cell():
             _row("reg-lds", 1, 2.5, 0.5),  # +0.5 (a loss)
             _row("hca", 0, 0.8, 0.5, num_classes=10),  # -0.2, a win
             _row("hca", 1, 1.0, 0.5, num_classes=10),  # -1.0, a win
+            _row("reg-scaled", 0, 0.7, 0.5, lam=1.0),
+            _row("reg-scaled", 1, 1.5, 0.5, lam=1.0),
+            _row("reg-scaled", 0, 0.1, 0.5, lam=10.0),  # another lambda: no pair
+            _row("reg+hlgauss", 0, 0.6, 0.5, lam=1.0, num_classes=10),  # vs reg-scaled: -0.1
+            _row("reg+hlgauss", 1, 1.8, 0.5, lam=1.0, num_classes=10),  # +0.3
         ]
     ).with_columns(pl.lit(None, pl.String).alias(c) for c in ("data_split", "task"))
     stats = controls_stats(rows)
+    scaled = stats.filter(pl.col("comparison") == "reg+hlgauss vs reg-scaled")
+    assert set(scaled["vs"]) == {"reg-scaled"} and scaled["n_pairs"].to_list() == [2, 2]
+    assert scaled["mean_diff"][0] == pytest.approx(0.1)
+    assert set(stats.filter(pl.col("comparison") == "hca vs reg")["vs"]) == {"reg"}
     lds = stats.filter(pl.col("comparison") == "reg-lds vs reg")
     # No lambda, no C: its one cell is the pooled one, each seed counted once.
     assert lds.height == 1 and lds["n_pairs"][0] == 2 and lds["n_wins"][0] == 1

@@ -84,16 +84,18 @@ def test_quick_grid_pairs_every_variant_with_the_reg_of_its_cell():
     assert {s.variant for s in search} == {"reg", *LAMBDA_VARIANTS}
     assert {s.lam for s in search if s.variant != "reg"} == set(preset.slice.lambdas)
     test = zoo_test_specs(preset, _lambdas(preset))
-    assert {s.variant for s in test} == set(ZOO_VARIANTS)
+    assert {s.variant for s in test} == {*ZOO_VARIANTS, "reg-scaled"}
     assert len({s.key for s in test}) == len(test)
     for spec in test:
         counts = (4, 64) if spec.variant in CLASS_VARIANTS else (None,)
         assert spec.num_classes in counts
-        assert (spec.lam is not None) == (spec.variant in LAMBDA_VARIANTS)
+        assert (spec.lam is not None) == (spec.variant in (*LAMBDA_VARIANTS, "reg-scaled"))
     cells = {(s.scenario, s.sampling) for s in test}
     assert len(cells) == 3 * 2
-    per_cell = (6 + 8 * 2) * 3 * 2  # regression-only variants + class variants x C, x replicates
-    assert declared_zoo_models(preset)["test"] == len(cells) * per_cell
+    # Regression-only variants + class variants x C + reg-scaled at the one lambda, x replicates;
+    # the plan holds reg-scaled at the grid's 3 lambdas (the most 5 variants can choose).
+    per_cell = (8 + 9 * 2 + 1) * 3 * 2
+    assert declared_zoo_models(preset)["test"] == len(cells) * (per_cell + 2 * 3 * 2)
     assert declared_zoo_models(preset)["lambda_search"] == len(cells) * (1 + 5 * 2 * 3) * 3
     for bad, message in (
         ({"variants": ["reg", "reg-magic"]}, "variants: got"),
@@ -139,16 +141,20 @@ def tiny_zoo(ray_local, tmp_path_factory) -> Path:
 def test_tiny_zoo_rows_record_each_variants_hyperparameters(tiny_zoo):
     rows = read_rows(tiny_zoo)
     preset = PRESETS["quick"].with_overrides(TINY)
-    assert rows.height == sum(declared_zoo_models(preset).values())
+    # reg-scaled is planned at both lambdas of the grid, trained at the ones chosen.
+    chosen = set(
+        rows.filter(pl.col("variant").is_in(LAMBDA_VARIANTS) & (pl.col("stage") == "test"))["lam"]
+    )
+    assert rows.height == sum(declared_zoo_models(preset).values()) - 2 * (2 - len(chosen))
     assert set(rows["status"]) == {"ok"}
     test = rows.filter(pl.col("stage") == "test")
-    assert set(test["variant"]) == set(ZOO_VARIANTS)
+    assert set(test["variant"]) == {*ZOO_VARIANTS, "reg-scaled"}
     for variant in ZOO_VARIANTS:
         part = test.filter(pl.col("variant") == variant)
         assert part.height == 2, variant  # two functions x one seed, C = 4
         config = _reg_config(preset)
         config.update(variant=variant, num_classes=part["num_classes"][0], lam=part["lam"][0])
-        params = tuple(sorted(TINY["method_params"].get(variant, {}).items()))
+        params = tuple(sorted(preset.method_params.get(variant, {}).items()))
         spec = TrialSpec.from_config(config).with_values(method_params=params)
         expected = method_columns(method_config(spec))
         for column in METHOD_COLUMNS:
@@ -158,9 +164,21 @@ def test_tiny_zoo_rows_record_each_variants_hyperparameters(tiny_zoo):
     hca = test.filter(pl.col("variant") == "hca-d").row(0, named=True)
     assert (hca["hca_heads"], hca["distill_epochs"], hca["hca_rule"]) == (2, 1, None)
     assert hca["lds_kernel"] is None and hca["fds_bins"] is None
+    # The 1D study's own settings (search_spaces/synthetic_1d_zoo.py), with the sigma learned.
     bmc = test.filter(pl.col("variant") == "reg-bmc").row(0, named=True)
-    assert (bmc["bmc_sigma_learned"], bmc["bmc_sigma_lr"]) == (True, 0.01)
+    assert (bmc["bmc_sigma"], bmc["bmc_sigma_learned"], bmc["bmc_sigma_lr"]) == (0.15, True, 0.01)
+    assert 0 < bmc["bmc_sigma_final"] != 0.15
+    assert test.filter(pl.col("variant") != "reg-bmc")["bmc_sigma_final"].null_count() == (
+        test.height - 2
+    )
+    assert set(test.filter(pl.col("variant") == "reg-focal")["focal_beta"]) == {3.8}
+    assert set(test.filter(pl.col("variant") == "reg-fds")["fds_empty_bins"]) == {"neighbours"}
     assert test.filter(pl.col("variant") == "reg")["lds_kernel"].null_count() == 2
+    # reg-scaled at every lambda a lambda variant chose, on the same data and init as reg.
+    scaled = test.filter(pl.col("variant") == "reg-scaled")
+    chosen_lams = set(test.filter(pl.col("variant").is_in(LAMBDA_VARIANTS))["lam"])
+    assert set(scaled["lam"]) == chosen_lams and scaled.height == 2 * len(chosen_lams)
+    assert set(scaled["init_seed"]) == set(test.filter(pl.col("variant") == "reg")["init_seed"])
     lams = test.filter(pl.col("variant").is_in(LAMBDA_VARIANTS))
     assert set(lams["lambda_source"]) == {"validation"}
     assert set(lams["lam"]) <= {1.0, 10.0}
@@ -201,6 +219,7 @@ def test_tiny_zoo_report_and_league(tiny_zoo, render_in_chromium, tmp_path):
         "scenario",
         "sampling",
         "variant",
+        "vs",
         "n_pairs",
         "n_clusters",
         "pct_wins",
@@ -211,8 +230,14 @@ def test_tiny_zoo_report_and_league(tiny_zoo, render_in_chromium, tmp_path):
     ]
     for column in ("verdict", "rank", "n_diverged_a", "n_diverged_b", "n_dropped"):
         assert column in league.columns
-    assert set(league["variant"]) == set(ZOO_VARIANTS) - {"reg"}
-    assert set(league["n_pairs"]) == {2}
+    assert set(league["variant"]) == {*ZOO_VARIANTS, "reg-scaled"} - {"reg"}
+    vs_scaled = league.filter(pl.col("vs") == "reg-scaled")
+    assert set(league["vs"]) == {"reg", "reg-scaled"}
+    assert set(vs_scaled["variant"]) == set(LAMBDA_VARIANTS)
+    scaled_rows = league.filter(pl.col("variant") == "reg-scaled")
+    assert set(league.filter(pl.col("variant") != "reg-scaled")["n_pairs"]) == {2}
+    # reg-scaled vs reg: one pair per function and chosen lambda (both 1 and 10 were chosen).
+    assert scaled_rows["vs"].to_list() == ["reg"] and scaled_rows["n_pairs"][0] == 4
     page = (tiny_zoo / "report.html").read_text(encoding="utf-8")
     assert "League: which variant beats reg where?" in page
     assert "Table 1: does classification" not in page  # the zoo has its own analysis
@@ -236,7 +261,7 @@ def test_list_and_dry_run_name_the_zoo_and_write_nothing(capsys, tmp_path):
     argv = ["--study", "synthetic_1d_zoo", "--preset", "quick", "--out", str(out)]
     assert run_study.main([*argv, "--dry-run"]) == 0
     text = capsys.readouterr().out
-    assert "lambda_search" in text and "1,350" in text and "hca-d" in text
+    assert "lambda_search" in text and "1,602" in text and "hca-d" in text
     assert not out.exists()
     assert run_study.main([*argv, "--dry-run", "--search", "optuna"]) == 2
     assert "accepted values: grid" in capsys.readouterr().err
@@ -263,12 +288,13 @@ def _pairs_frame() -> pl.DataFrame:
             "sampling": ["severe"] * len(rows),
             "variant": [r[0] for r in rows],
             "num_classes": [None] * len(rows),
+            "lam": [None] * len(rows),
             "function_id": [r[1] for r in rows],
             "seed": [r[2] for r in rows],
             "test_mse": [r[3] for r in rows],
             "paired_reg_test_mse": [r[4] for r in rows],
         },
-        schema_overrides={"num_classes": pl.Int64},
+        schema_overrides={"num_classes": pl.Int64, "lam": pl.Float64},
     )
 
 
@@ -291,6 +317,37 @@ def test_league_table_matches_hand_computed_numbers():
     assert b["mean_gain"] == pytest.approx(1.0)
     assert (a["rank"], b["rank"]) == (1, 2)
     assert table["variant"].to_list() == ["A", "B"]  # reg is the baseline, not in the league
+
+
+def test_league_pairs_lambda_variants_with_reg_scaled_at_their_lambda():
+    """A at lambda 10 (its four pairs) and reg-scaled at lambdas 10 and 100 on the same data: A
+    vs reg-scaled pairs each A model with the reg-scaled of its function, seed and lambda."""
+    base = _pairs_frame().filter(pl.col("variant") == "A").with_columns(pl.lit(10.0).alias("lam"))
+    scaled = [(0, 0, 10.0, 0.5), (0, 1, 10.0, 4.0), (1, 0, 10.0, 2.0), (1, 1, 10.0, 1.0)]
+    scaled += [(0, 0, 100.0, 9.0)]  # another lambda: not A's baseline
+    extra = pl.DataFrame(
+        {
+            "stage": "test",
+            "scenario": "clean",
+            "sampling": "severe",
+            "variant": "reg-scaled",
+            "num_classes": None,
+            "function_id": [f for f, _, _, _ in scaled],
+            "seed": [s for _, s, _, _ in scaled],
+            "lam": [lam for _, _, lam, _ in scaled],
+            "test_mse": [m for _, _, _, m in scaled],
+            "paired_reg_test_mse": 3.0,
+        },
+        schema=base.schema,
+    )
+    table = league_table(pl.concat([base, extra]))
+    a = table.filter((pl.col("variant") == "A") & (pl.col("vs") == "reg-scaled")).row(0, named=True)
+    # A's MSEs 1, 2, 3, diverged against 0.5, 4, 2, 1: a win at (0, 1) only (the diverged A
+    # loses); gains over the pairs where both finished -0.5, 2, -1.
+    assert (a["n_pairs"], a["n_wins"], a["n_diverged_a"], a["n_clusters"]) == (4, 1, 1, 2)
+    assert a["mean_gain"] == pytest.approx(0.5 / 3)
+    assert set(table.filter(pl.col("vs") == "reg")["variant"]) == {"A", "reg-scaled"}
+    assert table.filter(pl.col("vs") == "reg-scaled")["variant"].to_list() == ["A"]
 
 
 def test_league_counts_a_diverged_reg_as_a_loss_of_reg():
@@ -385,9 +442,11 @@ def test_given_lambdas_skip_the_search_and_hca_d_packs_alone():
     preset = resolve_zoo_preset(options)
     assert zoo_lambda_search_specs(preset) == []
     specs = zoo_test_specs(preset, given_variant_lambdas(preset))
-    lam = [s for s in specs if s.variant in LAMBDA_VARIANTS]
+    lam = [s for s in specs if s.variant in (*LAMBDA_VARIANTS, "reg-scaled")]
     assert {(s.lam, s.lambda_source) for s in lam} == {(10.0, "given")}
-    assert {s.lambda_source for s in specs if s.variant not in LAMBDA_VARIANTS} == {"none"}
+    assert [s.variant for s in lam].count("reg-scaled") == 2  # one per sampling, at the given 10
+    rest = {s.lambda_source for s in specs if s.variant not in (*LAMBDA_VARIANTS, "reg-scaled")}
+    assert rest == {"none"}
     mixed = [next(s for s in specs if s.variant == v) for v in ("hca-d", "hca")]
     with pytest.raises(ValueError, match="an hca-d pack holds only hca-d specs"):
         with_second_stage(mixed, [], None, None)

@@ -13,6 +13,8 @@ import numpy as np
 
 # Eq. 12 as printed ("floor") or as in the authors' public code ("ceil"); see equalize_classes.
 EQUALIZE_ROUNDINGS = ("floor", "ceil")
+# `label_bins`: a target this many bin widths below an edge is on it (float64 cannot hold 0.3).
+EDGE_SLACK = 1e-9
 
 
 def equal_width_edges(y_train: np.ndarray, num_classes: int) -> np.ndarray:
@@ -38,6 +40,28 @@ def assign_classes(y: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if edges.ndim != 1 or edges.size < 2:
         raise ValueError(f"edges: must be a 1-D array of at least 2 edges, got shape {edges.shape}")
     return np.searchsorted(edges[1:-1], y, side="right").astype(np.int64)
+
+
+def label_bins(y: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """int64 bin `[N]` of every target over the increasing `edges` `[B + 1]`, as Yang et al.'s
+    LDS and FDS code bins labels: `edges[b] <= y < edges[b + 1]`, the end bins open outwards
+    (their STS-B code puts a score of exactly 5.0 in the last bin).
+
+    Their code compares float32 labels with float32 edges, so a score on an edge (1.4 of STS-B's
+    0.1 grid) lands in the bin that starts there. In float64 neither the score nor the edge is
+    the decimal (`0.3 * 10 = 2.9999999999999996`), so a float64 target within `EDGE_SLACK` bin
+    widths below an edge counts as on it; float32-cast targets (1.4 -> 1.39999998) would not be
+    (1,289 of STS-B-DIR's 5,249 training pairs moved). Give float64 targets.
+    """
+    values = _targets(y, "y")
+    grid = np.asarray(edges, dtype=np.float64)
+    if grid.ndim != 1 or grid.size < 2 or not np.all(np.diff(grid) > 0):
+        raise ValueError("edges: must be increasing [B + 1] with B >= 1")
+    last = grid.size - 2
+    index = np.clip(np.searchsorted(grid, values, side="right") - 1, 0, last)
+    upper = grid[index + 1]
+    snap = (index < last) & (upper - values <= EDGE_SLACK * (upper - grid[index]))
+    return (index + snap).astype(np.int64)
 
 
 def equalize_classes(counts: np.ndarray, rounding: str = "floor") -> np.ndarray:

@@ -9,6 +9,10 @@ training set, as the reference codes do.
   per bin (square-rooted for `sqrt_inv`), convolved with a max-normalised kernel window with zero
   padding, inverted, rescaled to mean 1. The `inverse` counts are not clipped (the STS-B code;
   the age code clips them to [5, 1000] for its 1-year bins).
+- `inverse_weights`: the INV / SQINV baselines (Yang et al. 2021, Sec. 4; their STS-B code's
+  `--reweight inverse` without `--lds`): the same counts, not smoothed.
+
+Both bin the targets with `regcls.data.binning.label_bins` (the authors' edge convention).
 - `denseweight_weights`: DenseWeight (Steininger et al. 2021), by the paper's definition: a KDE
   of the target density p (SciPy's `gaussian_kde`), min-max normalised to p' in [0, 1], weight
   `max(1 - alpha * p', eps)` divided by its mean. The GPL `denseweight` package is not used.
@@ -23,6 +27,8 @@ import torch
 from scipy.ndimage import convolve1d, gaussian_filter1d
 from scipy.signal.windows import triang
 from scipy.stats import gaussian_kde
+
+from regcls.data.binning import label_bins
 
 LDS_KERNELS = ("gaussian", "triangular", "laplace")
 LDS_INVERSES = ("sqrt_inv", "inverse")
@@ -68,15 +74,32 @@ def lds_weights(
     average to 1 (`scaling = N / sum(w)`).
     """
     _check_lds(kernel, size, sigma)
+    return _inverse_density(y, edges, inverse, lds_kernel_window(kernel, size, sigma))
+
+
+def inverse_weights(y: torch.Tensor, edges: torch.Tensor, inverse: str = "inverse") -> torch.Tensor:
+    """Per-sample INV (`inverse`: 1 / count of the sample's bin) or SQINV (`sqrt_inv`: 1 /
+    sqrt count) weights `[N]` (float64, mean 1) over the bins `edges` `[B + 1]`: `lds_weights`
+    without the smoothing (Yang et al.'s STS-B `tasks.py` with `--reweight` and no `--lds`; no
+    clip, as their STS-B code)."""
+    return _inverse_density(y, edges, inverse, None)
+
+
+def _inverse_density(
+    y: torch.Tensor, edges: torch.Tensor, inverse: str, window: np.ndarray | None
+) -> torch.Tensor:
+    """1 / (effective) bin count of every sample, rescaled to mean 1 (`scaling = N / sum(w)`);
+    the counts (square roots for `sqrt_inv`) convolved with `window` (zero padding) first when
+    given."""
     if inverse not in LDS_INVERSES:
         raise ValueError(f"inverse: must be one of {LDS_INVERSES}, got {inverse!r}")
-    bins = _bin_index(y, edges)
+    bins = label_bins(_targets(y), edges.detach().to(torch.float64).cpu().numpy())
     counts = np.bincount(bins, minlength=edges.shape[0] - 1).astype(np.float64)
     if inverse == "sqrt_inv":
         counts = np.sqrt(counts)
-    window = lds_kernel_window(kernel, size, sigma)
-    effective = convolve1d(counts, weights=window, mode="constant")
-    weights = 1.0 / effective[bins]  # every sample's own bin count is > 0, so this is finite
+    if window is not None:
+        counts = convolve1d(counts, weights=window, mode="constant")
+    weights = 1.0 / counts[bins]  # every sample's own bin count is > 0, so this is finite
     return torch.from_numpy(weights * (weights.shape[0] / weights.sum()))
 
 
@@ -121,12 +144,3 @@ def _targets(y: torch.Tensor) -> np.ndarray:
     if y.dim() != 1 or y.shape[0] == 0 or not bool(torch.isfinite(y).all()):
         raise ValueError(f"y: must be finite [N] with N >= 1, got shape {tuple(y.shape)}")
     return y.detach().to(torch.float64).cpu().numpy()
-
-
-def _bin_index(y: torch.Tensor, edges: torch.Tensor) -> np.ndarray:
-    """Bin of every target: `edges[b] <= y < edges[b + 1]`, the end bins open outwards."""
-    values = _targets(y)
-    grid = edges.detach().to(torch.float64).cpu().numpy()
-    if grid.ndim != 1 or grid.shape[0] < 2 or not np.all(np.diff(grid) > 0):
-        raise ValueError("edges: must be increasing [B + 1] with B >= 1")
-    return np.clip(np.searchsorted(grid, values, side="right") - 1, 0, grid.shape[0] - 2)

@@ -23,8 +23,13 @@ The regression-by-classification family (issue 10; hyperparameters in `regcls.me
 - `reg-focal`: Focal-R weighted MSE (`focal`).
 - `reg-bmc`: Balanced MSE, batch Monte-Carlo form (`balanced_mse`; Ren et al. 2022).
 - `reg-denseweight`: MSE weighted per sample by DenseWeight (Steininger et al. 2021).
-- `reg+hlgauss`: `lam * MSE + CE` against HL-Gauss targets (`soft_cross_entropy`; Farebrother et
-  al. 2024).
+- `reg+hlgauss`: `lam * MSE + CE` against HL-Gauss targets (`soft_cross_entropy`), predicting with
+  the regression head: HL-Gauss as an auxiliary loss beside `lam * MSE` (ours, not the paper).
+- `hlgauss`: HL-Gauss as published (Imani & White 2018; Farebrother et al. 2024, Sec. 3 and
+  App. A): the CE against HL-Gauss targets alone, prediction = the expectation of the bin
+  centres under the softmax (`class_expectation`).
+- `reg-inv`: MSE weighted per sample by inverse bin frequency (Yang et al. 2021's INV baseline).
+- `reg-inv+fds`: `reg-inv` on FDS-calibrated features (their INV + FDS).
 - `reg+softlabel`: `lam * MSE + CE` against symmetric descending soft group labels (paper 004).
 - `reg-lds+cls`: `reg+cls` whose MSE term carries the LDS weights.
 - `hca+lds`: `hca` whose CE terms (every level's) carry the LDS weights (HCA Table 5's "+LDS":
@@ -133,6 +138,9 @@ OBJECTIVES: dict[str, Objective] = {
         Objective("hca", mse="none", class_head="hierarchical", prediction="hca"),
         Objective("reg+hca", mse="lam", class_head="hierarchical"),
         Objective("reg-fds", fds=True),
+        Objective("hlgauss", mse="none", class_head="soft", prediction="class_expectation"),
+        Objective("reg-inv", sample_weight=True),
+        Objective("reg-inv+fds", sample_weight=True, fds=True),
         Objective(
             "hca+lds",
             mse="none",

@@ -32,8 +32,18 @@ the calibration into the very tensor returned as the feature (`encoding_s = enco
 are computed from calibrated features ("calibrated", the default: what the code does); "raw"
 uses the un-calibrated z (what the digest and the paper's wording suggest).
 
-Bins are `bins` equal-width bins over [min, max] of the model's training targets (the 1D study's
-targets are continuous; Yang's bins are 1-year / 0.1-wide label bins).
+`empty_bins`: a bin without training samples has no statistics of its own. Yang et al.'s STS-B
+`fds.py` (`update_running_stats`, "make up for zero training samples buckets") sets its running
+mean and variance after every update from its neighbours, in bin order: the first bin copies the
+second, the last the one before it, any other the mean of the two beside it (the left one
+already filled, the right one as it stands) ("neighbours", the default). Their age and NYUD2
+`fds.py` have no such step: an empty bin keeps its initial statistics (mean 0, variance 1) and
+those are smoothed into its neighbours ("keep").
+
+Bins are `bins` equal-width bins over [min, max] of the model's training targets, assigned by
+`regcls.data.binning.label_bins` from the targets at the precision the task holds them (give
+float64: Yang's bins are 1-year / 0.1-wide label bins whose edges the labels sit on; the 1D
+study's targets are continuous).
 """
 
 from __future__ import annotations
@@ -45,8 +55,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from regcls.data.binning import label_bins
+
 FDS_KERNELS = ("gaussian", "triang", "laplace")
 FDS_STATS_FROM = ("calibrated", "raw")
+FDS_EMPTY_BINS = ("neighbours", "keep")
 # scipy.ndimage.gaussian_filter1d's default truncation (radius = int(4 sigma + 0.5)).
 _TRUNCATE = 4.0
 
@@ -54,7 +67,9 @@ _TRUNCATE = 4.0
 @dataclass(frozen=True)
 class FDSConfig:
     """FDS hyperparameters of one model (defaults: the authors' code / README: Gaussian, ks 5,
-    sigma 2, momentum 0.9, start_update 0, start_smooth 1, IMDB-WIKI's 100 bins and clip)."""
+    sigma 2, momentum 0.9, start_update 0, start_smooth 1, IMDB-WIKI's 100 bins and clip; empty
+    bins filled from their neighbours as their STS-B code, the only one of their FDS codes that
+    treats them)."""
 
     bins: int = 100
     kernel: str = "gaussian"
@@ -66,6 +81,7 @@ class FDSConfig:
     clip_min: float = 0.1
     clip_max: float = 10.0
     stats_from: str = "calibrated"  # features of the end-of-epoch pass: "calibrated" | "raw"
+    empty_bins: str = "neighbours"  # bins without samples: FDS_EMPTY_BINS (see the module)
 
     def __post_init__(self) -> None:
         if self.kernel not in FDS_KERNELS:
@@ -73,6 +89,10 @@ class FDSConfig:
         if self.stats_from not in FDS_STATS_FROM:
             raise ValueError(
                 f"fds.stats_from: must be one of {FDS_STATS_FROM}, got {self.stats_from!r}"
+            )
+        if self.empty_bins not in FDS_EMPTY_BINS:
+            raise ValueError(
+                f"fds.empty_bins: must be one of {FDS_EMPTY_BINS}, got {self.empty_bins!r}"
             )
         if not (isinstance(self.ks, int) and self.ks >= 1 and self.ks % 2 == 1):
             raise ValueError(f"fds.ks: must be an odd integer >= 1, got {self.ks!r}")
@@ -118,11 +138,13 @@ def smoothing_matrix(window: np.ndarray, bins: int) -> np.ndarray:
 
 
 def target_bins(y: torch.Tensor, bins: int) -> torch.Tensor:
-    """int64 bin `[N]` of every training target: `bins` equal-width bins over [min, max]."""
-    low, high = float(y.min()), float(y.max())
-    scale = bins / (high - low) if high > low else 0.0
-    value = (y.double() - low) * scale
-    return value.floor().clamp(0, bins - 1).to(torch.int64)
+    """int64 bin `[N]` of every training target: `bins` equal-width bins over [min, max]
+    (`label_bins`, from `y` at its own precision; all in bin 0 when every target is equal)."""
+    values = y.detach().to(torch.float64).cpu().numpy()
+    low, high = float(values.min()), float(values.max())
+    if not high > low:
+        return torch.zeros(values.shape[0], dtype=torch.int64)
+    return torch.from_numpy(label_bins(values, np.linspace(low, high, bins + 1)))
 
 
 class FeatureSmoothing:
@@ -161,6 +183,7 @@ class FeatureSmoothing:
         self.stats_calibrated = torch.tensor(
             [c.stats_from == "calibrated" for c in cfg], device=device
         )
+        self.model_bins = column("bins")
         self.epoch = self.start_update.clone()  # the code's `FDS.epoch` buffer
         self.linked = torch.zeros(k, dtype=torch.bool, device=device)  # running_*_last_epoch alias
         smoother = torch.zeros(k, self.bins, self.bins, dtype=torch.float64)
@@ -180,9 +203,17 @@ class FeatureSmoothing:
         # Per-sample bin `[K, samples]` (the pack's longest training set); padding and models
         # without FDS -> the dump bin `bins`.
         self.sample_bin = torch.full((k, samples), self.bins, dtype=torch.int64, device=device)
+        # Bins without a training sample, filled from their neighbours ("neighbours"; fixed for
+        # the run: the end-of-epoch pass sees every training sample).
+        self.empty = torch.zeros(k, self.bins, dtype=torch.bool)
         for row, b in enumerate(target_bin):
             if b is not None and configs[row] is not None:
                 self.sample_bin[row, : b.shape[0]] = b.to(device)
+                if configs[row].empty_bins == "neighbours":
+                    count = torch.bincount(b.cpu(), minlength=configs[row].bins)
+                    self.empty[row, : configs[row].bins] = count == 0
+        self.empty_bins = [int(b) for b in torch.nonzero(self.empty.any(0)).flatten()]
+        self.empty = self.empty.to(device)
         self.step_bins: torch.Tensor | None = None
         self.stats: tuple[torch.Tensor, ...] | None = None
         self.scale: torch.Tensor | None = None
@@ -272,6 +303,25 @@ class FeatureSmoothing:
         self.running_var = torch.where(
             seen, (1 - factor) * current[1] + factor * self.running_var, self.running_var
         )
+        if self.empty_bins:
+            fill = self.empty & update.view(k, 1)
+            self.running_mean = self._fill_empty(self.running_mean, fill)
+            self.running_var = self._fill_empty(self.running_var, fill)
+
+    def _fill_empty(self, stats: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+        """Yang et al.'s STS-B fill of the bins `fill` `[K, bins]` of `stats` `[K, bins, D]`, in
+        bin order: the first bin copies the second, a model's last bin the one before it, any
+        other the mean of its left (already filled) and right neighbours."""
+        stats = stats.clone()
+        for b in self.empty_bins:
+            if b == 0:
+                value = stats[:, 1]
+            else:
+                left, right = stats[:, b - 1], stats[:, min(b + 1, self.bins - 1)]
+                last = (self.model_bins == b + 1).view(-1, 1)
+                value = torch.where(last, left, (left + right) / 2)
+            stats[:, b] = torch.where(fill[:, b].view(-1, 1), value, stats[:, b])
+        return stats
 
     def state(self, index: int, bins: int) -> dict[str, torch.Tensor]:
         """Model `index`'s statistics `[bins, D]` (copies)."""

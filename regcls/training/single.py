@@ -258,6 +258,19 @@ class _FDSReference:
             factor = 0.0 if epoch == self.config.start_update else self.config.momentum
             self.running_mean[b] = (1 - factor) * mean + factor * self.running_mean[b]
             self.running_var[b] = (1 - factor) * var + factor * self.running_var[b]
+        if self.config.empty_bins == "neighbours":  # the STS-B code's "make up" loop
+            seen = set(torch.unique(labels).tolist())
+            last = self.config.bins - 1
+            for b in range(self.config.bins):
+                if b in seen:
+                    continue
+                for stats in (self.running_mean, self.running_var):
+                    if b == 0:
+                        stats[0] = stats[1]
+                    elif b == last:
+                        stats[b] = stats[b - 1]
+                    else:
+                        stats[b] = (stats[b - 1] + stats[b + 1]) / 2.0
 
     def smooth(self, features: torch.Tensor, labels: torch.Tensor, epoch: int) -> torch.Tensor:
         if epoch < self.config.start_epoch:

@@ -171,6 +171,13 @@ class TrainedModels:
                 return self._predict(index, x)
             return torch.stack([self._predict(k, _model_x(x, k)) for k in range(len(self.params))])
 
+    def final_bmc_sigma(self, index: int) -> float | None:
+        """Model `index`'s Balanced MSE noise sigma after training (the learned value, or the
+        fixed one); None for a model without BMC."""
+        if self.bmc_sigma is None or not math.isfinite(float(self.bmc_sigma[index])):
+            return None
+        return float(self.bmc_sigma[index])
+
     def class_logits(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Class logits `[N, C]` of model `index`, else `[K, N, C_max]` padded with -inf."""
         with torch.no_grad():

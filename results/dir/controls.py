@@ -10,7 +10,9 @@ no 95% interval exists (a sign-flip test over G seeds cannot go below p = 2 / 2^
 are NaN ("—") and `too_few_clusters` says so. Outcomes (diverged on either side, failed trials
 dropped) follow `results.cluster_inference`. Rows with `num_classes` and
 `lam` null pool a comparison over the grid. Every method-zoo variant the rows hold (any variant
-not named in `COMPARISONS`, e.g. `reg-lds`, `hca`) is compared with reg as "<variant> vs reg".
+not named in `COMPARISONS`, e.g. `reg-lds`, `hca`) is compared with reg as "<variant> vs reg";
+one trained at a lambda (`lam * MSE + CE`: `reg+hlgauss`, ...) also with reg-scaled at its
+lambda as "<variant> vs reg-scaled". `vs` names every comparison's baseline B.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ COMPARISONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 _NAMED = frozenset(v for _, a, b, _ in COMPARISONS for v in (a, b)) | {"reg-tuned"}
 _DATA = ("dataset", "stage", "target", "data_split", "task", "data_balance", "seed")
-_CELL = ("dataset", "comparison", "lam", "num_classes")
+_CELL = ("dataset", "comparison", "vs", "lam", "num_classes")
 _PAIRS = {
     "dataset": pl.String,
     "comparison": pl.String,
+    "vs": pl.String,
     "lam": pl.Float64,
     "num_classes": pl.Int64,
     "seed": pl.Int64,
@@ -48,9 +51,10 @@ _USED = (*_DATA, "variant", "status", "num_classes", "lam", "test_mse_all")
 
 
 def controls_stats(df: pl.DataFrame) -> pl.DataFrame:
-    """Every comparison of `COMPARISONS` and every zoo variant vs reg per dataset x lambda x C
-    and pooled (null), on test MSE over all samples; only datasets that trained the controls (a
-    `reg-scaled` or `cls-only` row) or a zoo variant appear.
+    """Every comparison of `COMPARISONS` and every zoo variant vs reg (and vs reg-scaled when it
+    has a lambda) per dataset x lambda x C and pooled (null), on test MSE over all samples; only
+    datasets that trained the controls (a `reg-scaled` or `cls-only` row) or a zoo variant
+    appear.
 
     Example:
         >>> controls_stats(read_dir_rows("runs/stsb_dir-quick-grid"))
@@ -60,7 +64,12 @@ def controls_stats(df: pl.DataFrame) -> pl.DataFrame:
     shown = ("reg-scaled", "cls-only", *zoo)
     with_controls = rows.filter(pl.col("variant").is_in(shown))
     rows = rows.filter(pl.col("dataset").is_in(with_controls["dataset"].unique().to_list()))
-    comparisons = [*COMPARISONS, *((f"{v} vs reg", v, "reg", ()) for v in zoo)]
+    with_lam = sorted(set(rows.filter(pl.col("lam").is_not_null())["variant"]) & set(zoo))
+    comparisons = [
+        *COMPARISONS,
+        *((f"{v} vs reg", v, "reg", ()) for v in zoo),
+        *((f"{v} vs reg-scaled", v, "reg-scaled", ("lam",)) for v in with_lam),
+    ]
     frames = [_pairs(rows, *comparison) for comparison in comparisons]
     pairs = pl.concat([f for f in frames if f.height] or [_empty_pairs()], how="vertical_relaxed")
     if pairs.height == 0:
@@ -73,7 +82,7 @@ def controls_stats(df: pl.DataFrame) -> pl.DataFrame:
     gridded = pairs.filter(pl.col("lam").is_not_null() | pl.col("num_classes").is_not_null())
     both = pl.concat([gridded, pooled], how="vertical_relaxed")
     stats = paired_stats(
-        both, _CELL, cluster="seed", holm_by=[c for c in _CELL if c != "comparison"]
+        both, _CELL, cluster="seed", holm_by=[c for c in _CELL if c not in ("comparison", "vs")]
     )
     return ordered(stats, {}, ("dataset", "comparison"))
 
@@ -99,6 +108,7 @@ def _pairs(rows: pl.DataFrame, name: str, a: str, b: str, match: tuple[str, ...]
     return joined.select(
         "dataset",
         pl.lit(name).alias("comparison"),
+        pl.lit(b).alias("vs"),
         pl.col("lam").cast(pl.Float64),
         pl.col("num_classes").cast(pl.Int64),
         "seed",

@@ -15,18 +15,21 @@ seeds, inverted). Below 6 seeds no 95% interval exists (the presets run 3 or 5):
 NaN ("—") and `too_few_clusters` is true. A variant with a
 lambda would be taken at the lambda with the lowest mean validation MSE.
 
-Mapping (Table 3's row names; the digest notes that Yang's README calls "INV + LDS" plain
-"LDS", since their STS-B code applies LDS to inverse-frequency weights):
+Mapping, like for like: each of our variants beside the published row trained the same way
+(Table 3's row names; Yang's repository README, "reproduced" on base Vanilla, calls Table 3's
+"INV + LDS" plain "LDS", since their STS-B code applies LDS to inverse-frequency weights, and
+gives a plain FDS row, `python train.py --fds` without re-weighting, MSE only):
 
-| published | printed row | ours |
+| published | row compared with | ours |
 | --- | --- | --- |
-| VANILLA | VANILLA | reg (the 0 of both sides) |
-| LDS | INV + LDS | reg-lds (LDS on inverse weights, as Yang's STS-B code) |
-| FDS | INV + FDS | reg-fds (FDS without inverse weights: our reg-fds has no re-weighting) |
-| LDS+FDS | INV + LDS + FDS | — (regcls.methods has no LDS + FDS variant) |
-| Focal-R | FOCAL-R | reg-focal |
-| RRT | RRT | — (not implemented: a second stage retraining the last layer on balanced data) |
-| INV | Inv | — (not implemented: inverse weights without smoothing are no zoo variant) |
+| VANILLA | Table 3 VANILLA | reg (the 0 of both sides; `vs` = reg on every row) |
+| LDS | Table 3 INV + LDS | reg-lds (LDS on inverse weights, as Yang's STS-B code) |
+| FDS | README FDS (Vanilla + FDS; no Pearson published) | reg-fds (no re-weighting) |
+| INV + FDS | Table 3 INV + FDS | reg-inv+fds |
+| INV | Table 3 Inv | reg-inv |
+| Focal-R | Table 3 FOCAL-R | reg-focal (their STS-B beta: 4 per score point) |
+| LDS+FDS | Table 3 INV + LDS + FDS | — (regcls.methods has no LDS + FDS variant) |
+| RRT | Table 3 RRT | — (not implemented: retraining the last layer on balanced data) |
 """
 
 from __future__ import annotations
@@ -41,25 +44,29 @@ from results.dir.schema import DIR_SHOTS, empty_dir_rows
 
 YANG_STSB_TABLE = "Yang et al. 2021, Table 3 (STS-B-DIR)"
 GAIN_METRICS = ("mse", "pearson")
-# (method, printed row, our variant or None, why "—" / what differs, MSE all/many/medium/few,
-# Pearson % all/many/medium/few), copied from the digest's Table 3.
+# (method, the published row compared with, our variant or None, why "—" / what differs, MSE
+# all/many/medium/few, Pearson % all/many/medium/few (None: not published)), copied from the
+# digest's Table 3 and its copy of Yang's STS-B README.
 YANG_STSB_ROWS: tuple[tuple, ...] = (
-    ("VANILLA", "VANILLA", "reg", "both sides' baseline",
+    ("VANILLA", "Table 3 VANILLA", "reg", "both sides' baseline",
      (0.974, 0.851, 1.520, 0.984), (74.2, 72.0, 62.7, 75.2)),
-    ("LDS", "INV + LDS", "reg-lds", "LDS on inverse weights on both sides",
+    ("LDS", "Table 3 INV + LDS", "reg-lds", "LDS on inverse weights on both sides",
      (0.914, 0.819, 1.319, 0.955), (75.6, 73.4, 63.8, 76.2)),
-    ("FDS", "INV + FDS", "reg-fds", "published on inverse weights; ours without re-weighting",
+    ("FDS", "README FDS (Vanilla + FDS)", "reg-fds",
+     "FDS without re-weighting on both sides; the README prints MSE only",
+     (0.916, 0.875, 1.027, 1.086), (None, None, None, None)),
+    ("INV + FDS", "Table 3 INV + FDS", "reg-inv+fds", "FDS on inverse weights on both sides",
      (0.927, 0.851, 1.225, 1.012), (75.0, 72.4, 66.6, 74.2)),
-    ("LDS+FDS", "INV + LDS + FDS", None, "no LDS + FDS variant in regcls.methods",
-     (0.907, 0.802, 1.363, 0.942), (76.0, 74.0, 65.2, 76.6)),
-    ("Focal-R", "FOCAL-R", "reg-focal", "Focal-R weighting of the MSE on both sides",
+    ("INV", "Table 3 Inv", "reg-inv", "inverse-frequency weights (0.1 bins, no clip) on both sides",
+     (1.005, 0.894, 1.482, 1.046), (72.8, 70.3, 62.5, 73.2)),
+    ("Focal-R", "Table 3 FOCAL-R", "reg-focal",
+     "Focal-R MSE, sigmoid, gamma 1, beta 20 on scores / 5 (= 4 per point) on both sides",
      (0.951, 0.843, 1.425, 0.957), (74.6, 72.3, 61.8, 76.4)),
-    ("RRT", "RRT", None,
+    ("LDS+FDS", "Table 3 INV + LDS + FDS", None, "no LDS + FDS variant in regcls.methods",
+     (0.907, 0.802, 1.363, 0.942), (76.0, 74.0, 65.2, 76.6)),
+    ("RRT", "Table 3 RRT", None,
      "not implemented: a second stage retraining the last layer on balanced data",
      (0.964, 0.842, 1.503, 0.978), (74.5, 72.4, 62.3, 75.4)),
-    ("INV", "Inv", None,
-     "not implemented: inverse-frequency weights without smoothing are no zoo variant",
-     (1.005, 0.894, 1.482, 1.046), (72.8, 70.3, 62.5, 73.2)),
 )  # fmt: skip
 
 _PAIR_KEYS = ("dataset", "stage", "target", "data_balance", "model_selection", "seed")
@@ -68,6 +75,7 @@ _COLUMNS = {
     "method": pl.String,
     "published_row": pl.String,
     "variant": pl.String,
+    "vs": pl.String,
     "metric": pl.String,
     "shot": pl.String,
     "published_gain_pct": pl.Float64,
@@ -82,7 +90,8 @@ _COLUMNS = {
 
 def published_vs_ours(df: pl.DataFrame, dataset: str = "stsb_dir") -> pl.DataFrame:
     """One row per published method (except VANILLA) x metric (MSE, Pearson) x shot (all, many,
-    medium, few): `published_gain_pct` (Table 3 vs its VANILLA), `our_gain_pct` (mean over
+    medium, few): `published_row` (the row compared with), `published_gain_pct` (that row vs
+    Table 3's VANILLA; null where nothing is published), `our_gain_pct` (mean over
     seeds of the mapped variant's gain over the paired reg; null when the variant is "—" or was
     not trained), `ci_low`, `ci_high` (95% interval over seeds; NaN below 6 seeds), `n` (seeds
     paired), `too_few_clusters` and `note` (the mapping's caveat). Variant "—": nothing of ours
@@ -105,9 +114,12 @@ def published_vs_ours(df: pl.DataFrame, dataset: str = "stsb_dir") -> pl.DataFra
                         "method": method,
                         "published_row": printed,
                         "variant": variant or "—",
+                        "vs": "reg",
                         "metric": metric,
                         "shot": shot,
-                        "published_gain_pct": relative_gain(metric, reference, value),
+                        "published_gain_pct": (
+                            None if value is None else relative_gain(metric, reference, value)
+                        ),
                         **ours,
                         "note": note,
                     }

@@ -76,6 +76,7 @@ DIR_ROW_SCHEMA: pa.Schema = pa.schema(
         ("error", _S),
         ("epochs_trained", _I),
         ("best_epoch", _I),
+        ("bmc_sigma_final", _F),  # reg-bmc: sigma after training (learned or fixed)
         ("final_train_loss", _F),
         # metrics
         *((name, _F) for name in dir_metric_columns()),

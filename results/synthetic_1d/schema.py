@@ -57,6 +57,7 @@ METHOD_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
     ("fds_clip_min", _F),
     ("fds_clip_max", _F),
     ("fds_stats_from", _S),
+    ("fds_empty_bins", _S),
     ("distill_epochs", _I),
 )
 
@@ -119,6 +120,7 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("status", _S),
         ("error", _S),
         ("epochs_trained", _I),
+        ("bmc_sigma_final", _F),  # reg-bmc: sigma after training (learned or fixed)
         ("final_train_loss", _F),
         # metrics
         *((name, _F) for name in _METRICS),

@@ -1,15 +1,17 @@
 """The method zoo's league: every variant against the `reg` model of its data set (issue 10).
 
 Each zoo row at the test stage names the `reg` model trained on the same data
-(`paired_reg_row_key`, `paired_reg_test_mse`: the 1D pairing). `league_table` counts, per
-scenario x sampling x variant (pooled over C, functions and seeds), how often the variant beats
-its reg and by how much, with `results.cluster_inference`'s outcome rule (a win is
-`mse_variant < mse_reg`; a diverged model loses on either side, two diverged tie; a failed
-trial drops its pair) and its inference over target functions, the independent units (one reg
-per function and seed serves every C): the sign-flip test of 50% wins inverted into the % wins
-interval, the same for the mean gain; p_holm: Holm over the variants of one scenario x
-sampling. `rank` orders the variants of one scenario x sampling by % wins, ties by mean gain
-(1 = best; reg is not ranked).
+(`paired_reg_row_key`, `paired_reg_test_mse`: the 1D pairing); a `lam * MSE + CE` variant (a row
+with a lambda) also pairs with the `reg-scaled` model (lam * MSE alone) of the same data at the
+same lambda, which isolates the CE term from the loss scale. `league_table` counts, per scenario
+x sampling x variant x `vs` (the baseline: reg | reg-scaled; pooled over C, functions and
+seeds), how often the variant beats its baseline and by how much, with
+`results.cluster_inference`'s outcome rule (a win is `mse_variant < mse_baseline`; a diverged
+model loses on either side, two diverged tie; a failed trial drops its pair) and its inference
+over target functions, the independent units (one reg per function and seed serves every C):
+the sign-flip test of 50% wins inverted into the % wins interval, the same for the mean gain;
+p_holm: Holm over the variants of one scenario x sampling x vs. `rank` orders the variants of
+one scenario x sampling x vs by % wins, ties by mean gain (1 = best; reg is not ranked).
 """
 
 from __future__ import annotations
@@ -22,18 +24,22 @@ from search_spaces.synthetic_1d_zoo import ZOO_VARIANTS
 
 STAGE = "test"
 BASELINE = "reg"
+SCALED = "reg-scaled"  # lam * MSE alone: the baseline of the lam * MSE + CE variants' second row
+BASELINES = (BASELINE, SCALED)
 SHOTS = ("many", "medium", "few")
-# The report's order of variants (regcls/methods.py METHODS), reg first.
-VARIANT_ORDER = ZOO_VARIANTS
+# The report's order of variants (regcls/methods.py METHODS), reg first, the control last.
+VARIANT_ORDER = (*ZOO_VARIANTS, SCALED)
 ORDERS = {
     "scenario": ("clean", "noisy", "ood"),
     "sampling": ("uniform", "mild", "moderate", "severe"),
     "variant": VARIANT_ORDER,
+    "vs": BASELINES,
 }
 LEAGUE_COLUMNS: dict[str, pl.DataType] = {
     "scenario": pl.String,
     "sampling": pl.String,
     "variant": pl.String,
+    "vs": pl.String,
     "n_pairs": pl.Int64,
     "n_clusters": pl.Int64,
     "pct_wins": pl.Float64,
@@ -71,9 +77,11 @@ LAMBDA_COLUMNS: dict[str, pl.DataType] = {
 
 
 def zoo_pairs(df: pl.DataFrame) -> pl.DataFrame:
-    """One row per test-stage variant model and its paired reg: `scenario`, `sampling`,
-    `variant`, `num_classes`, `function_id`, `seed`, `mse_a`, `status_a` (the variant's test
-    MSE, null unless it finished), `mse_b`, `status_b` (its reg's; null status: no reg)."""
+    """One row per test-stage variant model and baseline: `scenario`, `sampling`, `variant`,
+    `vs`, `num_classes`, `function_id`, `seed`, `mse_a`, `status_a` (the variant's test MSE,
+    null unless it finished), `mse_b`, `status_b` (the baseline's; null status: none). Every
+    model pairs with its reg (`vs` reg); a model with a lambda (not reg-scaled itself) also with
+    the reg-scaled of its data and lambda (`vs` reg-scaled)."""
     check_frame(df, "results rows")
     rows = df.filter(pl.col("stage") == STAGE)
     if "status" not in rows.columns:  # rows without a status: finished iff the MSE is finite
@@ -91,24 +99,32 @@ def zoo_pairs(df: pl.DataFrame) -> pl.DataFrame:
         rows.filter(pl.col("variant") == BASELINE),
         "test_mse",
         pl.col("paired_reg_test_mse"),
+    ).with_columns(pl.lit(BASELINE).alias("vs"))
+    columns = ["scenario", "sampling", "variant", "vs", "num_classes", "function_id", "seed"]
+    columns += ["mse_a", "status_a", "mse_b", "status_b"]
+    if "lam" not in rows.columns:
+        return paired.select(columns)
+    data = ["scenario", "sampling", "function_id", "seed", "lam"]
+    scaled = rows.filter(pl.col("variant") == SCALED).select(
+        *data,
+        pl.when(pl.col("status") == "ok").then(pl.col("test_mse")).alias("_mse_s"),
+        pl.col("status").alias("_status_s"),
     )
-    return paired.select(
-        "scenario",
-        "sampling",
-        "variant",
-        "num_classes",
-        "function_id",
-        "seed",
-        "mse_a",
-        "status_a",
-        "mse_b",
-        "status_b",
+    vs_scaled = (
+        paired.filter(pl.col("lam").is_not_null() & (pl.col("variant") != SCALED))
+        .join(scaled, on=data, how="left", nulls_equal=True)
+        .with_columns(
+            pl.lit(SCALED).alias("vs"),
+            pl.col("_mse_s").alias("mse_b"),
+            pl.col("_status_s").alias("status_b"),
+        )
     )
+    return pl.concat([paired.select(columns), vs_scaled.select(columns)], how="vertical_relaxed")
 
 
 def league_table(df: pl.DataFrame) -> pl.DataFrame:
-    """Per scenario x sampling x variant (test stage, pooled over C, functions and seeds): the
-    league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `n_clusters`
+    """Per scenario x sampling x variant x vs (test stage, pooled over C, functions and seeds):
+    the league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `n_clusters`
     (functions), `pct_wins` (ties half) with its `ci_low`/`ci_high` (percent, over functions),
     `mean_gain` = mean (mse_reg - mse_variant) over the pairs where both finished (positive:
     the variant is better) with `gain_ci_low`/`gain_ci_high`, `gain_pct` = 100 x mean_gain /
@@ -122,8 +138,8 @@ def league_table(df: pl.DataFrame) -> pl.DataFrame:
     pairs = zoo_pairs(df).filter(pl.col("status_b").is_not_null())
     if pairs.height == 0:
         return pl.DataFrame(schema=LEAGUE_COLUMNS)
-    by = ["scenario", "sampling", "variant"]
-    stats = paired_stats(pairs, by, cluster="function_id", holm_by=by[:2])
+    by = ["scenario", "sampling", "variant", "vs"]
+    stats = paired_stats(pairs, by, cluster="function_id", holm_by=["scenario", "sampling", "vs"])
     table = stats.with_columns(
         (-pl.col("mean_diff")).alias("mean_gain"),
         (-pl.col("mean_diff_ci_high")).alias("gain_ci_low"),
@@ -136,13 +152,13 @@ def league_table(df: pl.DataFrame) -> pl.DataFrame:
             pl.col("mean_gain").fill_nan(None),
         )
         .rank("min", descending=True)
-        .over("scenario", "sampling")
+        .over("scenario", "sampling", "vs")
         .cast(pl.Int64)
         .alias("rank")
     )
     table = typed(table, LEAGUE_COLUMNS)
     return ordered(table, ORDERS, ["scenario", "sampling"]).sort(
-        [*_order_keys(("scenario", "sampling")), "rank", "variant"], maintain_order=True
+        [*_order_keys(("scenario", "sampling", "vs")), "rank", "variant"], maintain_order=True
     )
 
 

@@ -14,24 +14,39 @@ from plotly.subplots import make_subplots
 
 from results._plotting import WIDTH, empty_figure
 from results._tables import check_frame
-from results.synthetic_1d.zoo import ORDERS, SHOTS, VARIANT_ORDER, league_table, shot_table
+from results.synthetic_1d.zoo import (
+    BASELINE,
+    BASELINES,
+    ORDERS,
+    SHOTS,
+    VARIANT_ORDER,
+    league_table,
+    shot_table,
+)
 
 _SHOT_COLORS = {"many": "#4a7bd0", "medium": "#e0a030", "few": "#d04a4a"}
 
 
 def plot_who_wins(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.Figure:
-    """Heat map: one row per variant, one column per scenario · sampling; colour = % of pairs
-    where the variant beats its paired reg on test (50% white, blue: wins more often), text =
-    the % and the number of pairs, hover = the intervals over functions, verdict and rank."""
+    """Heat map: one row per variant (and per lam * MSE + CE variant a row "vs reg-scaled"), one
+    column per scenario · sampling; colour = % of pairs where the variant beats its paired
+    baseline on test (50% white, blue: wins more often), text = the % and the number of pairs,
+    hover = the intervals over functions, verdict and rank."""
     check_frame(df, "results rows")
     table = league_table(df) if table is None else table
-    title = "Who wins where: % of pairs where the variant beats its paired reg (test MSE)"
+    title = "Who wins where: % of pairs where the variant beats its paired reg or reg-scaled"
     if table.height == 0:
         return empty_figure(title, "no test-stage zoo rows paired with a reg model")
     cells = _cells(table)
-    variants = [v for v in VARIANT_ORDER if v in set(table["variant"])]
-    variants += sorted(set(table["variant"]) - set(variants))
-    lookup = {(r["scenario"], r["sampling"], r["variant"]): r for r in table.iter_rows(named=True)}
+    # One heat-map row per variant and baseline: "reg+cls" (vs reg), "reg+cls vs reg-scaled".
+    pairs = set(zip(table["variant"], table["vs"], strict=True))
+    known = [(v, b) for b in BASELINES for v in VARIANT_ORDER if (v, b) in pairs]
+    known += sorted(pairs - set(known))
+    variants = [_label(v, b) for v, b in known]
+    lookup = {
+        (r["scenario"], r["sampling"], _label(r["variant"], r["vs"])): r
+        for r in table.iter_rows(named=True)
+    }
     z, text, hover = [], [], []
     for variant in variants:
         z_row, text_row, hover_row = [], [], []
@@ -133,3 +148,8 @@ def _finite(value: float | None) -> float | None:
 
 def _number(value: float | None) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.3g}"
+
+
+def _label(variant: str, vs: str) -> str:
+    """A heat-map row: the variant (vs reg) or "<variant> vs <baseline>"."""
+    return variant if vs == BASELINE else f"{variant} vs {vs}"

@@ -22,6 +22,7 @@ _SHOWN = (
     "scenario",
     "sampling",
     "variant",
+    "vs",
     "n_pairs",
     "n_clusters",
     "pct_wins",
@@ -53,16 +54,18 @@ def zoo_report_sections(
             note(
                 "Every variant model is paired with the reg model trained on the same data "
                 "(same function, seed, sampling, scenario; same initial weights where the shapes "
-                "allow). Per scenario × sampling, pooled over C, functions and seeds: % of pairs "
-                "where the variant has the lower test MSE (ties half; a diverged model loses on "
-                "either side, a failed trial drops its pair), mean gain = mean (MSE reg − MSE "
-                "variant) over the pairs where both finished (positive: better than reg), "
-                "gain_pct = 100 × mean gain / mean MSE of those regs. Intervals (95%) and tests "
-                "are over target functions, the independent units (n_clusters; one reg per "
-                "function and seed serves every C): the sign-flip test over functions, "
-                "inverted; none below 6 functions (—). p_holm: Holm over the variants of one "
-                "scenario × sampling. verdict: results/verdicts.py. rank: by % wins, ties by "
-                "mean gain (1 = best)."
+                "allow); every λ·MSE + CE variant also with reg-scaled (λ·MSE alone, same data, "
+                "init, λ and lr: vs = reg-scaled), which separates the CE term from the loss "
+                "scale. Per scenario × sampling × vs, pooled over C, functions and seeds: % of "
+                "pairs where the variant has the lower test MSE (ties half; a diverged model "
+                "loses on either side, a failed trial drops its pair), mean gain = mean (MSE of "
+                "the baseline − MSE variant) over the pairs where both finished (positive: better "
+                "than the baseline), gain_pct = 100 × mean gain / mean MSE of those baselines. "
+                "Intervals (95%) and tests are over target functions, the independent units "
+                "(n_clusters; one reg per function and seed serves every C): the sign-flip test "
+                "over functions, inverted; none below 6 functions (—). p_holm: Holm over the "
+                "variants of one scenario × sampling × vs. verdict: results/verdicts.py. rank: "
+                "by % wins, ties by mean gain (1 = best)."
             )
             + figure_div(plot_who_wins(df, league), "figure-zoo-who-wins", True)
             + _table(_rounded(league.select(_SHOWN), 4)),
@@ -105,9 +108,10 @@ def format_zoo_tables_for_terminal(tables: Mapping[str, pl.DataFrame]) -> str:
         terminal_blocks(
             [
                 (
-                    "League (test, pooled over C): top 3 per scenario x sampling by % of pairs "
-                    "beating reg, mean gain mse_reg - mse_variant, 95% intervals over target "
-                    "functions (n_clusters; none below 6); all variants: tables/league.csv",
+                    "League (test, pooled over C): top 3 per scenario x sampling x vs by % of "
+                    "pairs beating reg or reg-scaled, mean gain mse_vs - mse_variant, 95% "
+                    "intervals over target functions (n_clusters; none below 6); all variants: "
+                    "tables/league.csv",
                     _rounded(head, 3),
                 ),
                 ("Lambda of the lambda variants", tables["selected_lambdas"]),

@@ -174,7 +174,9 @@ def _task(
         labels = None
         if binning is not None:
             labels = torch.as_tensor(binning.labels(data.y_train), device=x.device)
-        return zoo_task(spec, x, y, binning, labels, seed, init_seed(spec, seed))
+        # The float64 targets: LDS, INV and FDS bin them (the trainer casts what it trains on).
+        y64 = torch.as_tensor(data.y_train, dtype=torch.float64, device=x.device)
+        return zoo_task(spec, x, y64, binning, labels, seed, init_seed(spec, seed))
     return packed_task(
         spec,
         x,
@@ -329,6 +331,7 @@ def _row(
         "error": None,
         "epochs_trained": int(trained.epochs_trained[index]),
         "final_train_loss": _finite_or_none(float(trained.final_loss[index])),
+        "bmc_sigma_final": trained.final_bmc_sigma(index),
         **metrics,
     }
 

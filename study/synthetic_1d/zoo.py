@@ -10,7 +10,9 @@ under `pair_init = shared`):
   slice; none when the slice gives lambdas.
 - `test` (test seeds): `reg` and every other variant, at every C where it has classes, the
   lambda variants at the lambda chosen per scenario and variant (`selection.
-  choose_variant_lambdas`) or given.
+  choose_variant_lambdas`) or given; with `reg_scaled`, `reg-scaled` (lam * MSE, no class head)
+  at every distinct lambda of a scenario's lambda variants, so each of them also pairs with the
+  loss scale alone at its own lambda and lr.
 
 Import-light like `preflight.py` (no Ray, pyarrow; torch only to check `method_params` and to
 calibrate the dry run's ETA).
@@ -111,11 +113,16 @@ def zoo_test_specs(preset: ZooPreset, lambdas: VariantLambdas) -> list[TrialSpec
                 _variant(base, preset, variant, classes, lam, source if lam else "none")
                 for classes in counts
             ]
+        if preset.reg_scaled:
+            used = sorted({lambdas[(scenario, v)] for v in lambda_variants(preset)})
+            specs += [_variant(base, preset, "reg-scaled", None, lam, source) for lam in used]
     return specs
 
 
 def declared_zoo_models(preset: ZooPreset) -> dict[str, int]:
-    """Models per stage; their sum is the study's Parquet row count."""
+    """Models per stage; their sum is the study's Parquet row count (an upper bound with
+    `reg_scaled` when lambda is chosen on validation: reg-scaled trains at the distinct lambdas
+    chosen, planned at the most there can be)."""
     stages = {
         "lambda_search": zoo_lambda_search_specs(preset),
         "test": zoo_test_specs(preset, _placeholder_lambdas(preset)),
@@ -162,8 +169,9 @@ def zoo_dry_run(options: StudyOptions) -> str:
         f"grid: {', '.join(grid.scenarios)} x {', '.join(grid.samplings)}, C in "
         f"{list(grid.class_counts)}, {len(grid.functions)} functions x "
         f"{len(grid.test_seeds)} test seeds",
-        "test: planned with the placeholder lambda 1.0 (the run chooses lambda per scenario and "
-        "variant on validation)"
+        "test: planned with placeholder lambdas (the grid's, spread over the lambda variants: "
+        "reg-scaled at the most lambdas the run can need; the run chooses lambda per scenario "
+        "and variant on validation)"
         if not preset.lambdas_given
         else f"lambdas given: {grid.given_lambdas}",
     ]
@@ -201,10 +209,13 @@ def _variant(
 
 
 def _placeholder_lambdas(preset: ZooPreset) -> VariantLambdas:
+    """The given lambdas, else the grid's lambdas spread over the lambda variants (round robin),
+    so the plan holds reg-scaled at as many lambdas as the choice on validation can need."""
+    grid = preset.slice.lambdas
     return given_variant_lambdas(preset) or {
-        (scenario, variant): 1.0
+        (scenario, variant): float(grid[i % len(grid)])
         for scenario in preset.slice.scenarios
-        for variant in lambda_variants(preset)
+        for i, variant in enumerate(lambda_variants(preset))
     }
 
 

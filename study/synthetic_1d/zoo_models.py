@@ -132,6 +132,9 @@ class DistilledPack:
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         return self.stage2.predict(x, index)
 
+    def final_bmc_sigma(self, index: int) -> float | None:
+        return None  # HCA-d has no Balanced MSE term
+
     def class_logits(self, x: torch.Tensor, index: int) -> torch.Tensor:
         return self.stage2.student_logits(x, index)
 

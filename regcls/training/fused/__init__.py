@@ -12,8 +12,8 @@ model, without `[B, C]` logits in memory. Float64 results equal the torch path's
 Covered: one-hot class heads or none, the (per-sample weighted) MSE term, every optimiser of
 `regcls.training.optimizers` (adam, adamw, sgd with momentum): `reg`, `reg+cls`,
 `reg+cls-balanced`, `reg-scaled`, `reg-tuned` (its own weight decay), `cls-only`, and the zoo's
-`reg-lds`, `reg-denseweight`, `reg-lds+cls`; float32 and float64 on the CPU. Focal-R, BMC, FDS,
-soft and hierarchical heads, bfloat16 and GPU packs stay on the torch path.
+`reg-lds`, `reg-denseweight`, `reg-lds+cls`, `reg-inv`; float32 and float64 on the CPU.
+Focal-R, BMC, FDS, soft and hierarchical heads, bfloat16 and GPU packs stay on the torch path.
 
 Technology (measured, benchmarks/NOTES.md round 5): numba (LLVM JIT from PyPI wheels, no compiler
 at install time, an on-disk cache) for the loops, and for the class head's three products the
