@@ -23,6 +23,7 @@ from study.synthetic_1d.plan import (
     lambda_search_specs,
     noise_specs,
     optuna_specs,
+    placeholder_tuned,
     test_specs,
 )
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
@@ -61,13 +62,11 @@ def dry_run(options: StudyOptions) -> str:
     slots = max(1, cpus // options.cpus_per_trial)
     search = options.search
     lambdas = given_lambdas(preset) or _placeholder_lambdas(preset, 1.0, 1.0)
-    decays = {scenario: preset.weight_decay for scenario in preset.scenarios}
+    tuned = placeholder_tuned(preset)
     stages = {"lambda_search": lambda_search_specs(preset, search)}
-    stages["test"] = test_specs(preset, lambdas, search, weight_decays=decays)
+    stages["test"] = test_specs(preset, lambdas, search, tuned=tuned)
     stages["noise"] = (
-        noise_specs(preset, lambdas, search, weight_decays=decays)
-        if "noisy" in preset.scenarios
-        else []
+        noise_specs(preset, lambdas, search, tuned=tuned) if "noisy" in preset.scenarios else []
     )
     # Calibrated like the run's start-up (constants measured here, now), so the ETA matches
     # the one the run prints.
@@ -93,7 +92,7 @@ def dry_run(options: StudyOptions) -> str:
         f"({cost.summary()}), {slots} slot(s) = {machine}; a run on a cluster or GPU prints its "
         "own ETA per stage",
         "the total ETA runs the stages one after the other, test and noise as one Tune run",
-        *_lambda_notes(preset, search, decays, plans[-1].models),
+        *_lambda_notes(preset, search, tuned, plans[-1].models),
     ]
     return format_plan(title, plans, total_eta, notes)
 
@@ -126,7 +125,10 @@ def _placeholder_lambdas(
 
 
 def _lambda_notes(
-    preset: Synthetic1DPreset, search: str, decays: dict[str, float], noise_models: int
+    preset: Synthetic1DPreset,
+    search: str,
+    tuned: dict[str, tuple[float, float]],
+    noise_models: int,
 ) -> list[str]:
     """What the test and noise rows assumed about choices made only during the run."""
     notes = []
@@ -142,7 +144,7 @@ def _lambda_notes(
     if "reg-scaled" in preset.controls and "noisy" in preset.scenarios:
         # One reg-scaled model per distinct lambda of a noise cell's two class modes.
         apart = _placeholder_lambdas(preset, 1.0, 2.0)
-        specs = noise_specs(preset, apart, search, weight_decays=decays)
+        specs = noise_specs(preset, apart, search, tuned=tuned)
         more = sum(len(s.replicates) for s in specs) - noise_models
         if more > 0:
             notes.append(

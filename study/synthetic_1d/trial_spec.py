@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from search_spaces.optimizers import OPTIMIZERS
 from study.spec_keys import content_key, field_values
 from study.variants import CLASS_MODES, check_variant, uses_lambda
 from study.variants import VARIANTS as VARIANTS  # kept importable from here
 
-STAGES = ("lambda_search", "optuna", "test", "noise")
+# "lr_pilot": the answer study's validation pilot of reg's learning rate (optimisers without a
+# paper lr); the 1D study's own stages are the other four.
+STAGES = ("lr_pilot", "lambda_search", "optuna", "test", "noise")
 NO_FLIP = "none"
+DEFAULT_OPTIMIZER = "adam"
 
 
 @dataclass(frozen=True)
@@ -21,11 +25,13 @@ class TrialSpec:
     ((field, value) pairs, sorted); `pair_init` says whether the
     models of a pair start from the same weights (`shared`) or not (`independent`). `flip` names
     the protocol choice the sensitivity study flipped for this trial (`none`: no flip).
+    `optimizer` is a `regcls.training.optimizers` name; `momentum` is SGD's (None for the Adam
+    family, which has none).
 
     Every field is recorded in each results row; `key` hashes all of them, so a rerun of the
     same trial maps to the same Parquet file and adds no rows. `flip = "none"` is left out of the
-    hash, so trials without a flip keep the keys of the versions before the field existed; so is an
-    empty `method_params`.
+    hash, so trials without a flip keep the keys of the versions before the field existed; so are
+    an empty `method_params`, `optimizer = "adam"` and `momentum = None`.
     """
 
     study: str
@@ -63,11 +69,19 @@ class TrialSpec:
     # per_model: the reg+cls model and its own reg share this key (pairing and init); "" = shared
     pair_key: str = ""
     method_params: tuple[tuple[str, object], ...] = ()
+    optimizer: str = DEFAULT_OPTIMIZER
+    momentum: float | None = None
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
         if uses_lambda(self.variant) and self.lam is None and self.stage != "optuna":
             raise ValueError(f"lam: required for variant {self.variant}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: accepted values are {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        if (self.optimizer == "sgd") != (self.momentum is not None):
+            raise ValueError("momentum: required for optimizer sgd, None for adam and adamw")
 
     @property
     def class_mode(self) -> str:
@@ -113,6 +127,11 @@ class TrialSpec:
             config["method_params"] = [list(p) for p in self.method_params]
         else:
             del config["method_params"]
+        # The paper's optimiser keeps the keys of the versions before the fields existed.
+        if self.optimizer == DEFAULT_OPTIMIZER:
+            del config["optimizer"]
+        if self.momentum is None:
+            del config["momentum"]
         return config
 
     @classmethod
