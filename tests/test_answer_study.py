@@ -12,7 +12,7 @@ import pytest
 from tiny_specs import tiny_spec
 
 import run_study
-from results import read_rows
+from results import read_dir_rows, read_rows
 from results.ce_verdict import ce_verdict
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
 from search_spaces.synthetic_1d_answer import PRESETS
@@ -224,3 +224,47 @@ def test_tiny_answer_table_has_one_row_per_optimizer_scenario_sampling(tiny_answ
     assert table["verdict"].is_not_null().all()
     page = (tiny_answer / "report.html").read_text(encoding="utf-8")
     assert "Does the CE term help?" in page and "figure-answer" in page
+
+
+STSB_SMOKE = {
+    "seeds": [0, 1, 2, 3, 4, 5],
+    "optimizers": ["adam", "sgd"],
+    "controls": ["reg-scaled", "cls-only", "reg-tuned"],
+    "zoo": [],
+    "class_modes": ["imbalanced"],
+    "lambdas": [1.0, 10.0],
+    "weight_decays": [0.0, 1e-3],
+    "tuned_learning_rates": [1e-3, 1e-2],
+    "pilot_learning_rates": [1e-3, 1e-2],
+}
+
+
+def test_stsb_answer_trains_every_arm_per_optimizer(ray_local, tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(STSB_SMOKE))
+    out = tmp_path / "stsb"
+    argv = ["--study", "stsb_dir", "--preset", "smoke", "--space", str(space), "--out", str(out)]
+    assert run_study.main([*argv, "--no-dashboard"]) == 0
+    rows = read_dir_rows(out)
+    pilot = rows.filter(pl.col("stage") == "lr_pilot")
+    assert set(pilot["optimizer"]) == {"sgd"} and set(pilot["lr"]) == {1e-3, 1e-2}
+    chosen = json.loads((out / "selected_learning_rates.json").read_text())["sgd"]
+    train = rows.filter(pl.col("stage") == "train")
+    sgd_reg = train.filter((pl.col("optimizer") == "sgd") & (pl.col("variant") == "reg"))
+    assert set(sgd_reg["lr"]) == {chosen} and set(sgd_reg["momentum"]) == {0.9}
+    tuned = train.filter(pl.col("variant") == "reg-tuned")
+    sweeps = tuned.group_by("optimizer").agg(pl.struct("lr", "weight_decay").unique().len())
+    assert dict(sweeps.iter_rows()) == {"adam": 2, "sgd": 2}
+    assert set(tuned["tuned_hyperparameter"]) == {"weight_decay", "lr_scale"}
+    # Pairs stay within an optimiser.
+    keys = dict(zip(rows["row_key"], rows["optimizer"], strict=True))
+    paired = train.filter(pl.col("paired_reg_row_key").is_not_null())
+    assert paired.height and all(
+        keys[k] == o for k, o in zip(paired["paired_reg_row_key"], paired["optimizer"], strict=True)
+    )
+    table = pl.read_csv(out / "tables" / "stsb_answer.csv")
+    assert table["optimizer"].to_list() == ["adam", "sgd"]
+    assert set(table["n_clusters"]) == {6}
+    assert table["vs_scaled_mean_diff_ci_low"].is_not_null().all()
+    assert table["verdict"].is_not_null().all()
+    assert "Does the CE term help? (STS-B-DIR)" in (out / "report.html").read_text("utf-8")
