@@ -17,7 +17,7 @@ import math
 
 import polars as pl
 
-from results._answer_inference import gain_share
+from results._answer_inference import STATS, gain_share
 from results._tables import checked_rows, ordered
 from results.ce_verdict import ce_verdict
 from results.synthetic_1d.controls import comparison_pairs, helps_stats
@@ -40,16 +40,6 @@ OTHER_COMPARISONS = (
     "cls-only vs reg",
 )
 CELL = ("optimizer", "stage", "scenario", "noise_sigma", "sampling")
-_STATS = (
-    "n_pairs",
-    "n_clusters",
-    "pct_wins",
-    "ci_low",
-    "ci_high",
-    "mean_diff",
-    "mean_diff_ci_low",
-    "mean_diff_ci_high",
-)
 _ORDERS = {
     "optimizer": OPTIMIZER_ORDER,
     "stage": ("test", "noise"),
@@ -122,7 +112,7 @@ def answer_table(df: pl.DataFrame, comparisons: pl.DataFrame | None = None) -> p
     cells = comparisons.select(CELL).unique()
     for name, prefix in ANSWER_COMPARISONS.items():
         part = comparisons.filter(pl.col("comparison") == name).select(
-            *CELL, *(pl.col(c).alias(f"{prefix}_{c}") for c in _STATS)
+            *CELL, *(pl.col(c).alias(f"{prefix}_{c}") for c in STATS)
         )
         cells = cells.join(part, on=list(CELL), how="left", nulls_equal=True)
     cells = cells.join(_reg_means(rows), on=list(CELL), how="left", nulls_equal=True)
@@ -164,8 +154,12 @@ def answer_settings(df: pl.DataFrame) -> pl.DataFrame:
         part = rows.filter(pl.col("variant") == variant)
         return part.group_by(keys).agg(**{k: v.first() for k, v in columns.items()})
 
-    out = one("reg", momentum=pl.col("momentum"), reg_lr=pl.col("lr"))
-    out = out.join(one("reg", reg_weight_decay=pl.col("weight_decay")), on=keys, how="left")
+    out = one(
+        "reg",
+        momentum=pl.col("momentum"),
+        reg_lr=pl.col("lr"),
+        reg_weight_decay=pl.col("weight_decay"),
+    )
     out = out.join(one("reg+cls", lambda_imbalanced=pl.col("lam")), on=keys, how="left")
     out = out.join(one("reg+cls-balanced", lambda_balanced=pl.col("lam")), on=keys, how="left")
     tuned = one(
@@ -266,7 +260,7 @@ def _comparison_schema() -> dict[str, pl.DataType]:
         "sampling": pl.String,
         "comparison": pl.String,
         "lam": pl.Float64,
-        **{c: pl.Int64 if c.startswith("n_") else pl.Float64 for c in _STATS},
+        **{c: pl.Int64 if c.startswith("n_") else pl.Float64 for c in STATS},
     }
 
 
@@ -282,7 +276,7 @@ def _answer_schema() -> dict[str, pl.DataType]:
     }
     for prefix in ANSWER_COMPARISONS.values():
         schema.update(
-            {f"{prefix}_{c}": pl.Int64 if c.startswith("n_") else pl.Float64 for c in _STATS}
+            {f"{prefix}_{c}": pl.Int64 if c.startswith("n_") else pl.Float64 for c in STATS}
         )
     for name in ("ce_share", "beyond_tuned_share"):
         schema.update({name: pl.Float64, f"{name}_ci_low": pl.Float64})

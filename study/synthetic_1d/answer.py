@@ -38,6 +38,7 @@ from study.synthetic_1d.plan import (
     placeholder_tuned,
     test_specs,
 )
+from study.synthetic_1d.preflight import grid_preset
 from study.synthetic_1d.selection import (
     LAMBDA_SELECTION,
     LR_PILOT_SELECTION,
@@ -53,16 +54,7 @@ LearningRates = dict[str, dict[str, float]]
 def resolve_answer_preset(options: StudyOptions) -> AnswerPreset:
     """The preset named by the options with the user's overrides applied; ValueError on a bad
     preset, override or search."""
-    if options.search != "grid":
-        raise ValueError(
-            f"--search: {STUDY} runs the paper's lambda grid on validation; accepted values: grid"
-        )
-    if options.preset not in PRESETS:
-        raise ValueError(
-            f"--preset: unknown preset {options.preset!r} for {STUDY}; "
-            f"valid presets: {', '.join(PRESETS)}"
-        )
-    return PRESETS[options.preset].with_overrides(options.space_overrides)
+    return grid_preset(PRESETS, STUDY, options, "runs the paper's lambda grid on validation")
 
 
 def pilot_specs(preset: AnswerPreset) -> list[TrialSpec]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import TypeVar
 
 from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.dry_run import StagePlan, format_plan
@@ -28,6 +30,8 @@ from study.synthetic_1d.plan import (
 )
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
 
+P = TypeVar("P")
+
 
 def resolve_preset(options: StudyOptions) -> Synthetic1DPreset:
     """The preset named by the options, with the user's search-space overrides applied."""
@@ -37,6 +41,19 @@ def resolve_preset(options: StudyOptions) -> Synthetic1DPreset:
             f"valid presets: {', '.join(PRESETS)}"
         )
     return PRESETS[options.preset].with_overrides(options.space_overrides)
+
+
+def grid_preset(presets: Mapping[str, P], study: str, options: StudyOptions, search: str) -> P:
+    """The preset of a grid-only 1D study named by the options, with the user's overrides
+    applied; ValueError on a search other than grid (`search` says why) or an unknown preset."""
+    if options.search != "grid":
+        raise ValueError(f"--search: {study} {search}; accepted values: grid")
+    if options.preset not in presets:
+        raise ValueError(
+            f"--preset: unknown preset {options.preset!r} for {study}; "
+            f"valid presets: {', '.join(presets)}"
+        )
+    return presets[options.preset].with_overrides(options.space_overrides)
 
 
 def study_config(options: StudyOptions, preset: Synthetic1DPreset) -> dict:
