@@ -116,7 +116,7 @@ def readable(table: pl.DataFrame) -> pl.DataFrame:
                 r[f"{prefix}_mean_diff"],
                 r[f"{prefix}_mean_diff_ci_low"],
                 r[f"{prefix}_mean_diff_ci_high"],
-                "+.4f",
+                "+.3g",
             )
         row["CE share"] = _with_interval(
             r["ce_share"], r["ce_share_ci_low"], r["ce_share_ci_high"], ".2f"
