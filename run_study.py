@@ -141,7 +141,7 @@ def _report(entry: StudyEntry, options: StudyOptions, summaries: dict | None) ->
             zoo_tables,
         )
 
-        computed = zoo_tables(rows)  # once: the league's bootstrap intervals are the costly part
+        computed = zoo_tables(rows)  # once: the league's intervals are the costly part
         sections = zoo_report_sections(rows, computed)
         report = write_report(rows, options.out, title, sections, builtin=False)
         tables = write_zoo_tables_csv(rows, options.out, computed)
@@ -160,7 +160,7 @@ def _report(entry: StudyEntry, options: StudyOptions, summaries: dict | None) ->
         tables = write_answer_tables_csv(rows, options.out, computed)
         print(format_answer_tables_for_terminal(computed))
     else:
-        computed = report_tables(rows)  # once: its bootstrap intervals are the costly part
+        computed = report_tables(rows)  # once: its intervals are the costly part
         report = write_report(rows, options.out, title=title, tables=computed)
         tables = write_tables_csv(rows, options.out, tables=computed)
         print(format_tables_for_terminal(rows, tables=computed))

@@ -6,10 +6,10 @@ thread, in this process (`train_point`, the study's own grid-point trainer). Eac
 trained in float32 and in bfloat16 back to back (same data, seeds and init), so the per-point
 time ratio is measured side by side.
 
-Answer, per dtype and per C: "% reg+cls beats reg" (test MSE, paired by function and seed) with
-its Wilson 95% interval and the mean paired test-MSE difference (reg+cls - reg) with its
-cluster-bootstrap 95% interval over functions (`results.paired.paired_stats`, as the report);
-plus how many pairs change sides between the dtypes.
+Answer, per dtype and per C: "% reg+cls beats reg" (test MSE, paired by function and seed) and
+the mean paired test-MSE difference (reg+cls - reg), each with its 95% interval over functions
+(`results.cluster_inference.paired_stats`, as the report); plus how many pairs change sides
+between the dtypes.
 
 Usage: python benchmarks/bf16_answer.py [--epochs 80] [--json benchmarks/results_bf16_answer.json]
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
 import torch  # noqa: E402
 
-from results.paired import paired_stats  # noqa: E402
+from results.cluster_inference import paired_stats  # noqa: E402
 from search_spaces.synthetic_1d import PRESETS  # noqa: E402
 from study.synthetic_1d.plan import test_specs  # noqa: E402
 from study.synthetic_1d.point import train_point  # noqa: E402
@@ -82,11 +82,12 @@ def main() -> None:
         for c in sorted({c for c, _ in seconds})
     }
     print(f"slice: {len(rows) // 2} models per dtype, {args.epochs} epochs; load {os.getloadavg()}")
-    print("| dtype | C | pairs | % reg+cls beats reg (95% CI) | mean diff test MSE (95% CI) |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| dtype | C | pairs | functions | % reg+cls beats reg (95% CI) | mean diff (95% CI) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in stats.iter_rows(named=True):
         print(
-            f"| {r['dtype']} | {r['num_classes']} | {r['n_pairs']} | {r['pct_wins']:.0f}% "
+            f"| {r['dtype']} | {r['num_classes']} | {r['n_pairs']} | {r['n_clusters']} | "
+            f"{r['pct_wins']:.0f}% "
             f"({r['ci_low']:.0f}-{r['ci_high']:.0f}) | {r['mean_diff']:.4g} "
             f"({r['mean_diff_ci_low']:.4g}, {r['mean_diff_ci_high']:.4g}) |"
         )

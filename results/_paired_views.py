@@ -1,8 +1,9 @@
 """Paired views, shared by the synthetic-1D and DIR figures: per pair the difference
 reg+cls − reg (a model with a classification loss minus the reg model trained on the same data,
-the row's `paired_reg_*` column), drawn as points with their median and its 95% order-statistic
-interval (`results.paired.median_interval`). Two ±1 std bands can overlap while nearly every pair
-moves the same way; the paired difference shows it.
+the row's `paired_reg_*` column), drawn as points with their mean and its 95% interval over the
+independent units (target functions in 1D, seeds in DIR: `results.cluster_inference`, the
+inverted sign-flip test; none below 6 units). Two ±1 std bands can overlap while nearly every
+pair moves the same way; the paired difference shows it.
 """
 
 from __future__ import annotations
@@ -16,19 +17,22 @@ from plotly.subplots import make_subplots
 
 from results._plotting import WIDTH, empty_figure
 from results._tables import COUNT
-from results.paired import median_interval
+from results.cluster_inference import cluster_totals, interval_of, min_clusters
 
 CLASSIFICATION_VARIANTS = ("reg+cls", "reg+cls-balanced")
 INTERVAL_NOTE = (
-    "median of the pairs with its 95% order-statistic interval (distribution-free, pairs taken "
-    "as independent; none below 6 pairs)"
+    "mean of the pairs with its 95% interval over the independent units (sign-flip test "
+    "inverted; none below 6 units)"
 )
 SUMMARY_COLUMNS: dict[str, pl.DataType] = {
     "n_pairs": COUNT,
+    "n_clusters": COUNT,
     "n_below_zero": COUNT,
     "median_diff": pl.Float64,
-    "median_ci_low": pl.Float64,
-    "median_ci_high": pl.Float64,
+    "mean_diff": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "too_few_clusters": pl.Boolean,
 }
 _FACET_HEIGHT = 240
 
@@ -45,30 +49,31 @@ def pair_differences(rows: pl.DataFrame, value: str, paired: str) -> pl.DataFram
     ).with_columns((pl.col(value).cast(pl.Float64) - pl.col(paired)).alias("diff"))
 
 
-def difference_summary(diffs: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """Per group of `by`: `n_pairs`, `n_below_zero` (pairs where classification helped),
-    `median_diff` and its 95% order-statistic interval `median_ci_low`, `median_ci_high` (NaN
-    below 6 pairs), sorted by `by`."""
+def difference_summary(diffs: pl.DataFrame, by: Sequence[str], cluster: str) -> pl.DataFrame:
+    """Per group of `by`: `n_pairs`, `n_clusters` (distinct `cluster` values: the independent
+    units), `n_below_zero` (pairs where classification helped), `median_diff`, and `mean_diff`
+    with its 95% interval `ci_low`, `ci_high` over the clusters (NaN and `too_few_clusters`
+    below 6), sorted by `by`."""
     by = list(by)
     schema = {**{name: diffs.schema[name] for name in by}, **SUMMARY_COLUMNS}
-    groups = diffs.group_by(by).agg(pl.col("diff")).sort(by, nulls_last=True)
+    groups = diffs.group_by(by).agg(pl.col("diff"), pl.col(cluster)).sort(by, nulls_last=True)
     out = []
     for row in groups.iter_rows(named=True):
         values = row["diff"]
-        low, high = median_interval(values)
-        ordered = sorted(values)
-        middle = len(ordered) // 2
-        median = (
-            ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-        )
+        sums, counts = cluster_totals(row[cluster], values)
+        key = tuple(row[name] for name in by)
+        mean, low, high, _ = interval_of(sums, counts, key=key)
         out.append(
             {
                 **{name: row[name] for name in by},
                 "n_pairs": len(values),
+                "n_clusters": len(sums),
                 "n_below_zero": sum(v < 0 for v in values),
-                "median_diff": median,
-                "median_ci_low": low,
-                "median_ci_high": high,
+                "median_diff": float(pl.Series(values).median()),
+                "mean_diff": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "too_few_clusters": len(sums) < min_clusters(),
             }
         )
     return pl.DataFrame(out, schema=schema)
@@ -85,14 +90,15 @@ def paired_figure(
     colors: Mapping[object, str],
     names: Mapping[object, str],
     y_title: str,
+    cluster: str,
     x_title: str | None = None,
     log_x: bool = False,
 ) -> go.Figure:
     """Facets (`facet_rows`: column and label, "" for the bare value) x (`facet_cols`); in
     each, per `line` value (in the order of `colors`), the pair differences as faint points and
-    the median per `x` with its interval as error bars (joined by a line on a numeric, log x
-    axis, where lines at one x are spread slightly; the hover shows the true x); a dotted zero
-    line. Trace names: "<name>: median" and "<name>: pairs"."""
+    the mean per `x` with its interval over the `cluster` units as error bars (joined by a line
+    on a numeric, log x axis, where lines at one x are spread slightly; the hover shows the true
+    x); a dotted zero line. Trace names: "<name>: mean" and "<name>: pairs"."""
     if diffs.is_empty():
         return empty_figure(title, "no paired reg+cls rows (no reg model on the same data)")
     row_col, row_label = facet_rows
@@ -122,12 +128,13 @@ def paired_figure(
                 if part.is_empty():
                     continue
                 spread = 10 ** (0.04 * (i - (len(lines) - 1) / 2)) if log_x else 1.0
-                _add_line(figure, r, c, part, x, names[value], colors[value], spread, log_x)
-    for trace in figure.data:  # one legend entry per line, on its median trace
+                line_style = (names[value], colors[value], spread, log_x)
+                _add_line(figure, r, c, part, x, cluster, *line_style)
+    for trace in figure.data:  # one legend entry per line, on its mean trace
         trace.showlegend = False
     seen: set[str] = set()
     for trace in figure.data:
-        if trace.name.endswith(": median") and trace.name not in seen:
+        if trace.name.endswith(": mean") and trace.name not in seen:
             trace.showlegend = True
             seen.add(trace.name)
     figure.add_hline(y=0.0, line_dash="dot", line_color="grey", row="all", col="all")
@@ -153,6 +160,7 @@ def _add_line(
     col: int,
     part: pl.DataFrame,
     x: str,
+    cluster: str,
     name: str,
     color: str,
     spread: float,
@@ -172,32 +180,38 @@ def _add_line(
         row=row,
         col=col,
     )
-    summary = difference_summary(part, [x]).sort(x)
+    summary = difference_summary(part, [x], cluster).sort(x)
     xs = summary[x].to_list()
-    medians = summary["median_diff"].to_list()
-    lows, highs = summary["median_ci_low"].to_list(), summary["median_ci_high"].to_list()
+    means = summary["mean_diff"].to_list()
+    lows, highs = summary["ci_low"].to_list(), summary["ci_high"].to_list()
     hover = [
-        f"median Δ={m:.4g}, 95% interval "
-        + ("n/a (fewer than 6 pairs)" if math.isnan(lo) else f"[{lo:.4g}, {hi:.4g}]")
-        + f"<br>{n} pairs, reg+cls better in {k}"
-        for m, lo, hi, n, k in zip(
-            medians, lows, highs, summary["n_pairs"], summary["n_below_zero"], strict=True
+        f"mean Δ={m:.4g}, 95% interval "
+        + (f"n/a ({g} units < 6)" if math.isnan(lo) else f"[{lo:.4g}, {hi:.4g}]")
+        + f"<br>{n} pairs, {g} independent units ({cluster}), reg+cls better in {k}"
+        for m, lo, hi, n, g, k in zip(
+            means,
+            lows,
+            highs,
+            summary["n_pairs"],
+            summary["n_clusters"],
+            summary["n_below_zero"],
+            strict=True,
         )
     ]
     figure.add_trace(
         go.Scatter(
             x=[v * spread for v in xs] if spread != 1.0 else xs,
-            y=medians,
+            y=means,
             mode="lines+markers" if joined else "markers",
-            name=f"{name}: median",
+            name=f"{name}: mean",
             legendgroup=name,
             line={"color": color, "width": 2},
             marker={"size": 7},
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [_gap(h, m) for h, m in zip(highs, medians, strict=True)],
-                "arrayminus": [_gap(m, lo) for lo, m in zip(lows, medians, strict=True)],
+                "array": [_gap(h, m) for h, m in zip(highs, means, strict=True)],
+                "arrayminus": [_gap(m, lo) for lo, m in zip(lows, means, strict=True)],
                 "thickness": 1.5,
                 "width": 4,
             },

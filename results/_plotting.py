@@ -169,3 +169,16 @@ def _rgba(color: str, alpha: float) -> str:
     else:  # "rgb(r, g, b)" from a plotly colour scale
         red, green, blue = (int(float(v)) for v in color[color.index("(") + 1 : -1].split(","))
     return f"rgba({red},{green},{blue},{alpha})"
+
+
+def error_bars(values: list, low: pl.Series, high: pl.Series) -> dict:
+    """Asymmetric error bars from interval bounds (no bar where a bound is missing)."""
+    plus = [
+        None if v is None or h is None or h != h else h - v
+        for v, h in zip(values, high.to_list(), strict=True)
+    ]
+    minus = [
+        None if v is None or lo is None or lo != lo else v - lo
+        for v, lo in zip(values, low.to_list(), strict=True)
+    ]
+    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}

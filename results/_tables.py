@@ -2,8 +2,8 @@
 
 The row columns both schemas hold (identity; the run environment `study.run_info` records),
 conforming and checking input frames, and the rules both analyses aggregate by: a metric enters
-a mean only for a finished model (`status == "ok"`) with a finite value, and the core paper's
-Table 1 rule of when a reg+cls model "helps" its paired reg model.
+a mean only for a finished model (`status == "ok"`) with a finite value, and a reg+cls model
+"helps" its paired reg model by the pair-outcome rule of `results.cluster_inference`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 import pyarrow as pa
+
+from results.cluster_inference import paired_stats
 
 COUNT = pl.Int64
 RUN_STATUSES = ("ok", "diverged")
@@ -94,34 +96,65 @@ def count(condition: pl.Expr) -> pl.Expr:
     return condition.fill_null(False).sum().cast(COUNT)
 
 
-def helps_counts(own: pl.Expr, partner: pl.Expr) -> list[pl.Expr]:
-    """Table 1's counts over reg+cls rows: `own` error vs its paired reg model's `partner` error.
+def with_reg_partner(
+    rows: pl.DataFrame, regs: pl.DataFrame, metric: str, fallback: pl.Expr
+) -> pl.DataFrame:
+    """`rows` (models paired with a reg) with the pair columns of `results.cluster_inference`:
+    `mse_a` and `status_a` (own `metric`, null unless "ok"), `mse_b` and `status_b` of the reg
+    row in `regs` that `paired_reg_row_key` names; without that row, a finite `fallback` (e.g.
+    the row's `paired_reg_test_mse`) counts as a finished reg; neither: `status_b` null (no
+    partner)."""
+    partners = (
+        regs.select(
+            pl.col("row_key").alias("paired_reg_row_key"),
+            pl.col("status").alias("_reg_status"),
+            pl.col(metric).alias("_reg_metric"),
+        )
+        .filter(pl.col("paired_reg_row_key").is_not_null())
+        .unique("paired_reg_row_key", keep="first")
+    )
+    joined = rows.join(partners, on="paired_reg_row_key", how="left")
+    found = pl.when(pl.col("_reg_status") == "ok").then(pl.col("_reg_metric"))
+    status_b = pl.coalesce(
+        pl.col("_reg_status"), pl.when(fallback.is_finite().fill_null(False)).then(pl.lit("ok"))
+    )
+    mse_b = pl.when(pl.col("_reg_status").is_null()).then(fallback).otherwise(found)
+    return joined.with_columns(
+        pl.when(pl.col("status") == "ok").then(pl.col(metric)).alias("mse_a"),
+        pl.col("status").alias("status_a"),
+        mse_b.cast(pl.Float64).alias("mse_b"),
+        status_b.alias("status_b"),
+    ).drop("_reg_status", "_reg_metric")
 
-    A model that ran ("ok" or "diverged") with a finite partner error is a pair (`n_pairs`); it
-    helps (`n_helps`) iff it is "ok" and `own < partner`. Diverged pairs count as not helping
-    (`n_diverged`); models that never ran are `n_failed`, those without a partner `n_unpaired`.
-    """
-    status = pl.col("status")
-    ran = status.is_in(RUN_STATUSES)
-    paired = partner.is_finite().fill_null(False)
-    pair = ran & paired
-    helps = pair & (status == "ok") & (own < partner)
-    return [
-        count(pair).alias("n_pairs"),
-        count(helps).alias("n_helps"),
-        count(pair & (status == "diverged")).alias("n_diverged"),
-        count(~ran).alias("n_failed"),
-        count(ran & ~paired).alias("n_unpaired"),
-    ]
 
-
-def pct_helps() -> pl.Expr:
-    """`n_helps` in % of `n_pairs` (null without pairs)."""
-    return (
-        pl.when(pl.col("n_pairs") > 0)
-        .then(100.0 * pl.col("n_helps") / pl.col("n_pairs"))
-        .otherwise(None)
-        .alias("pct_helps")
+def helps_with_intervals(
+    pairs: pl.DataFrame, keys: list[str], cluster: str, weight: str | None = None
+) -> pl.DataFrame:
+    """Per group of `keys`, the "does classification help?" counts of `with_reg_partner`
+    pairs: `n_pairs`, `n_clusters`, `n_helps` (strict wins), `pct_helps` (ties half) with its
+    interval and test over `cluster` (`results.cluster_inference.paired_stats`), the diverged
+    and dropped counts, `n_failed` (A never ran) and `n_unpaired` (no reg partner)."""
+    paired = pairs.filter(pl.col("status_b").is_not_null())
+    stats = paired_stats(paired, keys, cluster=cluster, weight=weight).select(
+        *keys,
+        "n_pairs",
+        "n_clusters",
+        pl.col("n_wins").alias("n_helps"),
+        pl.col("pct_wins").alias("pct_helps"),
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "too_few_clusters",
+        "n_diverged_a",
+        "n_diverged_b",
+        "n_dropped",
+    )
+    other = pairs.group_by(keys).agg(
+        count(~pl.col("status_a").is_in(RUN_STATUSES)).alias("n_failed"),
+        count(pl.col("status_b").is_null()).alias("n_unpaired"),
+    )
+    return other.join(stats, on=keys, how="left", nulls_equal=True).with_columns(
+        pl.col(c).fill_null(0) for c in ("n_pairs", "n_helps", "n_dropped")
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from results.cluster_inference import STAT_COLUMN_DOCS, STAT_COLUMNS
 from results.dir.schema import DIR_METRICS, DIR_ROW_SCHEMA, DIR_SHOTS, DIR_SPLITS
 from results.synthetic_1d.schema import ROW_SCHEMA
 
@@ -286,6 +287,20 @@ def columns_markdown() -> str:
         for field in schema:
             meaning, unit = COLUMNS[field.name]
             parts.append(f"| `{field.name}` | {field.type} | {meaning} | {unit} |")
+    parts += [
+        "",
+        "## Statistics columns of the comparison tables",
+        "",
+        "Every comparison table (`helps_stats.csv`, `what_helps.csv`, the zoo's `league.csv`, "
+        "`dir_helps_stats.csv`, ...) computes these with `results/cluster_inference.py`; tables "
+        "that rename them say so in their docstring.",
+        "",
+        "| column | type | meaning | unit |",
+        "|---|---|---|---|",
+    ]
+    for name, dtype in STAT_COLUMNS.items():
+        meaning, unit = STAT_COLUMN_DOCS[name]
+        parts.append(f"| `{name}` | {dtype} | {meaning} | {unit} |")
     return "\n".join(parts) + "\n"
 
 

@@ -13,7 +13,7 @@ from tiny_specs import tiny_spec
 
 import run_study
 from results import read_dir_rows, read_rows
-from results.ce_verdict import ce_verdict
+from results.verdicts import ce_verdict
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
 from search_spaces.synthetic_1d_answer import PRESETS
 from study.synthetic_1d.answer import (

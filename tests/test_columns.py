@@ -38,3 +38,10 @@ def test_docs_columns_md_is_in_sync() -> None:
         "docs/columns.md is out of date; regenerate it with "
         "`python -m results.columns > docs/columns.md`"
     )
+
+
+def test_every_statistics_column_is_documented() -> None:
+    from results.cluster_inference import STAT_COLUMN_DOCS, STAT_COLUMNS
+
+    assert list(STAT_COLUMN_DOCS) == list(STAT_COLUMNS)
+    assert "| `too_few_clusters` | Boolean |" in columns_markdown()

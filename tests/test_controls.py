@@ -117,7 +117,7 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
 
 def test_comparisons_pair_the_right_models():
     rows = []
-    for f in range(3):
+    for f in range(6):
         for seed in (0, 1):
             rows.append(_row("reg", f, seed, 1.0))
             rows.append(_row("reg-scaled", f, seed, 0.8, lam=100.0))
@@ -129,22 +129,61 @@ def test_comparisons_pair_the_right_models():
     stats = controls.helps_stats(_frame(rows))
     get = {(r["comparison"], r["num_classes"]): r for r in stats.iter_rows(named=True)}
     pooled = get[("reg+cls vs reg-scaled", None)]
-    assert (pooled["n_pairs"], pooled["n_wins"], pooled["n_diverged"]) == (12, 11, 1)
+    assert (pooled["n_pairs"], pooled["n_wins"], pooled["n_diverged_a"]) == (24, 23, 1)
+    assert (pooled["n_clusters"], pooled["n_diverged_b"], pooled["n_dropped"]) == (6, 0, 0)
     assert pooled["mean_diff"] == pytest.approx(-0.1)
-    assert get[("reg+cls vs reg-scaled", 4)]["n_pairs"] == 6
+    assert get[("reg+cls vs reg-scaled", 4)]["n_pairs"] == 12
     # reg-scaled vs reg pairs every reg-scaled model with its reg (two lambdas: two cells).
     scaled = stats.filter(pl.col("comparison") == "reg-scaled vs reg")
     assert sorted(scaled["lam"].to_list()) == [10.0, 100.0]
-    assert set(scaled["n_pairs"]) == {6}
+    assert set(scaled["n_pairs"]) == {12}
+    # Holm within one cell: the pooled test-stage comparisons of clean / severe.
+    assert set(stats.filter(pl.col("num_classes").is_null())["holm_m"]) == {4}
     what = controls.what_helps(_frame(rows), stats)
-    share = what["share_from_ce"].unique().to_list()
-    assert share == [pytest.approx(0.1 / 0.3)]
+    assert what["share"].unique().to_list() == [pytest.approx(0.1 / 0.3)]
     assert controls.helps_stats(empty_rows()).height == 0
+
+
+def test_a_diverged_or_failed_baseline_is_counted():
+    rows = []
+    for f in range(6):
+        reg_status = {0: "diverged", 1: "failed"}.get(f, "ok")
+        rows.append(_row("reg", f, 0, None if reg_status != "ok" else 1.0, status=reg_status))
+        rows.append(_row("reg+cls", f, 0, 0.9, C=4, lam=10.0))
+    stats = controls.helps_stats(_frame(rows)).filter(pl.col("num_classes").is_null())
+    row = stats.filter(pl.col("comparison") == "reg+cls vs reg").row(0, named=True)
+    # The diverged reg loses (a win for reg+cls, not a dropped pair); the failed one drops.
+    assert (row["n_pairs"], row["n_wins"], row["n_diverged_b"], row["n_dropped"]) == (5, 5, 1, 1)
+
+
+def test_lambda_search_pairs_keep_lambda_and_weight_decay():
+    ls = {"stage": "lambda_search"}
+    rows = []
+    for f in range(6):
+        rows.append(_row("reg", f, 0, 1.0, **ls))
+        for lam in (1.0, 10.0):
+            rows.append(_row("reg+cls", f, 0, 0.5 * lam / 10, C=4, lam=lam, **ls))
+            rows.append(_row("reg+cls-balanced", f, 0, 0.6 * lam / 10, C=4, lam=lam, **ls))
+        for wd in (0.0, 1e-3):
+            rows.append(_row("reg-tuned", f, 0, 0.9 if wd else 1.1, weight_decay=wd, **ls))
+    stats = controls.helps_stats(_frame(rows))
+    classes = stats.filter(
+        (pl.col("comparison") == "reg+cls-balanced vs reg+cls") & pl.col("num_classes").is_null()
+    )
+    # One pair per function and lambda (not every lambda with every lambda).
+    assert sorted(classes["lam"].to_list()) == [1.0, 10.0]
+    assert set(classes["n_pairs"]) == {6}
+    assert set(classes["mean_diff"].round(6)) == {0.01, 0.1}
+    tuned = stats.filter(pl.col("comparison") == "reg-tuned vs reg")
+    assert sorted(tuned["weight_decay"].to_list()) == [0.0, 1e-3]
+    assert set(tuned["n_pairs"]) == {6}
+    # reg+cls is compared with reg-tuned only at reg-tuned's chosen weight decay (test stage).
+    assert stats.filter(pl.col("comparison") == "reg+cls vs reg-tuned").height == 0
 
 
 def test_l_extra_table_correlates_the_changes_per_cell():
     rows = []
-    for f in range(4):
+    for f in range(6):
         for seed in range(3):
             gain = 0.1 * (f + 1) + 0.01 * seed
             rows.append(_row("reg", f, seed, 1.0, test_l_extra_gauss=0.5, train_l_extra_gauss=0.4))
@@ -162,29 +201,40 @@ def test_l_extra_table_correlates_the_changes_per_cell():
             )
     table = controls.l_extra_table(_frame(rows))
     row = table.filter(pl.col("comparison") == "reg+cls vs reg").row(0, named=True)
-    assert row["n_pairs"] == 12
+    assert (row["n_pairs"], row["n_clusters"]) == (18, 6)
     assert row["spearman"] == pytest.approx(1.0)
+    assert row["spearman_within"] == pytest.approx(1.0)
     assert row["mean_d_l_extra"] == pytest.approx(row["mean_d_mse"])
     assert row["d_l_extra_ci_low"] < row["mean_d_l_extra"] < row["d_l_extra_ci_high"]
     assert row["mean_d_train_l_extra"] == pytest.approx(0.0)
 
 
-def test_what_helps_figure_draws_the_paired_median_with_its_interval():
+def test_helps_by_accuracy_takes_quartiles_within_each_c():
+    rows = []
+    for f in range(6):
+        rows.append(_row("reg", f, 0, 1.0))
+        for C, acc in ((4, 0.5), (64, 0.02)):
+            rows.append(_row("reg+cls", f, 0, 0.9, C=C, lam=10.0, test_acc=acc + 0.01 * f))
+    table = controls.helps_by_accuracy(_frame(rows))
+    # Each C has its own four quartiles (accuracy falls with C; pooled quartiles would sort by C).
+    assert table.group_by("num_classes").len().sort("num_classes")["len"].to_list() == [4, 4]
+
+
+def test_what_helps_figure_draws_the_mean_with_its_interval_over_functions():
     from results.synthetic_1d.control_figures import plot_what_helps
 
-    diffs = [0.03, -0.01, -0.02, -0.05, 0.01, -0.04, -0.03, 0.02, -0.06]
     rows = []
-    for i, d in enumerate(diffs):
-        f, seed = divmod(i, 3)
-        rows.append(_row("reg", f, seed, 1.0))
-        rows.append(_row("reg-scaled", f, seed, 0.9, lam=10.0))
-        rows.append(_row("reg+cls", f, seed, 1.0 + d, C=4, lam=10.0))
-    figure = plot_what_helps(_frame(rows))
+    for f in range(6):
+        for seed in range(2):
+            d = 0.01 * (f - 4) + 0.005 * seed
+            rows.append(_row("reg", f, seed, 1.0))
+            rows.append(_row("reg-scaled", f, seed, 0.9, lam=10.0))
+            rows.append(_row("reg+cls", f, seed, 1.0 + d, C=4, lam=10.0))
+    table = controls.what_helps(_frame(rows))
+    figure = plot_what_helps(_frame(rows), table)
     (mean,) = [t for t in figure.data if t.name == "reg+cls vs reg" and t.yaxis == "y"]
-    (median,) = [t for t in figure.data if t.name == "reg+cls vs reg: median"]
-    assert list(mean.y) == pytest.approx([sum(diffs) / 9])
-    # n = 9: median the 5th of the sorted differences, interval the 2nd and 8th
-    assert list(median.y) == pytest.approx([-0.02])
-    assert list(median.error_y.array) == pytest.approx([0.04])  # up to 0.02
-    assert list(median.error_y.arrayminus) == pytest.approx([0.03])  # down to -0.05
-    assert "order-statistic" in figure.layout.annotations[0].text
+    row = table.filter(pl.col("comparison") == "reg+cls vs reg").row(0, named=True)
+    assert list(mean.y) == pytest.approx([row["mean_diff"]])
+    assert list(mean.error_y.array) == pytest.approx([row["mean_diff_ci_high"] - row["mean_diff"]])
+    assert row["mean_diff_ci_low"] < row["mean_diff"] < row["mean_diff_ci_high"]
+    assert "over functions" in figure.layout.annotations[0].text

@@ -308,7 +308,9 @@ def test_helps_summary_percentages_with_diverged_failed_and_partners(rows):
     assert (cls["n_pairs"], cls["n_helps"], cls["metric"]) == (6, 5, "mse")
     assert cls["pct_helps"] == pytest.approx(500 / 6)
     bal = cell("imdb_wiki_dir", "reg+cls-balanced", C=100)
-    assert (bal["n_pairs"], bal["n_helps"], bal["n_diverged"], bal["n_failed"]) == (3, 2, 1, 1)
+    assert (bal["n_pairs"], bal["n_helps"], bal["n_diverged_a"], bal["n_failed"]) == (3, 2, 1, 1)
+    # Pairs of one seed share their reg: the seeds are the units, too few for an interval.
+    assert bal["too_few_clusters"] and math.isnan(bal["ci_low"])
     assert cell("imdb_wiki_dir", "reg+cls", "rebalanced")["pct_helps"] == 0.0
     nyud2 = cell("nyud2_dir", "reg+cls-balanced")  # RMSE read from the partner row
     assert (nyud2["metric"], nyud2["n_pairs"], nyud2["n_helps"]) == ("rmse", 2, 1)
@@ -565,17 +567,17 @@ def test_report_dir_figures_render_in_headless_chromium(report, render_in_chromi
         assert 'class="main-svg"' in figure, f"{name} not drawn"
 
 
-def test_dir_paired_view_per_config_median_and_interval(rows):
+def test_dir_paired_view_per_config_mean_and_interval(rows):
     figure = plot_dir_pairs(rows, "imdb_wiki_dir")
-    medians = {t.name: t for t in figure.data if t.name.endswith(": median")}
-    reg_cls = medians["reg+cls: median"]
+    means = {t.name: t for t in figure.data if t.name.endswith(": mean")}
+    reg_cls = means["reg+cls: mean"]
     # lambda 1: test MSE 90, 100, 130 against reg 100, 110, 120 -> -10, -10, +10
     at = list(reg_cls.x).index("reg+cls C=10 λ=1")
-    assert reg_cls.y[at] == pytest.approx(-10.0)
-    assert reg_cls.error_y.array[at] is None  # three pairs: no 95% interval claimed
-    assert "3 pairs, reg+cls better in 2" in reg_cls.text[at]
+    assert reg_cls.y[at] == pytest.approx(-10.0 / 3)
+    assert reg_cls.error_y.array[at] is None  # three seeds: no 95% interval claimed
+    assert "3 pairs, 3 independent units (seed), reg+cls better in 2" in reg_cls.text[at]
     # the failed model (bogus 1e6) and the diverged one are no pairs
-    balanced = medians["reg+cls bal: median"]
+    balanced = means["reg+cls bal: mean"]
     assert list(balanced.y) == pytest.approx([-20.0])  # 80 - 100, 90 - 110
     assert [a.text for a in figure.layout.annotations][:1] == ["age, best_val · MSE"]
     with pytest.raises(ValueError, match="dataset"):

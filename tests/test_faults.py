@@ -50,7 +50,7 @@ def test_diverging_models_are_recorded_as_diverged(ray_local, tmp_path):
     table = helps_table(rows).filter(
         (pl.col("class_mode") == "imbalanced") & (pl.col("sampling") == "severe")
     )
-    assert table["n_diverged"].to_list() == [2] and table["n_helps"].to_list() == [0]
+    assert table["n_diverged_a"].to_list() == [2] and table["n_helps"].to_list() == [0]
     assert summaries["lambda_search"].failed_trials == 0
 
 

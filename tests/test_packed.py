@@ -115,7 +115,8 @@ def test_packed_equals_single(dtype, drop_last, tol):
         assert _rel_err(packed.params[i], {k: v.to(torch_dtype) for k, v in init.items()}) > 1e-3
 
 
-# (optimizer, momentum): the paper's Adam is the default above; AdamW, SGD with, without momentum.
+# (optimizer, momentum): the paper's Adam is the default above; AdamW, SGD with and without
+# momentum.
 OPTIMIZER_CASES = [("adam", 0.9), ("adamw", 0.9), ("sgd", 0.9), ("sgd", 0.0)]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 import pytest
@@ -23,6 +24,7 @@ from results import (
     write_report,
     write_tables_csv,
 )
+from results.cluster_inference import cluster_flip
 from results.synthetic_1d.figures import VARIANT_COLORS
 from results.synthetic_1d.paired_figures import (
     paired_table,
@@ -309,7 +311,7 @@ def test_report_figures_render_in_headless_chromium(report, render_in_chromium):
         drawn = dom.split(f'id="figure-{name}"', 1)[1].split('id="figure-', 1)[0]
         assert re.search(r'class="gtitle"[^>]*data-unformatted="' + re.escape(title), drawn), name
     drawn = dom.split('id="figure-figure5-paired"', 1)[1].split('id="figure-', 1)[0]
-    assert re.search(r'class="legendtext"[^>]*data-unformatted="reg\+cls bal: median"', drawn)
+    assert re.search(r'class="legendtext"[^>]*data-unformatted="reg\+cls bal: mean"', drawn)
     assert re.search(r'class="gtitle"[^>]*data-unformatted="Optimization History Plot', dom)
 
 
@@ -433,7 +435,8 @@ def test_report_has_a_paired_view_beside_every_reg_comparison(report):
         assert page.index(f'id="figure-{raw}"') < page.index(f'id="figure-{name}"')
     for title in ("Figure 4, paired (imbalanced", "Figure 3, paired", "Figure 5, paired"):
         assert title in page
-    assert "95% order-statistic interval" in page  # the interval is named, in notes and captions
+    assert "95% interval over target functions" in page  # the interval is named, in the notes
+    assert "At a glance" in page
     assert "Figure 3 paired differences" in page  # the numbers drawn, as a table
 
 
@@ -468,38 +471,41 @@ def _hand_built_pairs() -> tuple[pl.DataFrame, list[float]]:
     return pl.DataFrame(rows, schema=empty_rows().schema), diffs
 
 
-def test_paired_view_draws_the_median_and_its_order_statistic_interval():
+def test_paired_view_draws_the_mean_and_its_interval_over_functions():
     frame, diffs = _hand_built_pairs()
-    # sorted: -.06 -.05 -.04 -.03 -.02 -.01 .01 .02 .03; n = 9: median the 5th, interval the
-    # 2nd and 8th (P(Binomial(9, 1/2) <= 1) = 10/512 <= 2.5% < P(<= 2) = 46/512)
+    # Nine pairs, one per function: nine independent units; the interval is the sign-flip
+    # inversion over them (results.cluster_inference), not over pairs.
     table = paired_table(frame, "figure3")
-    assert table.select("n_pairs", "n_below_zero").row(0) == (9, 6)
+    assert table.select("n_pairs", "n_clusters", "n_below_zero").row(0) == (9, 9, 6)
     assert table["median_diff"][0] == pytest.approx(-0.02)
-    assert (table["median_ci_low"][0], table["median_ci_high"][0]) == pytest.approx((-0.05, 0.02))
+    expected = cluster_flip(np.array(diffs), np.ones(9))
+    assert table["mean_diff"][0] == pytest.approx(sum(diffs) / 9)
+    assert (table["ci_low"][0], table["ci_high"][0]) == pytest.approx(
+        (expected.low[0], expected.high[0])
+    )
     figure = plot_classes_pairs(frame)
-    (median,) = _traces(figure, "reg+cls: median")
-    assert list(median.x) == [4] and list(median.y) == pytest.approx([-0.02])
-    assert list(median.error_y.array) == pytest.approx([0.04])
-    assert list(median.error_y.arrayminus) == pytest.approx([0.03])
-    assert "9 pairs, reg+cls better in 6" in median.text[0]
+    (mean,) = _traces(figure, "reg+cls: mean")
+    assert list(mean.x) == [4] and list(mean.y) == pytest.approx([sum(diffs) / 9])
+    assert list(mean.error_y.array) == pytest.approx([expected.high[0] - sum(diffs) / 9])
+    assert "9 pairs, 9 independent units (function_id), reg+cls better in 6" in mean.text[0]
     (points,) = _traces(figure, "reg+cls: pairs")
     assert sorted(points.y) == pytest.approx(sorted(diffs))
-    assert "order-statistic" in figure.layout.title.text
+    assert "over the independent units" in figure.layout.title.text
 
 
 def test_paired_views_of_the_study_rows(rows):
     figure = plot_lambda_pairs(rows, "balanced")
     assert figure.layout.xaxis.type == "log"
-    assert {t.name for t in figure.data if t.showlegend} == {"C=4: median", "C=64: median"}
+    assert {t.name for t in figure.data if t.showlegend} == {"C=4: mean", "C=64: mean"}
     # clean / uniform, C=4, lambda=100: both seeds 0.9 (1 + 4/640) - 1 of their reg's MSE
-    (c4,) = [t for t in _traces(figure, "C=4: median") if t.xaxis == "x"]
+    (c4,) = [t for t in _traces(figure, "C=4: mean") if t.xaxis == "x"]
     expected = [0.01 * (1 + 0.1 * s) * (0.9 * (1 + 4 / 640) - 1) for s in (0, 1)]
     assert c4.customdata[-1] == 100.0 and c4.y[-1] == pytest.approx(sum(expected) / 2)
     assert c4.error_y.array[-1] is None  # two pairs: no 95% interval claimed
     noise = plot_classes_pairs(rows, "noise")
     assert {t.name for t in noise.data if t.showlegend} == {
-        "reg+cls: median",
-        "reg+cls bal: median",
+        "reg+cls: mean",
+        "reg+cls bal: mean",
     }
     assert noise.layout.annotations[0].text.startswith("σ=")
     with pytest.raises(ValueError, match="figure"):

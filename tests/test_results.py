@@ -161,7 +161,7 @@ def rows() -> pl.DataFrame:
             row("a2", ls, "reg+cls", C=4, lam=1.0, val=4.0, reg=r2),
             row("a3", ls, "reg+cls", C=4, lam=10.0, val=0.8, reg=r1),
             row("a4", ls, "reg+cls", C=4, lam=10.0, status="diverged", reg=r2),
-            row("a5", ls, "reg+cls", C=16, lam=1.0, val=1.0, reg=r1),  # equal: does not help
+            row("a5", ls, "reg+cls", C=16, lam=1.0, val=1.0, reg=r1),  # equal: a tie, half a win
             row("a6", ls, "reg+cls", C=16, lam=1.0, val=2.0, reg=r2),
             # clean / uniform / imbalanced: 1 pair, helps
             row("a7", ls, "reg+cls", C=4, lam=1.0, val=1.0, reg=r3, sampling="uniform"),
@@ -255,24 +255,29 @@ def test_helps_table_counts_diverged_as_not_helping(rows):
     table = helps_table(rows)
     cell = {(r["class_mode"], r["sampling"]): r for r in table.iter_rows(named=True)}
     severe = cell[("imbalanced", "severe")]
-    assert (severe["n_pairs"], severe["n_helps"], severe["n_diverged"]) == (6, 3, 1)
-    assert severe["pct_helps"] == pytest.approx(50.0)
+    assert (severe["n_pairs"], severe["n_helps"], severe["n_diverged_a"]) == (6, 3, 1)
+    assert severe["pct_helps"] == pytest.approx(100 * 3.5 / 6)  # the tie counts half
     assert cell[("imbalanced", "uniform")]["pct_helps"] == pytest.approx(100.0)
+    # One function: no interval (a 95% interval needs 6 independent functions).
+    assert severe["n_clusters"] == 1 and severe["too_few_clusters"]
+    assert math.isnan(severe["ci_low"]) and math.isnan(severe["ci_high"])
     balanced = cell[("balanced", "severe")]
     assert (balanced["n_pairs"], balanced["n_helps"], balanced["n_failed"]) == (1, 0, 1)
     average = cell[("imbalanced", "average")]
-    assert average["pct_helps"] == pytest.approx(75.0)  # mean of the rows, as in the paper
-    assert (average["n_pairs"], average["n_helps"], average["n_diverged"]) == (7, 4, 1)
+    # the mean of the rows, as in the paper
+    assert average["pct_helps"] == pytest.approx((100 + 100 * 3.5 / 6) / 2)
+    assert (average["n_pairs"], average["n_helps"], average["n_diverged_a"]) == (7, 4, 1)
     assert table["sampling"].to_list() == ["uniform", "severe", "average", "severe", "average"]
 
 
 def test_helps_table_wide_and_paper_comparison(rows):
     wide = helps_table_wide(helps_table(rows))
     assert wide.columns == ["sampling", "imbalanced/clean", "balanced/clean"]
-    assert wide.row(1) == ("severe", 50.0, 0.0)
+    assert wide.row(1) == ("severe", pytest.approx(100 * 3.5 / 6), 0.0)
     compared = helps_vs_paper(helps_table(rows))
     severe = compared.filter(pl.col("sampling") == "severe").row(0, named=True)
-    assert severe["imbalanced/clean"] == 50.0 and severe["imbalanced/clean paper"] == 36.83
+    assert severe["imbalanced/clean"] == pytest.approx(100 * 3.5 / 6)
+    assert severe["imbalanced/clean paper"] == 36.83
     assert severe["balanced/noisy"] is None and severe["balanced/noisy paper"] == 46.25
     assert len(PAPER_TABLE1) == 20
     for mode, scenario in (("imbalanced", "clean"), ("balanced", "noisy")):
@@ -445,7 +450,7 @@ def test_helps_on_test_counts_pairs_and_mean_gain():
     table = helps_on_test(frame(regs + cls))
     assert table.height == 1
     got = table.row(0, named=True)
-    assert (got["n_pairs"], got["n_helps"], got["n_diverged"]) == (5, 3, 1)
+    assert (got["n_pairs"], got["n_helps"], got["n_diverged_a"]) == (5, 3, 1)
     assert got["pct_helps"] == pytest.approx(60.0)
     assert got["mse_reg_cls"] == pytest.approx((0.1 + 0.5 + 0.15 + 0.3) / 4)
     assert got["mse_reg"] == pytest.approx(0.3)

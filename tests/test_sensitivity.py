@@ -8,12 +8,13 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 import run_study
 from results import ROW_SCHEMA, empty_rows, read_rows
-from results.paired import paired_stats, wilson_interval
+from results.cluster_inference import cluster_flip, paired_stats
 from results.synthetic_1d.sensitivity import flip_effects
 from results.synthetic_1d.sensitivity_figures import plot_sensitivity
 from search_spaces.synthetic_1d_sensitivity import PRESETS
@@ -62,11 +63,12 @@ def _cell(flip: str, gains: dict[tuple[int, int], float | None]) -> list[dict]:
     return rows
 
 
-# Paper defaults: reg+cls beats reg in every pair by 0.1 (functions 0 and 1, seeds 0 and 1).
-BASE = {(0, 0): 0.1, (0, 1): 0.1, (1, 0): 0.1, (1, 1): 0.1}
-# pair_init turns the wins into losses: function 0 loses both pairs by 0.2; function 1 loses one
-# by 0.2 and wins one by 0.05 (so 1 win in 4 pairs).
-TURNED = {(0, 0): -0.2, (0, 1): -0.2, (1, 0): -0.2, (1, 1): 0.05}
+# Paper defaults: reg+cls beats reg in every pair by 0.1 (functions 0-5, seeds 0 and 1: six
+# functions, the fewest with a 95% interval).
+BASE = {(f, s): 0.1 for f in range(6) for s in (0, 1)}
+# pair_init turns the wins into losses: functions 0-2 lose both pairs by 0.2; functions 3-5 lose
+# one by 0.2 and win one by 0.05 (so 3 wins in 12 pairs).
+TURNED = {(f, s): (0.05 if f >= 3 and s == 1 else -0.2) for f in range(6) for s in (0, 1)}
 
 
 @pytest.fixture(scope="module")
@@ -84,28 +86,28 @@ def test_a_flip_that_changes_nothing_has_a_zero_change_and_a_collapsed_interval(
         assert row[column] == 0.0, column
     for column in ("d_gain", "d_gain_ci_low", "d_gain_ci_high"):
         assert row[column] == 0.0, column
-    assert (row["n_pairs_base"], row["n_pairs_flip"], row["n_clusters"]) == (4, 4, 2)
-    assert (row["n_boot"], row["bootstrap_seed"]) == (2000, 0)
+    assert (row["n_pairs_base"], row["n_pairs_flip"], row["n_clusters"]) == (12, 12, 6)
+    assert not row["too_few_clusters"]
 
 
 def test_a_flip_that_turns_wins_into_losses_has_the_hand_computed_change(hand_rows):
     row = flip_effects(hand_rows).filter(pl.col("flip") == "pair_init").row(0, named=True)
     assert row["setting"] == "shared → independent" and row["variant"] == "reg+cls"
-    # 1 win of 4 pairs after the flip, 4 of 4 before: -75 points.
-    assert row["pct_wins_flip"] == 25.0 and row["d_pct_wins"] == -75.0
-    low, high = wilson_interval(1, 4)
-    assert row["pct_wins_flip_ci_low"] == pytest.approx(100 * low)
-    assert row["pct_wins_flip_ci_high"] == pytest.approx(100 * high)
-    # Two functions: a resample holds function 0 twice (change -100 points), function 1 twice
-    # (-50) or one of each (-75), each extreme with probability 1/4, so the 2.5% and 97.5%
-    # quantiles are the extremes.
-    assert (row["d_pct_wins_ci_low"], row["d_pct_wins_ci_high"]) == (-100.0, -50.0)
-    # Mean gain 0.1 before; after (-0.2 * 3 + 0.05) / 4 = -0.1375; function 0 alone -0.2 - 0.1,
-    # function 1 alone (-0.2 + 0.05) / 2 - 0.1.
+    # 3 wins of 12 pairs after the flip, 12 of 12 before: -75 points.
+    assert row["pct_wins_flip"] == 25.0 and row["d_pct_wins"] == pytest.approx(-75.0)
+    # Per function the change is -100 points (functions 0-2) or -50 (3-5), each function
+    # weighing 1/6: the interval is the sign-flip inversion over those six values.
+    change = cluster_flip(np.array([-1.0] * 3 + [-0.5] * 3) / 6, np.full(6, 1 / 6))
+    assert row["d_pct_wins_ci_low"] == pytest.approx(100 * change.low[0])
+    assert row["d_pct_wins_ci_high"] == pytest.approx(100 * change.high[0])
+    own = cluster_flip(np.array([0.0] * 3 + [1.0] * 3), np.full(6, 2.0))
+    assert row["pct_wins_flip_ci_low"] == pytest.approx(100 * own.low[0])
+    # Mean gain 0.1 before; after (-0.2 * 9 + 0.05 * 3) / 12 = -0.1375.
     assert row["gain_base"] == pytest.approx(0.1) and row["gain_flip"] == pytest.approx(-0.1375)
     assert row["d_gain"] == pytest.approx(-0.2375)
-    assert row["d_gain_ci_low"] == pytest.approx(-0.3)
-    assert row["d_gain_ci_high"] == pytest.approx(-0.175)
+    gain = cluster_flip(np.array([-0.3] * 3 + [-0.175] * 3) / 6, np.full(6, 1 / 6))
+    assert row["d_gain_ci_low"] == pytest.approx(gain.low[0])
+    assert row["d_gain_ci_high"] == pytest.approx(gain.high[0])
     assert row["d_pct_wins_ci_high"] < 0 and row["d_gain_ci_high"] < 0  # excludes 0
     # The flip's own side agrees with the shared paired statistics.
     pairs = hand_rows.filter((pl.col("flip") == "pair_init") & (pl.col("variant") == "reg+cls"))
@@ -126,7 +128,7 @@ def test_diverged_models_count_as_losses_and_leave_the_mean(hand_rows):
         strict=False,
     )
     row = flip_effects(diverged).row(0, named=True)
-    assert row["pct_wins_flip"] == 75.0 and row["n_pairs_flip"] == 4
+    assert row["pct_wins_flip"] == pytest.approx(100 * 11 / 12) and row["n_pairs_flip"] == 12
     assert row["gain_flip"] == pytest.approx(0.1) and row["d_gain"] == pytest.approx(0.0)
 
 

@@ -110,6 +110,14 @@ def test_stsb_smoke_encodes_with_the_real_encoder_and_trains_packed(ray_local, t
     assert {"reg-scaled", "cls-only"} <= set(rows["variant"])
     stats = pl.read_csv(out / "tables" / "dir_helps_stats.csv")
     assert {"reg+cls vs reg-scaled", "cls-only vs reg"} <= set(stats["comparison"])
+    # Seeds are the units: every DIR table says how many, and the smoke preset's few seeds
+    # give no interval ("—"), with the flag saying so.
+    for name in ("dir_helps_stats", "dir_helps_summary"):
+        table = pl.read_csv(out / "tables" / f"{name}.csv")
+        for column in ("n_clusters", "n_diverged_a", "n_diverged_b", "n_dropped"):
+            assert column in table.columns, (name, column)
+        few = table.filter(pl.col("n_clusters") < 6)
+        assert few["too_few_clusters"].all() and few["ci_low"].is_nan().all()
     assert "What helps: CE or scale?" in (out / "report.html").read_text(encoding="utf-8")
     # The method zoo: every variant trained, paired with reg (_check_rows), its hyperparameters
     # recorded as columns (Yang et al.'s STS-B settings), null where the variant does not use them.

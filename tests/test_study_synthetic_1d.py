@@ -213,14 +213,24 @@ def test_helps_stats_table_of_the_study(tiny_study):
         "mean_diff",
         "mean_diff_ci_low",
         "mean_diff_ci_high",
+        "n_clusters",
+        "n_diverged_a",
+        "n_diverged_b",
+        "n_dropped",
+        "too_few_clusters",
+        "verdict",
     ):
         assert column in stats.columns, column
     assert {"reg+cls vs reg", "reg+cls vs reg-scaled", "reg-scaled vs reg"} <= set(
         stats["comparison"]
     )
     assert {"reg+cls vs reg-tuned", "cls-only vs reg"} <= set(stats["comparison"])
-    assert (stats["ci_low"] <= stats["pct_wins"]).all()
-    assert (stats["pct_wins"] <= stats["ci_high"]).all()
+    # The units are functions: no interval below 6 of them, and a flag saying so.
+    assert (stats["too_few_clusters"] == (stats["n_clusters"] < 6)).all()
+    bounded = stats.filter(~pl.col("too_few_clusters"))
+    assert (bounded["ci_low"] <= bounded["pct_wins"]).all()
+    assert (bounded["pct_wins"] <= bounded["ci_high"]).all()
+    assert stats.filter(pl.col("too_few_clusters"))["ci_low"].is_nan().all()
     assert (stats["p_holm"] >= stats["p_value"]).all()
     for name in ("what_helps", "l_extra", "helps_by_accuracy"):
         assert pl.read_csv(tiny_study / "tables" / f"{name}.csv").height > 0, name

@@ -196,17 +196,20 @@ def test_tiny_zoo_hca_d_is_hca_plus_a_second_stage(tiny_zoo):
 
 def test_tiny_zoo_report_and_league(tiny_zoo, render_in_chromium, tmp_path):
     league = pl.read_csv(tiny_zoo / "tables" / "league.csv")
-    assert league.columns[:9] == [
+    assert league.columns[:10] == [
         "scenario",
         "sampling",
         "variant",
         "n_pairs",
+        "n_clusters",
         "pct_wins",
         "ci_low",
         "ci_high",
         "mean_gain",
-        "rank",
+        "gain_ci_low",
     ]
+    for column in ("verdict", "rank", "n_diverged_a", "n_diverged_b", "n_dropped"):
+        assert column in league.columns
     assert set(league["variant"]) == set(ZOO_VARIANTS) - {"reg"}
     assert set(league["n_pairs"]) == {2}
     page = (tiny_zoo / "report.html").read_text(encoding="utf-8")
@@ -269,28 +272,50 @@ def _pairs_frame() -> pl.DataFrame:
 
 
 def test_league_table_matches_hand_computed_numbers():
-    table = league_table(_pairs_frame(), n_boot=500)
+    table = league_table(_pairs_frame())
     a = table.filter(pl.col("variant") == "A").row(0, named=True)
     b = table.filter(pl.col("variant") == "B").row(0, named=True)
     # A: 4 pairs, 3 wins (the diverged one loses), gains 1, 1, 2 -> mean 4/3.
-    assert (a["n_pairs"], a["n_wins"], a["n_diverged"]) == (4, 3, 1)
+    assert (a["n_pairs"], a["n_wins"], a["n_diverged_a"], a["n_clusters"]) == (4, 3, 1, 2)
     assert a["pct_wins"] == pytest.approx(75.0)
-    low, high = _wilson(3, 4)
-    assert (a["ci_low"], a["ci_high"]) == (pytest.approx(low), pytest.approx(high))
-    assert a["ci_low"] == pytest.approx(30.06, abs=0.01) and a["ci_high"] == pytest.approx(
-        95.44, abs=0.01
-    )
+    # Two functions are two independent units: no 95% interval (a Wilson interval over the
+    # four pairs claimed [30.1, 95.4]).
+    assert a["too_few_clusters"] and math.isnan(a["ci_low"]) and math.isnan(a["gain_ci_low"])
+    assert a["verdict"] == "too few independent units (2 < 6)"
     assert a["mean_gain"] == pytest.approx(4 / 3)
     # gain_pct over the three finished pairs: 100 x (4/3) / mean(2, 3, 5).
     assert a["gain_pct"] == pytest.approx(100 * (4 / 3) / (10 / 3))
-    # Function bootstrap: function 0 has gains (1, 1), function 1 has (2): every resample's
-    # mean lies in [1, 2].
-    assert 1.0 <= a["gain_ci_low"] <= a["mean_gain"] <= a["gain_ci_high"] <= 2.0
-    # B: the pair whose reg diverged is dropped; 1 win of 2, gains -2 and 4 -> mean 1.
+    # B: the pair without a reg value (and no reg row) is no pair; 1 win of 2, gains -2, 4.
     assert (b["n_pairs"], b["n_wins"], b["pct_wins"]) == (2, 1, pytest.approx(50.0))
     assert b["mean_gain"] == pytest.approx(1.0)
     assert (a["rank"], b["rank"]) == (1, 2)
     assert table["variant"].to_list() == ["A", "B"]  # reg is the baseline, not in the league
+
+
+def test_league_counts_a_diverged_reg_as_a_loss_of_reg():
+    rows = []
+    for f in range(6):
+        reg_status = "diverged" if f == 0 else "ok"
+        rows.append(("reg", f, reg_status, None if f == 0 else 1.0, f"r{f}", None))
+        rows.append(("A", f, "ok", 0.5, f"a{f}", f"r{f}"))
+    frame = pl.DataFrame(
+        rows,
+        schema=["variant", "function_id", "status", "test_mse", "row_key", "paired_reg_row_key"],
+        orient="row",
+    ).with_columns(
+        stage=pl.lit("test"),
+        scenario=pl.lit("clean"),
+        sampling=pl.lit("severe"),
+        num_classes=pl.lit(None, pl.Int64),
+        seed=pl.lit(0),
+        paired_reg_test_mse=pl.lit(None, pl.Float64),
+    )
+    a = league_table(frame).row(0, named=True)
+    assert (a["n_pairs"], a["n_wins"], a["n_diverged_b"], a["n_clusters"]) == (6, 6, 1, 6)
+    assert a["p_value"] == 2 / 64 and a["ci_low"] > 50
+    # Only five functions hold a difference (the sixth's reg has no MSE): no mean interval.
+    assert math.isnan(a["gain_ci_low"])
+    assert a["verdict"] == "wins more often (mean not distinguishable)"
 
 
 def test_league_rank_breaks_ties_by_mean_gain_and_heat_map_shows_counts():
@@ -305,7 +330,7 @@ def test_league_rank_breaks_ties_by_mean_gain_and_heat_map_shows_counts():
         .otherwise(pl.col("test_mse"))
         .alias("test_mse")
     )
-    table = league_table(same, n_boot=200)
+    table = league_table(same)
     ranks = dict(table.select("variant", "rank").iter_rows())
     assert ranks == {"C": 1, "A": 2, "B": 3}
     figure = plot_who_wins(same, table)
@@ -329,13 +354,6 @@ def test_shot_table_means_finished_models_per_variant():
     assert (a["n_models"], a["mse_many"], a["mse_medium"]) == (3, 2.0, 4.0)
     assert a["mse_few"] is None
     assert table["variant"].to_list() == ["reg", "A", "B"]
-
-
-def _wilson(wins: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return 100 * (centre - half), 100 * (centre + half)
 
 
 def _lambdas(preset) -> dict[tuple[str, str], float]:

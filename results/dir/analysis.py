@@ -28,13 +28,13 @@ from results._tables import (
     check_choice,
     checked_rows,
     count,
-    helps_counts,
+    helps_with_intervals,
     mean_ok,
     ordered,
-    pct_helps,
     rank,
     typed,
     usable,
+    with_reg_partner,
 )
 from results.dir.schema import (
     DIR_DATASETS,
@@ -44,7 +44,6 @@ from results.dir.schema import (
     dir_metric_columns,
     empty_dir_rows,
 )
-from results.paired import with_wilson
 
 # The error each dataset is judged by: reg+cls "helps" when it lowers it, and lambda / the best
 # config are chosen on its validation value (lower is better for all four).
@@ -292,14 +291,15 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
     The error is the dataset's primary metric on all test samples (MSE for STS-B-DIR and
     IMDB-WIKI-DIR, RMSE for NYUD2-DIR and Breakfast). A model is one (variant, C, lambda, seed,
     and task / split for Breakfast). Its partner is the row `paired_reg_row_key` names (its test
-    error); without that row, `paired_reg_test_mse` (its square root for RMSE). As in the 1D
-    Table 1: a reg+cls model that ran ("ok" or "diverged") with a finite partner error is a
-    pair; it helps iff it is "ok" and strictly lower; diverged pairs count as not helping
-    (`n_diverged`); models that never ran are `n_failed`, those without a partner
-    `n_unpaired`. Rows per dataset x target x data_balance x variant x C, then one row per
-    dataset x target x data_balance x variant with `num_classes` null pooling every C (the only
-    row of a variant without classes).
-    `ci_low`, `ci_high`: the Wilson 95% interval of the percentage.
+    error); without that row, `paired_reg_test_mse` (its square root for RMSE). Outcomes follow
+    `results.cluster_inference` (a diverged model loses on either side; a failed trial drops its
+    pair: `n_dropped`; `n_failed` counts the reg+cls trials that never ran, `n_unpaired` those
+    without a partner). Rows per dataset x target x data_balance x variant x C, then one row
+    per dataset x target x data_balance x variant with `num_classes` null pooling every C (the
+    only row of a variant without classes).
+    `ci_low`, `ci_high`, `p_value`: the sign-flip interval and test of 50% over seeds, the
+    independent units (every pair of a seed shares its reg); below 6 seeds no 95% interval
+    exists: NaN, and `too_few_clusters` true.
     """
     columns = {
         "dataset": pl.String,
@@ -310,26 +310,31 @@ def helps_summary(df: pl.DataFrame) -> pl.DataFrame:
         "num_classes": pl.Int64,
         "metric": pl.String,
         "n_pairs": COUNT,
+        "n_clusters": COUNT,
         "n_helps": COUNT,
         "pct_helps": pl.Float64,
         "ci_low": pl.Float64,
         "ci_high": pl.Float64,
-        "n_diverged": COUNT,
+        "p_value": pl.Float64,
+        "too_few_clusters": pl.Boolean,
+        "n_diverged_a": COUNT,
+        "n_diverged_b": COUNT,
+        "n_dropped": COUNT,
         "n_failed": COUNT,
         "n_unpaired": COUNT,
     }
     rows = _rows(df)
-    parts = [_helps_rows(rows.filter(pl.col("dataset") == d), d) for d in DIR_DATASETS]
-    compared = pl.concat(parts)
-    counts = helps_counts(pl.col("_own"), pl.col("_partner"))
-    keys = ("dataset", "target", "data_balance", "variant", "class_mode")
-    per_c = compared.group_by(*keys, "num_classes", "metric").agg(*counts)
-    pooled = compared.group_by(*keys, "metric").agg(*counts)
+    compared = pl.concat(
+        [_helps_rows(rows.filter(pl.col("dataset") == d), d) for d in DIR_DATASETS],
+        how="vertical_relaxed",
+    )
+    keys = ["dataset", "target", "data_balance", "variant", "class_mode"]
+    per_c = helps_with_intervals(compared, [*keys, "num_classes", "metric"], "seed")
+    pooled = helps_with_intervals(compared, [*keys, "metric"], "seed")
     pooled = pooled.with_columns(pl.lit(None, pl.Int64).alias("num_classes"))
     # A variant without C (reg-scaled, reg-lds, ...): its pooled row only, not twice.
     per_c = per_c.filter(pl.col("num_classes").is_not_null())
-    out = pl.concat([per_c, pooled.select(per_c.columns)]).with_columns(pct_helps())
-    out = with_wilson(out, "n_helps", "n_pairs")
+    out = pl.concat([per_c, pooled.select(per_c.columns)])
     return _ordered(typed(out, columns), "dataset", "target", "data_balance", "variant")
 
 
@@ -661,36 +666,30 @@ def _at_selected_lam(rows: pl.DataFrame, dataset: str) -> pl.DataFrame:
 
 
 def _helps_rows(rows: pl.DataFrame, dataset: str) -> pl.DataFrame:
-    """reg+cls rows of one dataset with `_own` and `_partner` test errors and `metric`."""
+    """reg+cls rows of one dataset paired with their reg (`with_reg_partner` on the primary
+    test error), with `metric`."""
     metric = PRIMARY_METRIC[dataset]
-    column = f"test_{metric}_all"
-    partners = rows.filter(pl.col("variant") == "reg").select(
-        pl.col("row_key").alias("paired_reg_row_key"), pl.col(column).alias("_reg_row")
-    )
-    partners = partners.filter(pl.col("paired_reg_row_key").is_not_null()).unique(
-        "paired_reg_row_key", keep="first"
-    )
     fallback = pl.col("paired_reg_test_mse")
     if metric == "rmse":
         fallback = fallback.sqrt()
     elif metric != "mse":
         fallback = pl.lit(None, pl.Float64)
-    cls = rows.filter(pl.col("variant") != "reg").join(
-        partners, on="paired_reg_row_key", how="left"
-    )
-    return cls.select(
+    cls = rows.filter(pl.col("variant") != "reg")
+    regs = rows.filter(pl.col("variant") == "reg")
+    paired = with_reg_partner(cls, regs, f"test_{metric}_all", fallback)
+    return paired.select(
         "dataset",
         "target",
         "data_balance",
         "variant",
         "class_mode",
         "num_classes",
-        "status",
+        "seed",
         pl.lit(metric).alias("metric"),
-        pl.col(column).alias("_own"),
-        pl.coalesce(
-            pl.when(pl.col("_reg_row").is_finite()).then(pl.col("_reg_row")), fallback
-        ).alias("_partner"),
+        "mse_a",
+        "status_a",
+        "mse_b",
+        "status_b",
     )
 
 

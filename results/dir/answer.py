@@ -7,7 +7,7 @@ models, ties to the smaller value): reg+cls's lambda per class mode pooled over 
 the reg, the reg-scaled at that lambda and the chosen reg-tuned of the same seed and optimiser;
 test MSE over all test pairs, pooled over C. The unit of independence is the seed (`n_clusters`):
 every model of one seed shares its reg and its initial weights. Statistics:
-`results._answer_inference`; verdict: `results.ce_verdict.ce_verdict`.
+`results._answer_inference`; verdict: `results.verdicts.ce_verdict`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from results._answer_figure import answer_forest
 from results._answer_inference import STATS, gain_share, paired_by_cluster
 from results._render import figure_div, html_table, note
 from results._tables import checked_rows
-from results.ce_verdict import ce_verdict
 from results.dir.schema import empty_dir_rows
+from results.verdicts import ce_verdict
 
 DATASET = "stsb_dir"
 OPTIMIZER_ORDER = ("adam", "adamw", "sgd")
@@ -152,13 +152,18 @@ def _at_chosen(rows: pl.DataFrame) -> pl.DataFrame:
 def _joined(
     a: pl.DataFrame, b: pl.DataFrame, keys: list[str], name: str, optimizer: str
 ) -> pl.DataFrame:
+    """A's rows beside their B's: each side's test MSE and status (the outcome rule of
+    `results.cluster_inference.pair_outcomes`: a diverged side loses, a failed one drops)."""
     side_a = a.select(
         *keys,
         "num_classes",
         *([] if "lam" in keys else [pl.col("lam")]),
-        pl.when(pl.col("status") == "ok").then(pl.col("test_mse_all")).alias("mse_a"),
+        pl.col("test_mse_all").alias("mse_a"),
+        pl.col("status").alias("status_a"),
     )
-    side_b = b.filter(pl.col("status") == "ok").select(*keys, pl.col("test_mse_all").alias("mse_b"))
+    side_b = b.select(
+        *keys, pl.col("test_mse_all").alias("mse_b"), pl.col("status").alias("status_b")
+    )
     joined = side_a.join(side_b, on=keys, how="inner", nulls_equal=True)
     return joined.select(
         pl.lit(optimizer).alias("optimizer"),
@@ -168,6 +173,8 @@ def _joined(
         pl.col("lam").cast(pl.Float64),
         pl.col("mse_a").cast(pl.Float64),
         pl.col("mse_b").cast(pl.Float64),
+        "status_a",
+        "status_b",
     )
 
 
@@ -188,8 +195,12 @@ def _wide(rows: pl.DataFrame, pairs: pl.DataFrame, stats: pl.DataFrame) -> pl.Da
             for column in STATS:
                 row[f"{prefix}_{column}"] = part[column][0] if part.height else None
         row["n_clusters"] = row["vs_reg_n_clusters"]
+        finished = (pl.col("status_a") == "ok") & (pl.col("status_b") == "ok")
         gains = pairs.filter(
-            (pl.col("optimizer") == optimizer) & pl.col("mse_a").is_finite().fill_null(False)
+            (pl.col("optimizer") == optimizer)
+            & finished
+            & pl.col("mse_a").is_finite().fill_null(False)
+            & pl.col("mse_b").is_finite().fill_null(False)
         ).with_columns((pl.col("mse_b") - pl.col("mse_a")).alias("gain"))
         own_gain = gains.filter(pl.col("comparison") == "reg+cls vs reg")
         lams = own_gain["lam"].unique().implode()
@@ -225,7 +236,7 @@ def stsb_answer_sections(tables: dict[str, pl.DataFrame]) -> list[tuple[str, str
         "and reg-tuned (what lambda stands in for under the optimiser, chosen on validation "
         "from as many values as lambdas). % wins and mean test-MSE difference reg+cls - B with "
         "95% intervals over seeds (the independent units, n_clusters); the verdict reads the "
-        "intervals only (results/ce_verdict.py)."
+        "intervals only (results/verdicts.py)."
     )
     figure = answer_forest(
         table.with_columns(pl.lit("STS-B-DIR").alias("label")),

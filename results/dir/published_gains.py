@@ -9,9 +9,10 @@ method's change relative to its own vanilla regressor. The gain is in percent, p
 
 Published: the printed cells (one number each; no spread is printed). Ours: the gain of every
 model of the mapped variant over the `reg` model trained on the same data with the same seed
-(the paired design of the controls), its mean over the seeds, and a 95% percentile interval from
-a bootstrap over seeds (`results.paired.cluster_bootstrap_interval`; the seeds are the only
-replicate unit of the fixed data set, and with 3 seeds the interval is coarse). A variant with a
+(the paired design of the controls), its mean over the seeds, and a 95% interval over seeds, the
+only replicate unit of the fixed data set (`results.cluster_inference`: the sign-flip test over
+seeds, inverted). Below 6 seeds no 95% interval exists (the presets run 3 or 5): the bounds are
+NaN ("—") and `too_few_clusters` is true. A variant with a
 lambda would be taken at the lambda with the lowest mean validation MSE.
 
 Mapping (Table 3's row names; the digest notes that Yang's README calls "INV + LDS" plain
@@ -35,8 +36,8 @@ import math
 import polars as pl
 
 from results._tables import checked_rows
+from results.cluster_inference import cluster_totals, interval_of, min_clusters
 from results.dir.schema import DIR_SHOTS, empty_dir_rows
-from results.paired import cluster_bootstrap_interval
 
 YANG_STSB_TABLE = "Yang et al. 2021, Table 3 (STS-B-DIR)"
 GAIN_METRICS = ("mse", "pearson")
@@ -74,18 +75,18 @@ _COLUMNS = {
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "n": pl.Int64,
+    "too_few_clusters": pl.Boolean,
     "note": pl.String,
 }
 
 
-def published_vs_ours(
-    df: pl.DataFrame, dataset: str = "stsb_dir", n_boot: int = 2000, seed: int = 0
-) -> pl.DataFrame:
+def published_vs_ours(df: pl.DataFrame, dataset: str = "stsb_dir") -> pl.DataFrame:
     """One row per published method (except VANILLA) x metric (MSE, Pearson) x shot (all, many,
     medium, few): `published_gain_pct` (Table 3 vs its VANILLA), `our_gain_pct` (mean over
     seeds of the mapped variant's gain over the paired reg; null when the variant is "—" or was
-    not trained), `ci_low`, `ci_high` (95% bootstrap over seeds; NaN below two seeds), `n`
-    (seeds paired) and `note` (the mapping's caveat). Variant "—": nothing of ours maps.
+    not trained), `ci_low`, `ci_high` (95% interval over seeds; NaN below 6 seeds), `n` (seeds
+    paired), `too_few_clusters` and `note` (the mapping's caveat). Variant "—": nothing of ours
+    maps.
 
     Example:
         >>> published_vs_ours(read_dir_rows("runs/stsb_dir-quick-grid"))
@@ -98,7 +99,7 @@ def published_vs_ours(
         pairs = _pairs(rows, variant) if variant is not None else None
         for metric, cells, base in (("mse", mse, vanilla[4]), ("pearson", pearson, vanilla[5])):
             for shot, value, reference in zip(DIR_SHOTS, cells, base, strict=True):
-                ours = _our_gain(pairs, metric, shot, n_boot, seed, (method, metric, shot))
+                ours = _our_gain(pairs, metric, shot, (method, metric, shot))
                 out.append(
                     {
                         "method": method,
@@ -137,22 +138,25 @@ def _pairs(rows: pl.DataFrame, variant: str) -> pl.DataFrame:
     return own.select(*_PAIR_KEYS, *cells).join(reg, on=list(_PAIR_KEYS), nulls_equal=True)
 
 
-def _our_gain(
-    pairs: pl.DataFrame | None, metric: str, shot: str, n_boot: int, seed: int, key: tuple
-) -> dict[str, object]:
+def _our_gain(pairs: pl.DataFrame | None, metric: str, shot: str, key: tuple) -> dict[str, object]:
+    none = {"our_gain_pct": None, "ci_low": None, "ci_high": None, "too_few_clusters": None}
     if pairs is None:
-        return {"our_gain_pct": None, "ci_low": None, "ci_high": None, "n": None}
+        return {**none, "n": None}
     column = f"test_{metric}_{shot}"
-    per_seed: dict[int, list[float]] = {}
+    seeds, gains = [], []
     for seed_value, own, reg in pairs.select("seed", column, f"reg_{column}").iter_rows():
         if own is None or reg is None or not (math.isfinite(own) and math.isfinite(reg) and reg):
             continue
-        per_seed.setdefault(seed_value, []).append(relative_gain(metric, reg, own))
-    totals = [(sum(g), float(len(g))) for g in per_seed.values()]
-    if not totals:
-        return {"our_gain_pct": None, "ci_low": None, "ci_high": None, "n": 0}
-    low, high = cluster_bootstrap_interval(
-        totals, lambda s: s[0] / s[1], key=key, n_boot=n_boot, seed=seed
-    )
-    mean = sum(t[0] for t in totals) / sum(t[1] for t in totals)
-    return {"our_gain_pct": mean, "ci_low": low, "ci_high": high, "n": len(totals)}
+        seeds.append(seed_value)
+        gains.append(relative_gain(metric, reg, own))
+    if not gains:
+        return {**none, "n": 0}
+    sums, counts = cluster_totals(seeds, gains)
+    mean, low, high, _ = interval_of(sums, counts, key=key)
+    return {
+        "our_gain_pct": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "n": len(sums),
+        "too_few_clusters": len(sums) < min_clusters(),
+    }

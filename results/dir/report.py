@@ -154,9 +154,10 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
     html_parts += [
         note(
             "Paired view: each point is one reg+cls model's test error minus that of the reg "
-            "model trained on the same data and seed (every λ trained); the marker is the median "
-            "over the pairs with its 95% order-statistic interval (distribution-free, pairs "
-            "taken as independent; no interval below 6 pairs). Below 0: reg+cls better."
+            "model trained on the same data and seed (every λ trained); the marker is the mean "
+            "over the pairs with its 95% interval over seeds, the independent units (every pair "
+            "of a seed shares its reg; the sign-flip test over seeds, inverted; no interval "
+            "below 6 seeds). Below 0: reg+cls better."
         ),
         _figure_div(plot_dir_pairs(df, dataset), f"{dataset}-paired"),
     ]
@@ -171,8 +172,10 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
         "<h3>Does classification help? (test)</h3>",
         note(
             f"% of reg+cls models (per variant, C, λ, seed) whose test {primary.upper()} is "
-            "below that of the reg model trained on the same data; diverged count as not "
-            "helping. Rows with an empty C pool every C."
+            "below that of the reg model trained on the same data (ties half); a diverged "
+            "model loses on either side, a failed trial drops its pair (n_dropped). Interval "
+            "and p_value over seeds (n_clusters), the independent units; below 6 seeds no 95% "
+            "interval exists (—, too_few_clusters). Rows with an empty C pool every C."
         ),
         _table(helps.drop("dataset")),
     ]
@@ -184,8 +187,9 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
                 "Paired with the controls trained on the same data and seed: reg-scaled "
                 "(λ·MSE, no class head, same λ) isolates the CE term, cls-only is the "
                 "classifier alone (prediction: expected class centre). % of pairs where A has "
-                "the lower test MSE (Wilson 95% interval, sign test, Holm), and the mean "
-                "difference A − B with a bootstrap interval over seeds. Empty λ and C: pooled."
+                "the lower test MSE and the mean difference A − B, with 95% intervals and the "
+                "sign-flip test over seeds (n_clusters; none below 6 seeds: —), Holm over the "
+                "comparisons of one λ × C; verdict: results/verdicts.py. Empty λ and C: pooled."
             ),
             _table(_rounded_stats(stats.drop("dataset"))),
         ]
@@ -199,8 +203,8 @@ def _dataset_section(df: pl.DataFrame, dataset: str) -> str:
                 "100·(method − vanilla)/vanilla. Published: Table 3's printed cells (LDS, FDS "
                 "and LDS+FDS are its INV + … rows, LDS applied to inverse weights). Ours: the "
                 "mapped variant's gain over the reg of the same seed, mean over seeds with a "
-                "95% bootstrap interval over seeds (coarse with 3 seeds), n = seeds. Variant "
-                "— : nothing of ours maps (the note says why)."
+                "95% interval over seeds (none below 6 seeds: —, too_few_clusters), n = seeds. "
+                "Variant — : nothing of ours maps (the note says why)."
             ),
             _table(_rounded_stats(published_vs_ours(df))),
         ]

@@ -18,14 +18,14 @@ from results._tables import (
     RUN_STATUSES,
     checked_rows,
     count,
-    helps_counts,
+    helps_with_intervals,
     mean_ok,
     ordered,
-    pct_helps,
     typed,
     usable,
+    with_reg_partner,
 )
-from results.paired import with_wilson
+from results.cluster_inference import paired_stats
 from results.synthetic_1d.schema import empty_rows
 
 SCENARIO_ORDER = ("clean", "noisy", "ood")
@@ -63,47 +63,64 @@ def helps_table(df: pl.DataFrame) -> pl.DataFrame:
 
     Stage "lambda_search", every scenario present (clean, noisy; ood when run), per sampling x
     scenario x class mode (imbalanced = variant "reg+cls", balanced = "reg+cls-balanced"), over
-    C x lambda x functions x seeds. A pair is a reg+cls model that ran (status "ok" or "diverged")
-    whose paired reg model has a finite validation MSE; it helps iff it is "ok" and its
-    `val_mse < paired_reg_val_mse`. A diverged reg+cls model counts as a pair that does NOT help
-    (`n_diverged` says how many). Models that never ran (failed) are not pairs (`n_failed`), nor
-    are models whose reg partner is missing or diverged (`n_unpaired`).
+    C x lambda x functions x seeds. A pair is a reg+cls model and the reg model its row names
+    (`paired_reg_row_key`); outcomes follow `results.cluster_inference` (a diverged model loses
+    on either side, two diverged tie and count half; a failed trial drops its pair). Counts:
+    `n_pairs`, `n_helps` (strict wins), `n_diverged_a` (reg+cls), `n_diverged_b` (reg),
+    `n_dropped` (a failed side), `n_failed` (reg+cls trials that never ran), `n_unpaired` (no reg
+    partner), `n_clusters` (target functions: the independent units; one reg per function and
+    seed serves every C and lambda).
 
     One "average" row per scenario x class mode, like the paper's: its `pct_helps` is the mean
-    of the sampling rows' percentages (the paper's convention), its counts are sums.
-    `ci_low`, `ci_high`: the Wilson 95% interval of n_helps / n_pairs in percent (of the summed
-    counts on average rows); `results.synthetic_1d.controls.helps_stats` adds sign tests and
-    function-bootstrap intervals.
+    of the sampling rows' percentages (the paper's convention; pairs weighted by 1 / the pairs
+    of their sampling), its counts are sums. `ci_low`, `ci_high`, `p_value`: the sign-flip
+    interval and test of 50% over functions (`results.cluster_inference`; NaN interval and
+    `too_few_clusters` below 6 functions).
     """
     columns = {
         "scenario": pl.String,
         "class_mode": pl.String,
         "sampling": pl.String,
         "n_pairs": COUNT,
+        "n_clusters": COUNT,
         "n_helps": COUNT,
         "pct_helps": pl.Float64,
         "ci_low": pl.Float64,
         "ci_high": pl.Float64,
-        "n_diverged": COUNT,
+        "p_value": pl.Float64,
+        "too_few_clusters": pl.Boolean,
+        "n_diverged_a": COUNT,
+        "n_diverged_b": COUNT,
+        "n_dropped": COUNT,
         "n_failed": COUNT,
         "n_unpaired": COUNT,
     }
-    rows = _rows(df, "lambda_search").filter(pl.col("variant") != "reg")
-    cells = (
-        rows.group_by("scenario", "class_mode", "sampling")
-        .agg(*helps_counts(pl.col("val_mse"), pl.col("paired_reg_val_mse")))
-        .with_columns(pct_helps())
+    pairs = _reg_pairs(df, "lambda_search", "val_mse")
+    keys = ["scenario", "class_mode", "sampling"]
+    cells = helps_with_intervals(pairs, keys, "function_id")
+    scored = pairs.filter(pl.col("status_a").is_in(RUN_STATUSES) & _paired_ok)
+    weights = scored.with_columns((1.0 / pl.len().over(keys)).alias("_weight"))
+    unscored = cells.group_by(keys[:2]).agg(pl.col("n_failed", "n_unpaired").sum())
+    average = (
+        helps_with_intervals(weights, keys[:2], "function_id", weight="_weight")
+        .drop("n_failed", "n_unpaired")
+        .join(unscored, on=keys[:2], how="left")
+        .with_columns(pl.lit(AVERAGE).alias("sampling"))
     )
-    average = cells.group_by("scenario", "class_mode").agg(
-        pl.lit(AVERAGE).alias("sampling"),
-        *(pl.col(c).sum().cast(COUNT) for c in ("n_pairs", "n_helps", "n_diverged")),
-        *(pl.col(c).sum().cast(COUNT) for c in ("n_failed", "n_unpaired")),
-        pl.col("pct_helps").mean(),
-    )
-    cells = with_wilson(cells, "n_helps", "n_pairs")
-    average = with_wilson(average, "n_helps", "n_pairs")
     table = pl.concat([typed(cells, columns), typed(average, columns)])
     return _ordered(table, "scenario", "class_mode", "sampling")
+
+
+# A pair whose reg ran (finished or diverged); a failed reg drops the pair.
+_paired_ok = pl.col("status_b").is_in(RUN_STATUSES).fill_null(False)
+
+
+def _reg_pairs(df: pl.DataFrame, stage: str, metric: str) -> pl.DataFrame:
+    """The reg+cls rows of `stage` with their reg partner (`with_reg_partner`; the reg row may
+    be of another stage)."""
+    rows = _rows(df, stage).filter(pl.col("variant") != "reg")
+    regs = _rows(df, None).filter(pl.col("variant") == "reg")
+    return with_reg_partner(rows, regs, metric, pl.col(f"paired_reg_{metric}"))
 
 
 def helps_table_wide(table: pl.DataFrame) -> pl.DataFrame:
@@ -326,44 +343,57 @@ def helps_on_test(df: pl.DataFrame, stage: str = "test") -> pl.DataFrame:
     """Figure 3 in numbers: how often, and by how much, reg+cls beats reg on test.
 
     Per scenario x sampling x reg+cls variant, at the lambda chosen on validation (the test and
-    noise stages use one lambda per scenario): the Table 1 pair counts on test MSE
-    (`helps_counts`), the mean test MSE of reg+cls and of their paired reg models over usable
-    pairs, and `gain_pct` = 100 x (mean reg - mean reg+cls) / mean reg (positive: classification
-    helps). Rows of the noise stage are keyed by noise_sigma as well.
+    noise stages use one lambda per scenario): the Table 1 counts and cluster-aware % helps on
+    test MSE (`helps_table`), the mean test MSE of reg+cls and of their paired reg models over
+    the pairs where both finished, and `gain_pct` = 100 x (mean reg - mean reg+cls) / mean reg
+    (positive: classification helps), with the sign-flip interval over functions of the mean
+    gain (`gain_ci_low`, `gain_ci_high`, in MSE units). Rows of the noise stage are keyed by
+    noise_sigma as well.
     """
     _check_stage(stage)
-    keys = ("noise_sigma", "sampling") if stage == "noise" else ("scenario", "sampling")
+    keys = ["noise_sigma", "sampling"] if stage == "noise" else ["scenario", "sampling"]
     columns = {
         **{k: (pl.Float64 if k == "noise_sigma" else pl.String) for k in keys},
         "variant": pl.String,
         "n_pairs": COUNT,
+        "n_clusters": COUNT,
         "n_helps": COUNT,
         "pct_helps": pl.Float64,
         "ci_low": pl.Float64,
         "ci_high": pl.Float64,
+        "p_value": pl.Float64,
         "mse_reg_cls": pl.Float64,
         "mse_reg": pl.Float64,
         "gain_pct": pl.Float64,
-        "n_diverged": COUNT,
+        "gain_ci_low": pl.Float64,
+        "gain_ci_high": pl.Float64,
+        "too_few_clusters": pl.Boolean,
+        "n_diverged_a": COUNT,
+        "n_diverged_b": COUNT,
+        "n_dropped": COUNT,
         "n_failed": COUNT,
     }
-    rows = _rows(df, stage).filter(pl.col("variant") != "reg")
-    both = usable("test_mse") & pl.col("paired_reg_test_mse").is_finite().fill_null(False)
-    table = (
-        rows.group_by(*keys, "variant")
-        .agg(
-            *helps_counts(pl.col("test_mse"), pl.col("paired_reg_test_mse")),
-            pl.col("test_mse").filter(both).mean().alias("mse_reg_cls"),
-            pl.col("paired_reg_test_mse").filter(both).mean().alias("mse_reg"),
-        )
-        .with_columns(
-            pct_helps(),
-            (100.0 * (pl.col("mse_reg") - pl.col("mse_reg_cls")) / pl.col("mse_reg")).alias(
-                "gain_pct"
-            ),
-        )
+    pairs = _reg_pairs(df, stage, "test_mse")
+    by = [*keys, "variant"]
+    table = helps_with_intervals(pairs, by, "function_id")
+    both = pl.col("mse_a").is_finite().fill_null(False) & pl.col("mse_b").is_finite().fill_null(
+        False
     )
-    table = with_wilson(table, "n_helps", "n_pairs")
+    means = pairs.group_by(by).agg(
+        pl.col("mse_a").filter(both).mean().alias("mse_reg_cls"),
+        pl.col("mse_b").filter(both).mean().alias("mse_reg"),
+    )
+    gains = paired_stats(
+        pairs.filter(pl.col("status_b").is_not_null()), by, cluster="function_id"
+    ).select(
+        *by,
+        (-pl.col("mean_diff_ci_high")).alias("gain_ci_low"),
+        (-pl.col("mean_diff_ci_low")).alias("gain_ci_high"),
+    )
+    table = table.join(means, on=by, how="left").join(gains, on=by, how="left")
+    table = table.with_columns(
+        (100.0 * (pl.col("mse_reg") - pl.col("mse_reg_cls")) / pl.col("mse_reg")).alias("gain_pct")
+    )
     return _ordered(typed(table, columns), *keys, "variant")
 
 
@@ -503,6 +533,8 @@ _ORDERS = MappingProxyType(
 _STAGES = ("lambda_search", "test", "noise", "optuna")
 
 _USED_COLUMNS = (
+    "row_key",
+    "function_id",
     "study",
     "stage",
     "scenario",

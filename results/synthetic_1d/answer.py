@@ -3,25 +3,23 @@ sampling, reg+cls against reg, against reg-scaled (the loss scale alone) and aga
 (reg given the same tuning budget), with intervals, the CE share of the gain and one verdict.
 
 Every comparison pairs models of one optimiser on the same data (`results.synthetic_1d.controls`
-pairing and `helps_stats`, run on each optimiser's rows apart; the CE share from
-`results._answer_inference.gain_share`): the unit of independence is the target function
+pairing, `helps_stats` and `gain_shares`, run on each optimiser's rows apart: the cluster-aware
+statistics of `results.cluster_inference`): the unit of independence is the target function
 (`n_clusters`). Test MSE against the noisy targets, test and
 noise stages, pooled over C.
 
-The verdict of a cell is `results.ce_verdict.ce_verdict`, one place for every study.
+The verdict of a cell is `results.verdicts.ce_verdict`, one place for every study.
 """
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
-from results._answer_inference import STATS, gain_share
+from results._answer_inference import STATS
 from results._tables import checked_rows, ordered
-from results.ce_verdict import ce_verdict
-from results.synthetic_1d.controls import comparison_pairs, helps_stats
+from results.synthetic_1d.controls import gain_shares, helps_stats
 from results.synthetic_1d.schema import empty_rows
+from results.verdicts import ce_verdict
 
 STUDY = "synthetic_1d_answer"
 OPTIMIZER_ORDER = ("adam", "adamw", "sgd")
@@ -173,8 +171,9 @@ def answer_settings(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def answer_summary(table: pl.DataFrame) -> pl.DataFrame:
-    """Per optimiser: how many cells got each verdict, and the range of the CE share's upper
-    bound over the cells that have one (the resolution of "no detectable effect")."""
+    """Per optimiser: how many cells got each verdict, and the largest upper bound of the CE
+    share among the cells whose verdict is "no detectable effect; at most X% of the gain" (the
+    resolution of that statement)."""
     schema = {
         "optimizer": pl.String,
         "verdict_kind": pl.String,
@@ -187,7 +186,7 @@ def answer_summary(table: pl.DataFrame) -> pl.DataFrame:
     out = table.group_by("optimizer", kind).agg(
         pl.len().cast(pl.Int64).alias("cells"),
         pl.col("ce_share_ci_high")
-        .filter(pl.col("ce_share_ci_high").is_finite())
+        .filter(pl.col("verdict").str.ends_with("of the gain"))
         .max()
         .alias("max_ce_share_ci_high"),
     )
@@ -219,30 +218,28 @@ def _reg_means(rows: pl.DataFrame) -> pl.DataFrame:
 
 def _shares(rows: pl.DataFrame) -> pl.DataFrame:
     """`ce_share` (the part of reg+cls's gain over reg that reg-scaled does not reach) and
-    `beyond_tuned_share` (that reg-tuned does not reach), with their intervals, per cell."""
-    out = []
-    for optimizer in _optimizers(rows):
-        pairs = comparison_pairs(rows.filter(pl.col("optimizer") == optimizer)).filter(
-            pl.col("stage").is_in(("test", "noise"))
-            & pl.col("mse_a").is_finite().fill_null(False)
-            & pl.col("mse_b").is_finite().fill_null(False)
+    `beyond_tuned_share` (that reg-tuned does not reach), with their joint intervals over
+    functions, per cell (`controls.gain_shares` of each optimiser's rows)."""
+    frames = [
+        gain_shares(rows.filter(pl.col("optimizer") == o)).with_columns(
+            pl.lit(o).alias("optimizer")
         )
-        pairs = pairs.with_columns((pl.col("mse_b") - pl.col("mse_a")).alias("gain"))
-        for key, cell in pairs.group_by(CELL[1:], maintain_order=True):
-            row = {"optimizer": optimizer, **dict(zip(CELL[1:], key, strict=True))}
-            own = cell.filter(pl.col("comparison") == "reg+cls vs reg")
-            lams = own["lam"].unique().implode()
-            for control, name in (("reg-scaled", "ce_share"), ("reg-tuned", "beyond_tuned_share")):
-                other = cell.filter(pl.col("comparison") == f"{control} vs reg")
-                if control == "reg-scaled":  # at reg+cls's lambda (balanced may choose another)
-                    other = other.filter(pl.col("lam").is_in(lams))
-                values = (math.nan,) * 3
-                if own.height and other.height:
-                    values = gain_share(own, other, "function_id")[:3]
-                row.update(zip((name, f"{name}_ci_low", f"{name}_ci_high"), values, strict=True))
-            out.append(row)
-    schema = {c: t for c, t in _answer_schema().items() if c in CELL or "share" in c}
-    return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
+        for o in _optimizers(rows)
+    ]
+    shares = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    parts = []
+    for control, name in (("reg-scaled", "ce_share"), ("reg-tuned", "beyond_tuned_share")):
+        columns = {name: "share", f"{name}_ci_low": "share_ci_low"}
+        columns[f"{name}_ci_high"] = "share_ci_high"
+        part = pl.DataFrame(schema={**{c: _answer_schema()[c] for c in CELL}})
+        if shares.height:
+            part = shares.filter(
+                (pl.col("variant") == "reg+cls") & (pl.col("control") == control)
+            ).select(*CELL, *(pl.col(old).alias(new) for new, old in columns.items()))
+        else:
+            part = part.with_columns(pl.lit(None, pl.Float64).alias(c) for c in columns)
+        parts.append(part)
+    return parts[0].join(parts[1], on=list(CELL), how="full", coalesce=True, nulls_equal=True)
 
 
 def _sort_keys() -> list[pl.Expr]:

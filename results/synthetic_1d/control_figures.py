@@ -11,8 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from results._paired_views import difference_summary
-from results._plotting import WIDTH, empty_figure
+from results._plotting import WIDTH, empty_figure, error_bars
 from results._tables import check_frame
 from results.synthetic_1d.controls import WHAT_HELPS, comparison_pairs, what_helps
 
@@ -25,11 +24,10 @@ COMPARISON_COLORS = {
 
 def plot_what_helps(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.Figure:
     """ "What helps: CE or scale?": per scenario x sampling (test stage, pooled over C), the
-    paired mean test-MSE difference A - B with its 95% function-bootstrap interval and the paired
-    median with its 95% order-statistic interval (hollow; `results.paired.median_interval`)
-    (top) and the
-    % of pairs where A beats B with its Wilson interval (bottom), for reg+cls vs reg, reg+cls vs
-    reg-scaled and reg-scaled vs reg. Below zero on top / above 50% below: A is better.
+    paired mean test-MSE difference A - B (top) and the % of pairs where A beats B (bottom),
+    each with its 95% interval over target functions (`results.cluster_inference`; none below 6
+    functions), for reg+cls vs reg, reg+cls vs reg-scaled and reg-scaled vs reg. Below zero on
+    top / above 50% below: A is better.
 
     Args:
         df: results rows.
@@ -39,17 +37,7 @@ def plot_what_helps(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.F
         >>> plot_what_helps(read_rows("runs/synthetic_1d-quick-grid")).show()
     """
     check_frame(df, "results rows")
-    pairs = comparison_pairs(df).filter(
-        (pl.col("stage") == "test")
-        & pl.col("comparison").is_in(WHAT_HELPS)
-        & pl.col("mse_a").is_finite().fill_null(False)
-        & pl.col("mse_b").is_finite().fill_null(False)
-    )
-    medians = difference_summary(
-        pairs.with_columns(diff=pl.col("mse_a") - pl.col("mse_b")),
-        ["comparison", "scenario", "sampling"],
-    )
-    return _what_helps_figure(what_helps(df) if table is None else table, medians)
+    return _what_helps_figure(what_helps(df) if table is None else table)
 
 
 def plot_l_extra(df: pl.DataFrame) -> go.Figure:
@@ -75,8 +63,8 @@ def plot_l_extra(df: pl.DataFrame) -> go.Figure:
     return _l_extra_figure(pairs)
 
 
-def _what_helps_figure(table: pl.DataFrame, medians: pl.DataFrame) -> go.Figure:
-    title = "What helps: CE or scale? (test, pooled over C; 95% intervals)"
+def _what_helps_figure(table: pl.DataFrame) -> go.Figure:
+    title = "What helps: CE or scale? (test, pooled over C; 95% intervals over functions)"
     if table.height == 0:
         return empty_figure(title, "no test-stage rows with reg+cls, reg-scaled and reg")
     cells = table.select("scenario", "sampling").unique(maintain_order=True)
@@ -87,9 +75,8 @@ def _what_helps_figure(table: pl.DataFrame, medians: pl.DataFrame) -> go.Figure:
         shared_xaxes=True,
         vertical_spacing=0.08,
         subplot_titles=(
-            "paired test-MSE difference A − B: mean (●, function bootstrap) and median (○, "
-            "order-statistic interval)",
-            "% of pairs where A beats B",
+            "paired test-MSE difference A − B: mean, 95% interval over functions",
+            "% of pairs where A beats B (ties half), 95% interval over functions",
         ),
     )
     for comparison in WHAT_HELPS:
@@ -101,6 +88,10 @@ def _what_helps_figure(table: pl.DataFrame, medians: pl.DataFrame) -> go.Figure:
         )
         color = COMPARISON_COLORS[comparison]
         mean, pct = part["mean_diff"].to_list(), part["pct_wins"].to_list()
+        units = [
+            f"n={n} pairs, {g} functions; {v}"
+            for n, g, v in zip(part["n_pairs"], part["n_clusters"], part["verdict"], strict=True)
+        ]
         figure.add_trace(
             go.Scatter(
                 x=labels,
@@ -109,30 +100,8 @@ def _what_helps_figure(table: pl.DataFrame, medians: pl.DataFrame) -> go.Figure:
                 name=comparison,
                 legendgroup=comparison,
                 marker={"color": color, "size": 10},
-                error_y=_error_bars(mean, part["mean_diff_ci_low"], part["mean_diff_ci_high"]),
-                hovertext=[f"n={n}" for n in part["n_pairs"].to_list()],
-            ),
-            row=1,
-            col=1,
-        )
-        median = cells.join(
-            medians.filter(pl.col("comparison") == comparison),
-            on=["scenario", "sampling"],
-            how="left",
-            maintain_order="left",
-        )
-        values = median["median_diff"].to_list()
-        figure.add_trace(
-            go.Scatter(
-                x=labels,
-                y=values,
-                mode="markers",
-                name=f"{comparison}: median",
-                legendgroup=comparison,
-                showlegend=False,
-                marker={"color": color, "size": 10, "symbol": "circle-open", "line_width": 2},
-                error_y=_error_bars(values, median["median_ci_low"], median["median_ci_high"]),
-                hovertext=[f"median of n={n} pairs" for n in median["n_pairs"].to_list()],
+                error_y=error_bars(mean, part["mean_diff_ci_low"], part["mean_diff_ci_high"]),
+                hovertext=units,
             ),
             row=1,
             col=1,
@@ -146,10 +115,8 @@ def _what_helps_figure(table: pl.DataFrame, medians: pl.DataFrame) -> go.Figure:
                 legendgroup=comparison,
                 showlegend=False,
                 marker={"color": color, "size": 10, "symbol": "diamond"},
-                error_y=_error_bars(pct, part["ci_low"], part["ci_high"]),
-                hovertext=[
-                    f"{w}/{n}" for w, n in zip(part["n_wins"], part["n_pairs"], strict=True)
-                ],
+                error_y=error_bars(pct, part["ci_low"], part["ci_high"]),
+                hovertext=units,
             ),
             row=2,
             col=1,
@@ -198,16 +165,3 @@ def _l_extra_figure(pairs: pl.DataFrame) -> go.Figure:
     figure.update_yaxes(title_text="Δ test MSE, noisy targets (A − B)", row=1, col=1)
     figure.update_layout(title=title, height=450, width=WIDTH)
     return figure
-
-
-def _error_bars(values: list, low: pl.Series, high: pl.Series) -> dict:
-    """Asymmetric error bars from interval bounds (no bar where a bound is missing)."""
-    plus = [
-        None if v is None or h is None or h != h else h - v
-        for v, h in zip(values, high.to_list(), strict=True)
-    ]
-    minus = [
-        None if v is None or lo is None or lo != lo else v - lo
-        for v, lo in zip(values, low.to_list(), strict=True)
-    ]
-    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}

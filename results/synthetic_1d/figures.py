@@ -24,6 +24,7 @@ from results._plotting import (
     class_colors,
     counts_hover,
     empty_figure,
+    error_bars,
 )
 from results._tables import check_choice, check_frame
 from results.synthetic_1d.analysis import (
@@ -227,11 +228,20 @@ def _helps_table_figure(table: pl.DataFrame) -> go.Figure:
                 continue
             samplings = ours["sampling"].to_list()
             hover = [
-                f"{p:.2f}% of {n} pairs, {d} diverged, {f} failed"
-                for p, n, d, f in ours.select(
-                    pl.col("pct_helps").fill_null(math.nan), "n_pairs", "n_diverged", "n_failed"
+                f"{p:.2f}% of {n} pairs, {g} functions (95% interval over functions: "
+                + (f"{lo:.1f}-{hi:.1f}%" if lo == lo else "none, too few functions")
+                + f"), {d} diverged, {f} failed"
+                for p, n, g, lo, hi, d, f in ours.select(
+                    pl.col("pct_helps").fill_null(math.nan),
+                    "n_pairs",
+                    "n_clusters",
+                    pl.col("ci_low").fill_null(math.nan),
+                    pl.col("ci_high").fill_null(math.nan),
+                    "n_diverged_a",
+                    "n_failed",
                 ).iter_rows()
             ]
+            bars = error_bars(ours["pct_helps"].to_list(), ours["ci_low"], ours["ci_high"])
             figure.add_trace(
                 go.Bar(
                     x=samplings,
@@ -244,6 +254,7 @@ def _helps_table_figure(table: pl.DataFrame) -> go.Figure:
                     textposition="outside",
                     hovertext=hover,
                     hoverinfo="text+name",
+                    error_y=bars,
                     offsetgroup=f"{mode} ours",
                 ),
                 row=1,

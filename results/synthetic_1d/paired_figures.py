@@ -1,6 +1,6 @@
 """Paired views of Figures 3, 4 and 5: per pair the MSE difference reg+cls − reg (the reg model
-trained on the same data, `paired_reg_val_mse` / `paired_reg_test_mse`), with the median and its
-95% order-statistic interval, drawn beside the raw mean ± std curves in the report.
+trained on the same data, `paired_reg_val_mse` / `paired_reg_test_mse`), with the mean and its
+95% interval over target functions, drawn beside the raw mean ± std curves in the report.
 
 Same facets and x axes as the raw figures (`results.synthetic_1d.figures`); `paired_table`
 gives the numbers drawn. Below zero: reg+cls has the lower MSE.
@@ -31,7 +31,8 @@ _VIEWS = {
 
 def paired_table(df: pl.DataFrame, figure: str) -> pl.DataFrame:
     """The numbers of a paired view: per facet x variant x C (x λ for Figure 4) the pairs, how
-    many reg+cls beat reg, and the median difference reg+cls − reg with its 95% interval.
+    many reg+cls beat reg, and the mean difference reg+cls − reg with its 95% interval over
+    target functions.
 
     Args:
         df: results rows (rows of a protocol flip are left out, as in the raw figures).
@@ -41,7 +42,7 @@ def paired_table(df: pl.DataFrame, figure: str) -> pl.DataFrame:
     check_choice("figure", figure, tuple(_VIEWS))
     _, _, _, facet, x = _VIEWS[figure]
     by = [facet, "sampling", "variant", "num_classes"] + (["lam"] if x == "lam" else [])
-    return difference_summary(_differences(df, figure), by)
+    return difference_summary(_differences(df, figure), by, "function_id")
 
 
 def plot_lambda_pairs(df: pl.DataFrame, class_mode: str = "imbalanced") -> go.Figure:
@@ -64,6 +65,7 @@ def plot_lambda_pairs(df: pl.DataFrame, class_mode: str = "imbalanced") -> go.Fi
         colors=colors,
         names={c: f"C={c}" for c in colors},
         y_title="Δ val MSE (noisy targets)",
+        cluster="function_id",
         x_title="λ",
         log_x=True,
     )
@@ -93,6 +95,7 @@ def plot_classes_pairs(df: pl.DataFrame, stage: str = "test") -> go.Figure:
         colors=_VARIANT_LINES,
         names=VARIANT_NAMES,
         y_title="Δ test MSE (noisy targets)",
+        cluster="function_id",
         x_title="C",
         log_x=True,
     )
@@ -103,7 +106,8 @@ def plot_classes_pairs(df: pl.DataFrame, stage: str = "test") -> go.Figure:
 def _differences(df: pl.DataFrame, figure: str) -> pl.DataFrame:
     """The figure's pair differences, in the paper's facet order."""
     stage, value, paired, facet, x = _VIEWS[figure]
-    used = ("stage", "variant", "status", "sampling", "num_classes", facet, x, value, paired)
+    used = ("stage", "variant", "status", "sampling", "num_classes", "function_id", facet, x)
+    used = (*used, value, paired)
     rows = baseline_rows(checked_rows(df, "results rows", empty_rows, used))
     rows = rows.filter(pl.col("stage") == stage)
     diffs = pair_differences(rows, value, paired)

@@ -34,6 +34,7 @@ from results.synthetic_1d import (
     sensitivity,
     sensitivity_figures,
 )
+from results.synthetic_1d.glance import glance_lines
 from results.synthetic_1d.optuna_views import optuna_views_section
 from results.synthetic_1d.schema import empty_rows
 
@@ -85,7 +86,7 @@ def write_report(
     when Optuna rows exist), Optuna's own views (only when `<out_dir>/optuna/figures/*.json`
     exist), then `extra_sections` as given: (title, HTML fragment) pairs for other studies;
     their plotly figures should use `include_plotlyjs=False`, the page already holds plotly.js.
-    `tables`: `report_tables(df)` when the caller has it already (its bootstrap intervals are
+    `tables`: `report_tables(df)` when the caller has it already (its intervals are
     the costly part). `builtin=False` leaves out every built-in section after the run summary
     (a study with its own analysis, e.g. the method zoo); the first figure of `extra_sections`
     must then inline plotly.js.
@@ -139,6 +140,7 @@ def report_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "helps_stats": stats,
         "what_helps": controls.what_helps(df, stats),
         "what_helps_by_lambda": controls.what_helps_by_lambda(df, stats),
+        "gain_shares": controls.gain_shares(df),
         "l_extra": controls.l_extra_table(df),
         "helps_by_accuracy": controls.helps_by_accuracy(df),
         "sensitivity": sensitivity.flip_effects(flips),
@@ -162,16 +164,32 @@ def format_tables_for_terminal(
     tables = report_tables(df) if tables is None else tables
     helps = tables["table1_helps"]
     selected = tables["selected_lambdas"]
+    glance = glance_lines(tables)
     blocks = _sensitivity_block(tables["sensitivity"]) + [
         (
             "Table 1: % of validation runs where reg+cls beats its paired reg (ours | paper)",
             _rounded(analysis.helps_vs_paper(helps), 2),
         ),
         (
-            "Table 1 counts (pairs, diverged = counted as not helping, failed)",
-            helps.select(
-                "scenario", "class_mode", "sampling", "n_pairs", "n_helps", "n_diverged", "n_failed"
-            ).filter(pl.col("sampling") == analysis.AVERAGE),
+            "Table 1 counts (pairs, functions = independent units, 95% interval over functions, "
+            "diverged reg+cls = not helping, failed)",
+            _rounded(
+                helps.select(
+                    "scenario",
+                    "class_mode",
+                    "sampling",
+                    "n_pairs",
+                    "n_clusters",
+                    "n_helps",
+                    "ci_low",
+                    "ci_high",
+                    "n_diverged_a",
+                    "n_diverged_b",
+                    "n_dropped",
+                    "n_failed",
+                ).filter(pl.col("sampling") == analysis.AVERAGE),
+                2,
+            ),
         ),
         (
             "Lambda chosen on validation (and used by the test stage)"
@@ -189,13 +207,14 @@ def format_tables_for_terminal(
         blocks.append(
             (
                 "What helps: CE or scale? (test, pooled over C; mean_diff = MSE A - MSE B, "
-                "negative: A better; 95% intervals)",
+                "negative: A better; 95% intervals over functions, n_clusters)",
                 _rounded(
                     what.select(
                         "scenario",
                         "sampling",
                         "comparison",
                         "n_pairs",
+                        "n_clusters",
                         "pct_wins",
                         "ci_low",
                         "ci_high",
@@ -203,6 +222,7 @@ def format_tables_for_terminal(
                         "mean_diff",
                         "mean_diff_ci_low",
                         "mean_diff_ci_high",
+                        "verdict",
                     ),
                     4,
                 ),
@@ -211,7 +231,9 @@ def format_tables_for_terminal(
     comparison = tables["optuna_vs_grid"]
     if comparison.height:
         blocks.append(("Optuna vs grid", comparison))
-    return "\n\n".join(terminal_blocks(blocks))
+    head = ["At a glance (95% intervals over target functions, the independent units):"]
+    head += [f"- {line}" for line in glance]
+    return "\n\n".join(["\n".join(head)] * bool(glance) + terminal_blocks(blocks))
 
 
 def _edge_note(selected: pl.DataFrame, render: Callable[[str], str]) -> str:
@@ -232,7 +254,8 @@ def _sensitivity_block(effects: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     title = (
         "Which protocol choice moves the answer? % of pairs where reg+cls beats reg and mean "
         "gain mse_reg - mse_reg+cls, paper defaults (base) vs one flip, pooled over C; 95% "
-        "function-bootstrap intervals of the change (reg+cls-balanced: tables/sensitivity.csv)"
+        "intervals of the change over functions (none below 6 functions; reg+cls-balanced: "
+        "tables/sensitivity.csv)"
     )
     columns = (
         "flip",
@@ -259,112 +282,141 @@ def _sections(
     figure_html = _FigureWriter()
     flipped = _sensitivity_section(df, tables["sensitivity"], figure_html)
     df = sensitivity.baseline_rows(df)
-    sections = flipped + [
-        (
-            "Table 1: does classification help? (validation)",
-            note(
-                "Percentage of lambda-search runs where reg+cls has a lower validation MSE than "
-                "the reg model trained on the same data, over C × λ × functions × seeds. "
-                "Diverged reg+cls runs count as not helping. Columns: class mode / scenario; "
-                "'paper' columns are the published Table 1. A paired count: the per-pair MSE "
-                "differences behind it are drawn in Figure 4's paired views."
-            )
-            + html_table(_rounded(tables["table1_vs_paper"], 2), table_id="table1")
-            + figure_html(figures.plot_helps_table(df), "table1")
-            + details("Counts per cell", _table(tables["table1_helps"])),
-        ),
-        (
-            "Figure 4: effect of λ on validation",
-            figure_html(figures.plot_lambda_curves(df, "imbalanced"), "figure4-imbalanced")
-            + _paired_note("validation")
-            + figure_html(
-                paired_figures.plot_lambda_pairs(df, "imbalanced"), "figure4-imbalanced-paired"
-            )
-            + figure_html(figures.plot_lambda_curves(df, "balanced"), "figure4-balanced")
-            + figure_html(
-                paired_figures.plot_lambda_pairs(df, "balanced"), "figure4-balanced-paired"
-            )
-            + details("Figure 4 data", _table(tables["figure4_lambda_curves"]))
-            + _paired_details("Figure 4", tables["figure4_paired"]),
-        ),
-        (
-            "λ chosen on validation",
-            note(
-                "Per scenario and class mode, the λ with the lowest mean validation MSE over "
-                "samplings × C × functions × seeds (finished models); test_lam is the λ the "
-                "test-stage rows used; at_grid_edge: the chosen λ is the grid's smallest or "
-                "largest."
-            )
-            + _table(tables["selected_lambdas"])
-            + _edge_note(tables["selected_lambdas"], note),
-        ),
-        (
-            "Figure 3: test MSE vs number of classes",
-            figure_html(figures.plot_classes_curves(df), "figure3")
-            + _paired_note("test")
-            + figure_html(paired_figures.plot_classes_pairs(df), "figure3-paired")
-            + _paired_details("Figure 3", tables["figure3_paired"])
-            + note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
-            + _table(tables["figure3_gaps"])
-            + note(
-                "How often and by how much classification helps on test, at the λ chosen on "
-                "validation: % of reg+cls models with a lower test MSE than their paired reg "
-                "model, and gain_pct = 100 × (mean MSE reg − mean MSE reg+cls) / mean MSE reg."
-            )
-            + _table(_rounded(tables["figure3_helps"], 4))
-            + details("Figure 3 data", _table(tables["figure3_classes_curves"])),
-        ),
-        (
-            "Figure 5: effect of noisy targets",
-            figure_html(figures.plot_noise_curves(df), "figure5")
-            + _paired_note("test")
-            + figure_html(paired_figures.plot_classes_pairs(df, "noise"), "figure5-paired")
-            + _paired_details("Figure 5", tables["figure5_paired"])
-            + _table(_rounded(tables["figure5_helps"], 4))
-            + details("Figure 5 data", _table(tables["figure5_noise_curves"])),
-        ),
-        (
-            "What helps: CE or scale?",
-            note(
-                "Controls trained on the same data as each reg+cls model: reg-scaled (λ·MSE, no "
-                "class head, at the λ and lr of reg+cls), so reg+cls vs reg-scaled isolates the "
-                "CE term; reg-scaled vs reg shows what the loss scale alone does (with Adam, "
-                "λ·MSE trains like MSE with weight decay wd/λ). Test stage, pooled over C. "
-                "share_from_ce = mean gain of reg+cls over reg-scaled / mean gain over reg. "
-                "Intervals: Wilson (% wins), function bootstrap (mean difference); p_holm: "
-                "sign test, Holm over helps_stats."
-            )
-            + figure_html(control_figures.plot_what_helps(df, tables["what_helps"]), "what-helps")
-            + _table(_rounded(tables["what_helps"], 4))
-            + details(
-                "At every λ of the grid (validation, pooled over C: what_helps_by_lambda.csv)",
-                _table(_rounded(tables["what_helps_by_lambda"], 4)),
-            )
-            + details(
-                "Every paired comparison (helps_stats.csv: reg-tuned, cls-only, balanced classes, "
-                "per C, noise stage, Table 1 cells)",
-                _table(_rounded(tables["helps_stats"], 4)),
+    sections = (
+        _glance_section(tables)
+        + flipped
+        + [
+            (
+                "Table 1: does classification help? (validation)",
+                note(
+                    "Percentage of lambda-search runs where reg+cls has a lower validation MSE "
+                    "than the reg model trained on the same data, over C × λ × functions × seeds "
+                    "(ties half). A diverged model loses on either side; a failed trial drops "
+                    "its pair. Columns: class mode / scenario; 'paper' columns are the published "
+                    "Table 1. The pairs are not independent (one reg per function and seed "
+                    "serves every C and λ): the counts give the 95% interval over target "
+                    "functions (n_clusters) and the sign-flip test of 50%; the bars' error bars "
+                    "show it. The per-pair MSE differences are drawn in Figure 4's paired views."
+                )
+                + html_table(_rounded(tables["table1_vs_paper"], 2), table_id="table1")
+                + figure_html(figures.plot_helps_table(df), "table1")
+                + details("Counts per cell", _table(tables["table1_helps"])),
             ),
-        ),
-        (
-            "Does the paper's explanation hold?",
-            note(
-                "L_extra (Eq. 8) at the end of training on the test set: log p̃(y) − log ∫ "
-                "N(y'; ŷ, σ²) p̃(y') dy', p̃ the training-target histogram, σ² the model's own "
-                "training MSE. Per scenario × sampling: the paired change in L_extra (A − B) "
-                "beside the paired change in test MSE, and their Spearman rank correlation "
-                "across pairs (function-bootstrap interval). If the CE term helps by shrinking "
-                "L_extra, reg+cls should lower it where reg-scaled does not."
-            )
-            + figure_html(control_figures.plot_l_extra(df), "l-extra")
-            + _table(_rounded(tables["l_extra"], 4))
-            + note(
-                "% of pairs where reg+cls beats reg per quartile of its classifier's test "
-                "accuracy (per scenario, pooled over samplings and C)."
-            )
-            + _table(_rounded(tables["helps_by_accuracy"], 4)),
-        ),
-    ]
+            (
+                "Figure 4: effect of λ on validation",
+                figure_html(figures.plot_lambda_curves(df, "imbalanced"), "figure4-imbalanced")
+                + _paired_note("validation")
+                + figure_html(
+                    paired_figures.plot_lambda_pairs(df, "imbalanced"), "figure4-imbalanced-paired"
+                )
+                + figure_html(figures.plot_lambda_curves(df, "balanced"), "figure4-balanced")
+                + figure_html(
+                    paired_figures.plot_lambda_pairs(df, "balanced"), "figure4-balanced-paired"
+                )
+                + details("Figure 4 data", _table(tables["figure4_lambda_curves"]))
+                + _paired_details("Figure 4", tables["figure4_paired"]),
+            ),
+            (
+                "λ chosen on validation",
+                note(
+                    "Per scenario and class mode, the λ with the lowest mean validation MSE over "
+                    "samplings × C × functions × seeds (finished models); test_lam is the λ the "
+                    "test-stage rows used; at_grid_edge: the chosen λ is the grid's smallest or "
+                    "largest."
+                )
+                + _table(tables["selected_lambdas"])
+                + _edge_note(tables["selected_lambdas"], note),
+            ),
+            (
+                "Figure 3: test MSE vs number of classes",
+                figure_html(figures.plot_classes_curves(df), "figure3")
+                + _paired_note("test")
+                + figure_html(paired_figures.plot_classes_pairs(df), "figure3-paired")
+                + _paired_details("Figure 3", tables["figure3_paired"])
+                + note("Gap = mean over C of |mean MSE reg − mean MSE reg+cls(C)|.")
+                + _table(tables["figure3_gaps"])
+                + note(
+                    "How often and by how much classification helps on test, at the λ chosen on "
+                    "validation: % of reg+cls models with a lower test MSE than their paired reg "
+                    "model (ties half), and gain_pct = 100 × (mean MSE reg − mean MSE reg+cls) / "
+                    "mean MSE reg; 95% intervals over target functions (n_clusters; gain_ci in "
+                    "MSE)."
+                )
+                + _table(_rounded(tables["figure3_helps"], 4))
+                + details("Figure 3 data", _table(tables["figure3_classes_curves"])),
+            ),
+            (
+                "Figure 5: effect of noisy targets",
+                figure_html(figures.plot_noise_curves(df), "figure5")
+                + _paired_note("test")
+                + figure_html(paired_figures.plot_classes_pairs(df, "noise"), "figure5-paired")
+                + _paired_details("Figure 5", tables["figure5_paired"])
+                + _table(_rounded(tables["figure5_helps"], 4))
+                + details("Figure 5 data", _table(tables["figure5_noise_curves"])),
+            ),
+            (
+                "What helps: CE or scale?",
+                note(
+                    "Controls trained on the same data as each reg+cls model: reg-scaled (λ·MSE, "
+                    "no class head, at the λ and lr of reg+cls), so reg+cls vs reg-scaled "
+                    "isolates the CE term; reg-scaled vs reg shows what the loss scale alone "
+                    "does (with Adam, λ·MSE trains like MSE with weight decay wd/λ). Test stage, "
+                    "pooled over C. Every interval (95%) and test is over target functions, the "
+                    "independent units (n_clusters; one reg per function and seed serves every "
+                    "C): the sign-flip test over functions, inverted "
+                    "(results/cluster_inference.py); none below 6 functions (—). p_holm: Holm "
+                    "over the comparisons of one cell. share = (gain of reg+cls over reg − gain "
+                    "of reg-scaled over reg) / gain of reg+cls over reg, the part the CE term "
+                    "carries, with its joint interval over functions (null where the gain over "
+                    "reg is not distinguishable from 0). An interval covering 0 is no evidence "
+                    "of no effect: the verdict gives the bound the data still allow, and "
+                    "'equivalent' only where TOST at ±10% of B's mean MSE rejects "
+                    "(p_equivalence)."
+                )
+                + figure_html(
+                    control_figures.plot_what_helps(df, tables["what_helps"]), "what-helps"
+                )
+                + _table(_rounded(tables["what_helps"], 4))
+                + note("Does A add anything beyond a control? (gain_shares.csv)")
+                + _table(_rounded(tables["gain_shares"], 4))
+                + details(
+                    "At every λ of the grid (validation, pooled over C: what_helps_by_lambda.csv)",
+                    _table(_rounded(tables["what_helps_by_lambda"], 4)),
+                )
+                + details(
+                    "Every paired comparison (helps_stats.csv: reg-tuned, cls-only, balanced "
+                    "classes, per C, noise stage, per λ and weight decay of the lambda search, "
+                    "Table 1 cells)",
+                    _table(_rounded(tables["helps_stats"], 4)),
+                ),
+            ),
+            (
+                "Does the paper's explanation hold?",
+                note(
+                    "L_extra (Eq. 8) at the end of training on the test set: log p̃(y) − log ∫ "
+                    "N(y'; ŷ, σ²) p̃(y') dy', p̃ the training-target histogram, σ² the model's "
+                    "own training MSE. With that σ², Eq. 8 is mechanically tied to the MSE: a "
+                    "model that fits better has a sharper Gaussian, which moves L_extra by "
+                    "itself, so a change in L_extra that tracks the change in MSE is no evidence "
+                    "for the paper's mechanism. Per scenario × sampling: the paired change in "
+                    "L_extra (A − B) beside the paired change in test MSE (95% intervals over "
+                    "functions), and their Spearman rank correlation: across all pairs (point "
+                    "estimate) and within functions (mean over functions, with its interval). If "
+                    "the CE term helps by shrinking L_extra, reg+cls should lower it where "
+                    "reg-scaled does not."
+                )
+                + figure_html(control_figures.plot_l_extra(df), "l-extra")
+                + _table(_rounded(tables["l_extra"], 4))
+                + note(
+                    "% of pairs where reg+cls beats reg per quartile of its classifier's test "
+                    "accuracy, per scenario and C (quartiles within each C: accuracy falls with C, "
+                    "so pooled quartiles would sort by C), pooled over samplings; 95% intervals "
+                    "over functions."
+                )
+                + _table(_rounded(tables["helps_by_accuracy"], 4)),
+            ),
+        ]
+    )
     return (
         sections
         + _optuna_section(df, tables, figure_html)
@@ -376,18 +428,41 @@ def _paired_note(split: str) -> str:
     return note(
         f"Paired view below the raw curves: each point is one reg+cls model's {split} MSE minus "
         "that of the reg model trained on the same data (same function, seed, sampling); the "
-        "line is the median over the pairs with its 95% order-statistic interval "
-        "(distribution-free; pairs taken as independent, though the seeds of one function share "
-        "it; no interval below 6 pairs). Below 0: reg+cls better. An effect hidden under "
-        "overlapping ±1 std bands shows here when the pairs move together."
+        "line is the mean over the pairs with its 95% interval over target functions, the "
+        "independent units (the seeds of one function move together; sign-flip test over "
+        "functions, inverted; no interval below 6 functions). Below 0: reg+cls better. An "
+        "effect hidden under overlapping ±1 std bands shows here when the pairs move together."
     )
 
 
 def _paired_details(figure: str, table: pl.DataFrame) -> str:
     return details(
-        f"{figure} paired differences (median reg+cls − reg, 95% order-statistic interval)",
+        f"{figure} paired differences (mean reg+cls − reg, 95% interval over functions)",
         _table(_rounded(table, 6)),
     )
+
+
+_GLANCE = "At a glance"
+
+
+def _glance_section(tables: Mapping[str, pl.DataFrame]) -> list[tuple[str, str]]:
+    """ "At a glance": the study's claims, one line each (`glance.glance_lines`)."""
+    lines = glance_lines(tables)
+    if not lines:
+        return []
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return [
+        (
+            _GLANCE,
+            note(
+                "Each claim with its 95% interval and its number of independent units (target "
+                "functions: models sharing a baseline or a function are not independent). "
+                "Verdict words follow results/verdicts.py; '—' marks too few units for a 95% "
+                "interval."
+            )
+            + f"<ul class='glance'>{items}</ul>",
+        )
+    ]
 
 
 def _optuna_section(
@@ -422,8 +497,8 @@ def _sensitivity_section(
                 "data. Per flip: the change (flip − defaults) in the % of pairs where reg+cls "
                 "beats reg (d_pct_wins, percentage points) and in the mean paired gain "
                 "mse_reg − mse_reg+cls (d_gain; positive gain: reg+cls better), pooled over C. "
-                "Intervals: 95% bootstrap resampling functions jointly for defaults and flip "
-                "(n_boot, bootstrap_seed columns); Wilson for the flip's own %. "
+                "Intervals: 95% over target functions, jointly for defaults and flip (the "
+                "sign-flip test over functions, inverted; none below 6 functions). "
                 "reg+cls-balanced rows show the flips that act on balanced classes (Eq. 12 "
                 "rounding). Not available as a flip: the authors' own reg model per pair. The "
                 "sections below show the rows of the paper's defaults only."
@@ -446,6 +521,13 @@ class _FigureWriter:
 
 
 def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]], provenance: str) -> str:
+    # The report opens with "At a glance", before the provenance and the run summary.
+    glance = "".join(
+        f"<section id='at-a-glance'><h2>{html.escape(t)}</h2>{content}</section>\n"
+        for t, content in sections
+        if t == _GLANCE
+    )
+    sections = [(t, content) for t, content in sections if t != _GLANCE]
     anchors = [f"section-{i}" for i in range(len(sections))]
     nav = " ".join(
         f'<a href="#{a}">{html.escape(t)}</a>' for a, (t, _) in zip(anchors, sections, strict=True)
@@ -459,7 +541,7 @@ def _page(title: str, df: pl.DataFrame, sections: list[tuple[str, str]], provena
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1><p class='note'>{len(df)} results rows; "
-        f"report generated {generated}.</p>\n"
+        f"report generated {generated}.</p>\n{glance}"
         f"<section id='provenance-block'><h2>Provenance</h2>{provenance}</section>\n"
         f"<nav>{nav}</nav>\n"
         f"<section id='summary'><h2>Run summary</h2>{_summary(df)}</section>\n{body}\n"

@@ -5,24 +5,28 @@ once per flip (one choice set to the authors' value). Within each flip, every re
 paired with the reg model of the same flip and data (`controls.comparison_pairs`); a flip's
 effect is the change, flip minus baseline, in "% of pairs where reg+cls beats reg" and in the
 mean paired gain mse_reg - mse_reg+cls, per scenario x sampling, pooled over C, functions and
-seeds (wins, ties and diverged models as in `results.paired`). Its 95% interval comes from a
-bootstrap that resamples target functions jointly for baseline and flip: the same function ids
-and seeds appear on both sides (under the `function_set` flip the id names the authors' i-th
-function instead of the paper's).
+seeds (wins, ties, diverged and failed models as in `results.cluster_inference`). Its 95%
+interval and test are over target functions, jointly for baseline and flip (the same function
+ids and seeds appear on both sides; under the `function_set` flip the id names the authors' i-th
+function instead of the paper's): per function its contribution to the change,
+pct_flip(f) * share_flip(f) - pct_base(f) * share_base(f), sign-flipped over functions and
+inverted (`results.cluster_inference.cluster_flip`; exact for the balanced design the study runs,
+where every function holds as many pairs under a flip as under the defaults). Below 6 functions
+no 95% interval exists (NaN, `too_few_clusters`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from results._tables import check_frame, typed
-from results.paired import cluster_bootstrap_interval, wilson_interval
+from results.cluster_inference import interval_of, min_clusters, pair_outcomes
 from results.synthetic_1d.controls import NO_FLIP, comparison_pairs
 
 # Compared with reg, per flip: the paper's reg+cls, and with balanced classes (the rounding flip
 # of Eq. 12 changes only the balanced classes).
 VARIANTS = ("reg+cls", "reg+cls-balanced")
-BOOTSTRAP = {"n_boot": 2000, "seed": 0}
 COLUMNS: dict[str, pl.DataType] = {
     "flip": pl.String,
     "setting": pl.String,
@@ -44,26 +48,28 @@ COLUMNS: dict[str, pl.DataType] = {
     "d_gain": pl.Float64,
     "d_gain_ci_low": pl.Float64,
     "d_gain_ci_high": pl.Float64,
-    "n_boot": pl.Int64,
-    "bootstrap_seed": pl.Int64,
+    "too_few_clusters": pl.Boolean,
+    "n_diverged_a": pl.Int64,
+    "n_diverged_b": pl.Int64,
+    "n_dropped": pl.Int64,
 }
 
 _CELL = ("variant", "scenario", "sampling")
 # Per-function totals, in this order, of one side (flip or baseline) of a cell.
-_TOTALS = ("wins", "pairs", "gain_sum", "gain_n")
+_TOTALS = ("wins", "pairs", "gain_sum", "gain_n", "div_a", "div_b", "dropped")
 
 
 def flip_effects(df: pl.DataFrame) -> pl.DataFrame:
     """Per flip x variant x scenario x sampling (test stage, pooled over C, functions and seeds):
     the baseline's and the flip's % of pairs where the variant beats reg and mean paired gain
     mse_reg - mse_variant (positive: the variant is better), their differences flip - baseline
-    with 95% function-bootstrap intervals, and the flip's own Wilson interval.
+    with 95% intervals over functions, and the flip's own % wins interval over functions.
 
     Columns: `flip`, `setting` (the flipped column's baseline -> flip values), `variant`
     (reg+cls or reg+cls-balanced), `scenario`, `sampling`, `n_pairs_base`, `n_pairs_flip`,
     `n_clusters` (functions resampled), `pct_wins_base`, `pct_wins_flip`,
     `pct_wins_flip_ci_low`/`_high`, `d_pct_wins` (+ `_ci_low`/`_high`, percentage points),
-    `gain_base`, `gain_flip`, `d_gain` (+ `_ci_low`/`_high`), `n_boot`, `bootstrap_seed`. A
+    `gain_base`, `gain_flip`, `d_gain` (+ `_ci_low`/`_high`), `too_few_clusters`. A
     cell needs pairs on both sides; rows sort by variant, scenario, sampling, then largest
     |d_pct_wins| first. Rows without a flip (the main study) give an empty frame.
 
@@ -86,6 +92,8 @@ def flip_effects(df: pl.DataFrame) -> pl.DataFrame:
         "function_id",
         "mse_a",
         "mse_b",
+        "status_a",
+        "status_b",
     )
     if pairs.height == 0:
         return pl.DataFrame(schema=COLUMNS)
@@ -127,15 +135,19 @@ def baseline_rows(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _per_function(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Totals per flip x cell x function: wins and pairs (a diverged variant is a pair it does
-    not win), and the sum and count of gains mse_b - mse_a over the pairs that did not diverge."""
-    ok = pl.col("mse_a").is_finite().fill_null(False)
-    kept = pairs.filter(pl.col("mse_b").is_finite().fill_null(False))
-    return kept.group_by("flip", *_CELL, "function_id").agg(
-        (ok & (pl.col("mse_a") < pl.col("mse_b"))).sum().cast(pl.Float64).alias("wins"),
-        pl.len().cast(pl.Float64).alias("pairs"),
-        (pl.col("mse_b") - pl.col("mse_a")).filter(ok).sum().alias("gain_sum"),
-        ok.sum().cast(pl.Float64).alias("gain_n"),
+    """Totals per flip x cell x function: win score (ties half) and scored pairs, and the sum
+    and count of gains mse_b - mse_a over the pairs where both finished."""
+    scored = pairs.with_columns(
+        *pair_outcomes(pl.col("mse_a"), pl.col("mse_b"), pl.col("status_a"), pl.col("status_b"))
+    )
+    return scored.group_by("flip", *_CELL, "function_id").agg(
+        pl.col("__cluster_score").sum().alias("wins"),
+        pl.col("__cluster_score").is_not_null().sum().cast(pl.Float64).alias("pairs"),
+        (-pl.col("__cluster_diff")).sum().alias("gain_sum"),
+        pl.col("__cluster_diff").is_not_null().sum().cast(pl.Float64).alias("gain_n"),
+        pl.col("__cluster_div_a").sum().cast(pl.Float64).alias("div_a"),
+        pl.col("__cluster_div_b").sum().cast(pl.Float64).alias("div_b"),
+        pl.col("__cluster_dropped").sum().cast(pl.Float64).alias("dropped"),
     )
 
 
@@ -143,44 +155,64 @@ def _effect(flipped: pl.DataFrame, base: pl.DataFrame, key: tuple) -> dict[str, 
     """One output row (without flip and setting) from the per-function totals of both sides."""
     joined = flipped.join(base, on=[*_CELL, "function_id"], how="full", coalesce=True)
     joined = joined.with_columns(pl.col(pl.Float64).fill_null(0.0)).sort("function_id")
-    # One row per function: the flip's totals, then the baseline's (see `_TOTALS`).
-    totals = joined.select(*_TOTALS, *(f"{name}_right" for name in _TOTALS)).rows()
-    sums = [sum(column) for column in zip(*totals, strict=True)]
-    options = {"key": key, **BOOTSTRAP}
-    d_pct = cluster_bootstrap_interval(totals, _d_pct_wins, **options)
-    d_gain = cluster_bootstrap_interval(totals, _d_gain, **options)
-    wins, pairs = int(sums[0]), int(sums[1])
-    low, high = wilson_interval(wins, pairs)
-    pct_flip, pct_base = _pct(sums[0], sums[1]), _pct(sums[4], sums[5])
-    gain_flip, gain_base = _mean(sums[2], sums[3]), _mean(sums[6], sums[7])
+    t = {name: joined[name].to_numpy() for name in (*_TOTALS, *(f"{n}_right" for n in _TOTALS))}
+    wins, pairs = float(t["wins"].sum()), float(t["pairs"].sum())
+    pct_flip, low, high, _ = _ratio(t["wins"], t["pairs"], key)
+    pct_base = _pct(t["wins_right"].sum(), t["pairs_right"].sum()) / 100.0
+    d_pct = _change(t["wins"], t["pairs"], t["wins_right"], t["pairs_right"], key)
+    d_gain = _change(t["gain_sum"], t["gain_n"], t["gain_sum_right"], t["gain_n_right"], key)
+    gain_flip = _mean(t["gain_sum"].sum(), t["gain_n"].sum())
+    gain_base = _mean(t["gain_sum_right"].sum(), t["gain_n_right"].sum())
     return {
         **dict(zip(_CELL, key[1:], strict=True)),
-        "n_pairs_base": int(sums[5]),
-        "n_pairs_flip": pairs,
-        "n_clusters": len(totals),
-        "pct_wins_base": pct_base,
-        "pct_wins_flip": pct_flip,
+        "n_pairs_base": int(t["pairs_right"].sum()),
+        "n_pairs_flip": int(pairs),
+        "n_clusters": joined.height,
+        "pct_wins_base": 100.0 * pct_base,
+        "pct_wins_flip": _pct(wins, pairs),
         "pct_wins_flip_ci_low": 100.0 * low,
         "pct_wins_flip_ci_high": 100.0 * high,
-        "d_pct_wins": pct_flip - pct_base,
-        "d_pct_wins_ci_low": d_pct[0],
-        "d_pct_wins_ci_high": d_pct[1],
+        "d_pct_wins": 100.0 * d_pct[0],
+        "d_pct_wins_ci_low": 100.0 * d_pct[1],
+        "d_pct_wins_ci_high": 100.0 * d_pct[2],
         "gain_base": gain_base,
         "gain_flip": gain_flip,
         "d_gain": gain_flip - gain_base,
-        "d_gain_ci_low": d_gain[0],
-        "d_gain_ci_high": d_gain[1],
-        "n_boot": BOOTSTRAP["n_boot"],
-        "bootstrap_seed": BOOTSTRAP["seed"],
+        "d_gain_ci_low": d_gain[1],
+        "d_gain_ci_high": d_gain[2],
+        "too_few_clusters": joined.height < min_clusters(),
+        # over both sides (defaults and flip)
+        **{
+            name: int(t[side].sum() + t[f"{side}_right"].sum())
+            for name, side in (
+                ("n_diverged_a", "div_a"),
+                ("n_diverged_b", "div_b"),
+                ("n_dropped", "dropped"),
+            )
+        },
     }
 
 
-def _d_pct_wins(s: list[float]) -> float:
-    return _pct(s[0], s[1]) - _pct(s[4], s[5])
+def _ratio(total: np.ndarray, weight: np.ndarray, key: tuple) -> tuple[float, float, float, float]:
+    """The pooled ratio of per-function totals with its interval over the functions that hold
+    any weight."""
+    held = weight > 0
+    return interval_of(total[held], weight[held], key=key)
 
 
-def _d_gain(s: list[float]) -> float:
-    return _mean(s[2], s[3]) - _mean(s[6], s[7])
+def _change(
+    flip: np.ndarray, flip_n: np.ndarray, base: np.ndarray, base_n: np.ndarray, key: tuple
+) -> tuple[float, float, float]:
+    """flip / flip_n - base / base_n (pooled) with its interval over functions: per function
+    the contribution flip_g / sum(flip_n) - base_g / sum(base_n) against the weight
+    (flip_n_g / sum(flip_n) + base_n_g / sum(base_n)) / 2."""
+    if not (flip_n.sum() and base_n.sum()):
+        return (float("nan"),) * 3
+    contribution = flip / flip_n.sum() - base / base_n.sum()
+    weight = (flip_n / flip_n.sum() + base_n / base_n.sum()) / 2.0
+    held = weight > 0
+    estimate, low, high, _ = interval_of(contribution[held], weight[held], key=key)
+    return (estimate, low, high)
 
 
 def _pct(wins: float, pairs: float) -> float:

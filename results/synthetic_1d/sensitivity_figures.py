@@ -21,7 +21,7 @@ _PANEL_HEIGHT = 330
 def plot_sensitivity(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.Figure:
     """Tornado chart: per scenario x sampling (one panel each, test stage, pooled over C), one
     horizontal bar per flip: the change, flip minus the paper's defaults, in the % of pairs where
-    reg+cls beats reg, with its 95% function-bootstrap interval as error bars; reg+cls with
+    reg+cls beats reg, with its 95% interval over functions as error bars; reg+cls with
     balanced classes as a second, lighter bar per flip. Bars sort by |change| of reg+cls, the
     largest at the top; a bar whose interval crosses 0 is a choice the answer does not depend on
     (at this size). Hover shows the % before and after and the change in mean gain.

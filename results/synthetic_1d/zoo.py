@@ -1,21 +1,23 @@
 """The method zoo's league: every variant against the `reg` model of its data set (issue 10).
 
-Each zoo row at the test stage carries the test MSE of the `reg` model trained on the same data
-(`paired_reg_test_mse`, the 1D pairing). `league_table` counts, per scenario x sampling x
-variant (pooled over C, functions and seeds), how often the variant beats its reg and by how
-much, with `results.paired.paired_stats`' conventions: a win is `mse_variant < mse_reg`; a
-diverged variant is a pair it does not win and has no gain; a pair whose reg diverged is no
-pair. Intervals: Wilson for the % of wins, a bootstrap resampling target functions for the mean
-gain; p_holm: the exact sign test, Holm-adjusted over the whole table. `rank` orders the
-variants of one scenario x sampling by % wins, ties by mean gain (1 = best; reg is not ranked).
+Each zoo row at the test stage names the `reg` model trained on the same data
+(`paired_reg_row_key`, `paired_reg_test_mse`: the 1D pairing). `league_table` counts, per
+scenario x sampling x variant (pooled over C, functions and seeds), how often the variant beats
+its reg and by how much, with `results.cluster_inference`'s outcome rule (a win is
+`mse_variant < mse_reg`; a diverged model loses on either side, two diverged tie; a failed
+trial drops its pair) and its inference over target functions, the independent units (one reg
+per function and seed serves every C): the sign-flip test of 50% wins inverted into the % wins
+interval, the same for the mean gain; p_holm: Holm over the variants of one scenario x
+sampling. `rank` orders the variants of one scenario x sampling by % wins, ties by mean gain
+(1 = best; reg is not ranked).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from results._tables import check_frame, ordered, typed
-from results.paired import paired_stats
+from results._tables import check_frame, ordered, typed, with_reg_partner
+from results.cluster_inference import paired_stats
 from search_spaces.synthetic_1d_zoo import ZOO_VARIANTS
 
 STAGE = "test"
@@ -33,21 +35,24 @@ LEAGUE_COLUMNS: dict[str, pl.DataType] = {
     "sampling": pl.String,
     "variant": pl.String,
     "n_pairs": pl.Int64,
+    "n_clusters": pl.Int64,
     "pct_wins": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "mean_gain": pl.Float64,
-    "rank": pl.Int64,
-    "n_wins": pl.Int64,
-    "n_diverged": pl.Int64,
     "gain_ci_low": pl.Float64,
     "gain_ci_high": pl.Float64,
     "gain_pct": pl.Float64,
+    "verdict": pl.String,
+    "rank": pl.Int64,
+    "n_wins": pl.Int64,
+    "n_ties": pl.Int64,
+    "n_diverged_a": pl.Int64,
+    "n_diverged_b": pl.Int64,
+    "n_dropped": pl.Int64,
     "p_value": pl.Float64,
     "p_holm": pl.Float64,
-    "n_clusters": pl.Int64,
-    "n_boot": pl.Int64,
-    "bootstrap_seed": pl.Int64,
+    "too_few_clusters": pl.Boolean,
 }
 SHOT_COLUMNS: dict[str, pl.DataType] = {
     "scenario": pl.String,
@@ -67,45 +72,63 @@ LAMBDA_COLUMNS: dict[str, pl.DataType] = {
 
 def zoo_pairs(df: pl.DataFrame) -> pl.DataFrame:
     """One row per test-stage variant model and its paired reg: `scenario`, `sampling`,
-    `variant`, `num_classes`, `function_id`, `seed`, `mse_a` (the variant's test MSE; null when
-    it diverged or failed), `mse_b` (its reg's)."""
+    `variant`, `num_classes`, `function_id`, `seed`, `mse_a`, `status_a` (the variant's test
+    MSE, null unless it finished), `mse_b`, `status_b` (its reg's; null status: no reg)."""
     check_frame(df, "results rows")
-    return df.filter((pl.col("stage") == STAGE) & (pl.col("variant") != BASELINE)).select(
+    rows = df.filter(pl.col("stage") == STAGE)
+    if "status" not in rows.columns:  # rows without a status: finished iff the MSE is finite
+        finite = pl.col("test_mse").is_finite().fill_null(False)
+        rows = rows.with_columns(
+            pl.when(finite).then(pl.lit("ok")).otherwise(pl.lit("diverged")).alias("status")
+        )
+    rows = rows.with_columns(
+        pl.lit(None, pl.String).alias(c)
+        for c in ("row_key", "paired_reg_row_key")
+        if c not in rows.columns
+    )
+    paired = with_reg_partner(
+        rows.filter(pl.col("variant") != BASELINE),
+        rows.filter(pl.col("variant") == BASELINE),
+        "test_mse",
+        pl.col("paired_reg_test_mse"),
+    )
+    return paired.select(
         "scenario",
         "sampling",
         "variant",
         "num_classes",
         "function_id",
         "seed",
-        pl.col("test_mse").alias("mse_a"),
-        pl.col("paired_reg_test_mse").alias("mse_b"),
+        "mse_a",
+        "status_a",
+        "mse_b",
+        "status_b",
     )
 
 
-def league_table(df: pl.DataFrame, n_boot: int = 2000, seed: int = 0) -> pl.DataFrame:
+def league_table(df: pl.DataFrame) -> pl.DataFrame:
     """Per scenario x sampling x variant (test stage, pooled over C, functions and seeds): the
-    league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `pct_wins` with its
-    Wilson `ci_low`/`ci_high` (percent), `mean_gain` = mean (mse_reg - mse_variant) over the
-    pairs where the variant did not diverge (positive: the variant is better) with its
-    function-bootstrap `gain_ci_low`/`gain_ci_high`, `gain_pct` = 100 x mean_gain / mean
-    mse_reg of those pairs, `rank`, the sign test's `p_value` and `p_holm`.
+    league row of the module docstring. Columns `LEAGUE_COLUMNS`: `n_pairs`, `n_clusters`
+    (functions), `pct_wins` (ties half) with its `ci_low`/`ci_high` (percent, over functions),
+    `mean_gain` = mean (mse_reg - mse_variant) over the pairs where both finished (positive:
+    the variant is better) with `gain_ci_low`/`gain_ci_high`, `gain_pct` = 100 x mean_gain /
+    mean mse_reg of those pairs, `verdict` (`results.verdicts`), `rank`, the counts, the
+    sign-flip `p_value` and `p_holm`, `too_few_clusters` (no interval below 6 functions).
 
     Example:
         >>> league_table(read_rows("runs/synthetic_1d_zoo-quick-grid")).filter(
         ...     pl.col("sampling") == "severe")
     """
-    pairs = zoo_pairs(df)
+    pairs = zoo_pairs(df).filter(pl.col("status_b").is_not_null())
     if pairs.height == 0:
         return pl.DataFrame(schema=LEAGUE_COLUMNS)
     by = ["scenario", "sampling", "variant"]
-    stats = paired_stats(pairs, by, n_boot=n_boot, seed=seed)
-    ok = pl.col("mse_a").is_finite().fill_null(False) & pl.col("mse_b").is_finite().fill_null(False)
-    reg_mse = pairs.filter(ok).group_by(by).agg(pl.col("mse_b").mean().alias("mse_reg"))
-    table = stats.join(reg_mse, on=by, how="left").with_columns(
+    stats = paired_stats(pairs, by, cluster="function_id", holm_by=by[:2])
+    table = stats.with_columns(
         (-pl.col("mean_diff")).alias("mean_gain"),
         (-pl.col("mean_diff_ci_high")).alias("gain_ci_low"),
         (-pl.col("mean_diff_ci_low")).alias("gain_ci_high"),
-        (-100.0 * pl.col("mean_diff") / pl.col("mse_reg")).alias("gain_pct"),
+        (-100.0 * pl.col("mean_diff") / pl.col("mean_b")).alias("gain_pct"),
     )
     table = table.with_columns(
         pl.struct(

@@ -22,7 +22,7 @@ _SHOT_COLORS = {"many": "#4a7bd0", "medium": "#e0a030", "few": "#d04a4a"}
 def plot_who_wins(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.Figure:
     """Heat map: one row per variant, one column per scenario · sampling; colour = % of pairs
     where the variant beats its paired reg on test (50% white, blue: wins more often), text =
-    the % and the number of pairs, hover = Wilson interval, mean gain and rank."""
+    the % and the number of pairs, hover = the intervals over functions, verdict and rank."""
     check_frame(df, "results rows")
     table = league_table(df) if table is None else table
     title = "Who wins where: % of pairs where the variant beats its paired reg (test MSE)"
@@ -45,11 +45,12 @@ def plot_who_wins(df: pl.DataFrame, table: pl.DataFrame | None = None) -> go.Fig
             z_row.append(_finite(row["pct_wins"]))
             text_row.append(f"{row['pct_wins']:.0f}%<br>n={row['n_pairs']}")
             hover_row.append(
-                f"{variant}, {cell[0]} · {cell[1]}<br>{row['n_wins']}/{row['n_pairs']} wins "
-                f"({row['pct_wins']:.1f}%, 95% CI {row['ci_low']:.1f}-{row['ci_high']:.1f})<br>"
+                f"{variant}, {cell[0]} · {cell[1]}<br>{row['n_wins']}/{row['n_pairs']} wins, "
+                f"{row['n_clusters']} functions ({row['pct_wins']:.1f}%, 95% interval "
+                f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}])<br>"
                 f"mean gain {_number(row['mean_gain'])} "
                 f"[{_number(row['gain_ci_low'])}, {_number(row['gain_ci_high'])}]<br>"
-                f"rank {row['rank']}"
+                f"{row['verdict']}; rank {row['rank']}"
             )
         z.append(z_row)
         text.append(text_row)

@@ -23,6 +23,7 @@ _SHOWN = (
     "sampling",
     "variant",
     "n_pairs",
+    "n_clusters",
     "pct_wins",
     "ci_low",
     "ci_high",
@@ -31,7 +32,11 @@ _SHOWN = (
     "gain_ci_high",
     "gain_pct",
     "p_holm",
+    "verdict",
     "rank",
+    "n_diverged_a",
+    "n_diverged_b",
+    "n_dropped",
 )
 
 
@@ -49,12 +54,15 @@ def zoo_report_sections(
                 "Every variant model is paired with the reg model trained on the same data "
                 "(same function, seed, sampling, scenario; same initial weights where the shapes "
                 "allow). Per scenario × sampling, pooled over C, functions and seeds: % of pairs "
-                "where the variant has the lower test MSE (Wilson 95% interval; a diverged "
-                "variant counts as a loss), mean gain = mean (MSE reg − MSE variant) over the "
-                "pairs where it finished (positive: better than reg; 95% bootstrap interval "
-                "resampling functions), gain_pct = 100 × mean gain / mean MSE of those regs, "
-                "p_holm = exact sign test, Holm over the table. rank: by % wins, ties by mean "
-                "gain (1 = best)."
+                "where the variant has the lower test MSE (ties half; a diverged model loses on "
+                "either side, a failed trial drops its pair), mean gain = mean (MSE reg − MSE "
+                "variant) over the pairs where both finished (positive: better than reg), "
+                "gain_pct = 100 × mean gain / mean MSE of those regs. Intervals (95%) and tests "
+                "are over target functions, the independent units (n_clusters; one reg per "
+                "function and seed serves every C): the sign-flip test over functions, "
+                "inverted; none below 6 functions (—). p_holm: Holm over the variants of one "
+                "scenario × sampling. verdict: results/verdicts.py. rank: by % wins, ties by "
+                "mean gain (1 = best)."
             )
             + figure_div(plot_who_wins(df, league), "figure-zoo-who-wins", True)
             + _table(_rounded(league.select(_SHOWN), 4)),
@@ -98,8 +106,8 @@ def format_zoo_tables_for_terminal(tables: Mapping[str, pl.DataFrame]) -> str:
             [
                 (
                     "League (test, pooled over C): top 3 per scenario x sampling by % of pairs "
-                    "beating reg (95% Wilson), mean gain mse_reg - mse_variant (95% function "
-                    "bootstrap); all variants: tables/league.csv",
+                    "beating reg, mean gain mse_reg - mse_variant, 95% intervals over target "
+                    "functions (n_clusters; none below 6); all variants: tables/league.csv",
                     _rounded(head, 3),
                 ),
                 ("Lambda of the lambda variants", tables["selected_lambdas"]),
