@@ -25,6 +25,17 @@ from results.verdicts import ce_verdict
 
 DATASET = "stsb_dir"
 OPTIMIZER_ORDER = ("adam", "adamw", "sgd")
+# Every comparison (A, B) of the long table; the first three are the answer's.
+COMPARED = (
+    ("reg+cls", "reg"),
+    ("reg+cls", "reg-scaled"),
+    ("reg+cls", "reg-tuned"),
+    ("reg-scaled", "reg"),
+    ("reg-tuned", "reg"),
+    ("reg+cls-balanced", "reg"),
+    ("reg+cls-balanced", "reg-scaled"),
+    ("cls-only", "reg"),
+)
 # (comparison, column prefix in the wide table) for reg+cls against each baseline.
 ANSWER = (("reg+cls vs reg", "vs_reg"), ("reg+cls vs reg-scaled", "vs_scaled"))
 ANSWER += (("reg+cls vs reg-tuned", "vs_tuned"),)
@@ -45,7 +56,8 @@ _USED = (
 
 
 def stsb_answer_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """`stsb_answer` (one row per optimiser: `stsb_answer_table`) and `stsb_answer_comparisons`
+    """`stsb_answer` (one row per optimiser: the three comparisons side by side, the CE share,
+    the choices made on validation and the verdict) and `stsb_answer_comparisons`
     (the long form, with reg-scaled vs reg, reg-tuned vs reg, balanced classes and cls-only).
     Both empty for rows without reg-scaled and reg-tuned models.
 
@@ -80,7 +92,8 @@ def _rows(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _pairs(rows: pl.DataFrame) -> pl.DataFrame:
-    """Every pair of every optimiser: optimizer, comparison, seed, num_classes, mse_a, mse_b."""
+    """Every pair of `COMPARED` per optimiser: optimizer, comparison, seed, num_classes, lam,
+    mse_a, mse_b, status_a, status_b."""
     frames = []
     for optimizer in [o for o in OPTIMIZER_ORDER if o in set(rows["optimizer"].to_list())]:
         own = rows.filter(pl.col("optimizer") == optimizer)
@@ -91,32 +104,15 @@ def _pairs(rows: pl.DataFrame) -> pl.DataFrame:
             "reg": own.filter(pl.col("variant") == "reg"),
             "reg-tuned": chosen.filter(pl.col("variant") == "reg-tuned"),
         }
-        for a in ("reg+cls", "reg+cls-balanced", "reg-scaled", "reg-tuned", "cls-only"):
-            for b in ("reg", "reg-scaled", "reg-tuned"):
-                if (a, b) not in _COMPARED:
-                    continue
-                side_a = chosen.filter(pl.col("variant") == a)
-                if b == "reg-scaled":  # at A's lambda
-                    side_b = own.filter(pl.col("variant") == b)
-                    keys = ["seed", "lam"]
-                else:
-                    side_b = sides[b]
-                    keys = ["seed"]
-                frames.append(_joined(side_a, side_b, keys, f"{a} vs {b}", optimizer))
+        for a, b in COMPARED:
+            side_a = chosen.filter(pl.col("variant") == a)
+            if b == "reg-scaled":  # at A's lambda
+                side_b, keys = own.filter(pl.col("variant") == b), ["seed", "lam"]
+            else:
+                side_b, keys = sides[b], ["seed"]
+            frames.append(_joined(side_a, side_b, keys, f"{a} vs {b}", optimizer))
     frames = [f for f in frames if f.height]
     return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
-
-
-_COMPARED = {
-    ("reg+cls", "reg"),
-    ("reg+cls", "reg-scaled"),
-    ("reg+cls", "reg-tuned"),
-    ("reg+cls-balanced", "reg"),
-    ("reg+cls-balanced", "reg-scaled"),
-    ("reg-scaled", "reg"),
-    ("reg-tuned", "reg"),
-    ("cls-only", "reg"),
-}
 
 
 def _at_chosen(rows: pl.DataFrame) -> pl.DataFrame:
