@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,6 +31,22 @@ EXAMPLES = """examples:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: exit code 0, 2 (bad input, one line) or 130 (stopped by SIGTERM or Ctrl-C).
+
+    SIGTERM stops like Ctrl-C from here on, also while the study still imports torch and Ray (a
+    busy machine takes 5-40 s for that): one line and 130, not the default silent kill; the study
+    installs its own handling once Ray runs (`study.cluster`).
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("stopped: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     known = studies()
     args = _parser(known).parse_args(argv)
     if args.list:
@@ -79,14 +97,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(entry: StudyEntry, options: StudyOptions) -> tuple[int, dict | None]:
     """Run the study: (0, what each Tune run did) when it finished, else (the exit code, None)
-    with its one-line reason printed."""
+    with its one-line reason printed.
+
+    When it gave up joining a Ray cluster (SIGTERM, Ctrl-C, no answer) it ends the process
+    there, with that exit code: the join goes on in Ray's C++ client and a normal exit would
+    race it (`study.cluster.exit_now_if_join_running`).
+    """
     from results import DIR_ROW_SCHEMA, ROW_SCHEMA
+    from study.cluster import exit_now_if_join_running
     from study.tune_runner import StudyInterrupted
 
     try:
         summaries = entry.run(options, DIR_ROW_SCHEMA if entry.kind == "dir" else ROW_SCHEMA)
     except (ValueError, OutputFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
+        exit_now_if_join_running(2)
         return 2, None
     except (StudyInterrupted, KeyboardInterrupt) as stop:
         # A run stopped before it claimed `--out` (e.g. while Ray was connecting) wrote nothing.
@@ -96,6 +121,7 @@ def _run(entry: StudyEntry, options: StudyOptions) -> tuple[int, dict | None]:
             else f"nothing was written to {options.out}"
         )
         print(f"stopped: {str(stop) or 'interrupted'}; {hint}", file=sys.stderr)
+        exit_now_if_join_running(130)
         return 130, None
     return 0, summaries
 

@@ -8,7 +8,11 @@ Paths measured (every training process uses 1 torch thread; the machine's cores 
 slots):
 1. packed: the product's path, `StageRunner.run` of the study through Ray Tune: grid points split
    into trials by `study.synthetic_1d.packing` (cost model x start-up calibration), many models per
-   trial, one trial per core. Timed from `run` to its return (Ray start-up reported apart).
+   trial, one trial per core. Timed from `run` to its return (Ray start-up reported apart). Run
+   twice, once per backend of the packed trainer: `fused` (the compiled CPU kernel,
+   regcls/training/fused; its driver-side compile or cache load is inside the timed run) and
+   `torch`. The kernel's compile time is measured apart, cold (an empty cache) and cached, in
+   fresh processes; `fused_cold_compile` ratios add the cold compile to the fused run.
 2. naive: one model per Tune trial (`train_single` inside the trial), a random sample of
    configurations, per-model rate; once with Tune's defaults (reuse_actors=False, a fresh
    worker process per trial) and once with the product's Tune settings (reuse_actors=True).
@@ -42,16 +46,19 @@ Per (K, C) pack shape the ratio is the measured CPU seconds per step / the roofl
 models; for fig3-slice, packed wall seconds / (sum over its models of the roofline / cores), as
 packed runs one single-thread trial per core.
 
-Equivalence (the float64 check is the pass/fail one): one sampled model per class count is
+Equivalence (the float64 checks are the pass/fail ones): one sampled model per class count is
 trained in float64 by the packed trainer (all of them in one pack, through the study's
 `train_points`) and by `train_single`; their validation MSEs must agree to 1e-10 (relative).
-The float32 difference between the loop's models and the same models' rows of the packed run
-is reported as a number: float32 rounding differs between the two (summation order, CPU).
+Fused vs torch backend, float64, per covered variant (two models of the slice's data per
+variant, one full epoch, and all of them as one mixed pack): the max relative weight
+difference must be <= 1e-12. The float32 differences are reported as numbers: the loop's models
+against the same models' rows of each packed run, fused against torch rows (validation MSE),
+and how many of the slice's reg+cls-vs-reg pair outcomes (test MSE) flip between the two runs.
 
-bfloat16: each (K, C) pack shape is also timed with TrainSettings dtype "bfloat16" (class-head
-matmuls in bf16), interleaved with float32, min of 3; the ratio is float32 / bfloat16 seconds.
+Per (K, C) pack shape: float32 on the torch backend, float32 on the fused backend and the
+torch backend's dtype "bfloat16" (class-head matmuls in bf16), interleaved, min of 3.
 
-Usage: python benchmarks/bench_synthetic_1d.py [--quick] [--json PATH] [--naive-sample 20]
+Usage: python benchmarks/bench_synthetic_1d.py [--quick | --smoke] [--json PATH] [--naive-sample 20]
        [--equivalence-models 6]
 """
 
@@ -89,21 +96,48 @@ SLICE = {
 }
 LAMBDA = 100.0  # the paper's best lambda on clean data
 EQUAL_RTOL_FLOAT64 = 1e-10  # packed == single in float64 (relative validation MSE)
-DTYPES = ("float32", "bfloat16")  # per-shape timing: the default and the bf16 mode
+FUSED_RTOL_FLOAT64 = 1e-12  # fused == torch backend in float64 (relative weights, one epoch)
+# Per-shape timing: (dtype, backend) - the default torch path, the fused kernel, the bf16 mode.
+SHAPE_MODES = (("float32", "torch"), ("float32", "fused"), ("bfloat16", "torch"))
+# Covered variants of the fused equivalence check: (variant, classes, lambda).
+FUSED_VARIANTS = (
+    ("reg", None, None),
+    ("reg+cls", 4, 100.0),
+    ("reg+cls", 1024, 100.0),
+    ("reg+cls-balanced", 16, 100.0),
+    ("reg-scaled", None, 100.0),
+    ("reg-tuned", None, None),
+    ("cls-only", 64, None),
+)
 # (K, C) packs timed to fit the cost model of study/packing.py, for the per-shape roofline and
 # for the bfloat16 / float32 ratio.
 COST_SHAPES = ((1, 4), (16, 4), (50, 4), (16, 64), (8, 256), (25, 256), (4, 1024), (10, 1024))
+# --smoke: a tiny slice (2 functions, 1 seed, C in {4, 64}, 2 epochs) and three pack shapes.
+SMOKE_SLICE = dict(
+    SLICE, functions=[0, 1], test_seeds=[0], class_counts=[4, 64], epochs=2, total_samples=1536
+)
+SMOKE_SHAPES = ((1, 4), (4, 64), (2, 256))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 epochs instead of 80 (smoke)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny slice and 3 pack shapes: checks the script end to end in minutes",
+    )
     parser.add_argument("--naive-sample", type=int, default=20)
     parser.add_argument("--equivalence-models", type=int, default=6, help="float64 check")
     parser.add_argument("--json", default="benchmarks/results_synthetic_1d.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     overrides = dict(SLICE, epochs=8) if args.quick else SLICE
+    shapes = COST_SHAPES
+    if args.smoke:
+        overrides = dict(SMOKE_SLICE)
+        shapes = SMOKE_SHAPES
+        args.naive_sample = min(args.naive_sample, 2)
     preset = PRESETS["paper"].with_overrides(overrides)
     specs = test_specs(preset, {("clean", "imbalanced"): LAMBDA})
     models = [(s, f, seed) for s in specs for f, seed in s.replicates]
@@ -115,15 +149,18 @@ def main() -> None:
         f"load {_load()}",
         flush=True,
     )
+    compile_s = measure_compile()
+    print(f"fused kernel compile (float32, fresh process): {_short(compile_s)}", flush=True)
     ceiling_start = measure_roofline()
     print(
         f"roofline (1 thread): sgemm {ceiling_start['sgemm_gflops']:.1f} GFLOP/s, streaming add "
-        f"{ceiling_start['stream_gbs']:.1f} GB/s (measured again after the packed path)",
+        f"{ceiling_start['stream_gbs']:.1f} GB/s (measured again after the packed paths)",
         flush=True,
     )
 
-    cost = fit_cost_model(specs)
-    print(f"cost model fit (1 thread): {_short(cost)}", flush=True)
+    cost = fit_cost_model(specs, shapes)
+    print(f"cost model fit (1 thread, torch backend): {_short(cost['torch'])}", flush=True)
+    print(f"cost model fit (1 thread, fused backend): {_short(cost['fused'])}", flush=True)
 
     sample = random.Random(0).sample(models, min(args.naive_sample, len(models)))
     loop = measure_loop(sample)
@@ -135,7 +172,10 @@ def main() -> None:
 
     matmul_before = measure_matmul_gflops(threads=cores)
     matmul_procs_before = measure_matmul_processes(cores)
-    packed = measure_packed(specs)
+    packed = measure_packed([s.with_values(backend="torch") for s in specs])
+    _print_packed("packed, torch backend", packed)
+    fused = measure_packed([s.with_values(backend="fused") for s in specs])
+    _print_packed("packed, fused backend", fused)
     matmul_after = measure_matmul_gflops(threads=cores)
     matmul_procs_after = measure_matmul_processes(cores)
     ceiling_after = measure_roofline()
@@ -149,16 +189,17 @@ def main() -> None:
     }
     per_shape = per_shape_roofline(cost["shapes"], ceiling)
     matmul = max(matmul_before, matmul_after, matmul_procs_before, matmul_procs_after)
-    print(
-        f"packed (study through Ray Tune): {packed['models_per_s']:.3f} models/s, "
-        f"{packed['seconds']:.1f} s for {packed['models']} models in {packed['trials']} trials "
-        f"(+{packed['ray_start_s']:.1f} s Ray start-up)",
-        flush=True,
-    )
     equal64 = check_equal_float64(sample, args.equivalence_models)
     print(
         f"float64 packed == single on {equal64['models']} models: max rel diff val MSE "
         f"{equal64['max_rel_diff_val_mse']:.1e} ({'pass' if equal64['pass'] else 'FAIL'})",
+        flush=True,
+    )
+    fused64 = check_fused_float64(specs)
+    print(
+        "float64 fused == torch backend, max rel weight diff after one epoch: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in fused64["max_rel_weight_diff"].items())
+        + f" ({'pass' if fused64['pass'] else 'FAIL'})",
         flush=True,
     )
 
@@ -173,14 +214,29 @@ def main() -> None:
         )
         / cores
     )
-    equal32 = float32_difference(loop.pop("val_mse"), packed.pop("val_mse"))
+    loop_val = loop.pop("val_mse")
+    equal32 = float32_difference(loop_val, packed["val_mse"])
+    fused32 = {
+        "vs_loop": float32_difference(loop_val, fused["val_mse"]),
+        "vs_torch_backend": float32_difference(packed.pop("val_mse"), fused.pop("val_mse")),
+        "pair_outcomes": pair_outcome_flips(packed.pop("rows"), fused.pop("rows")),
+    }
     packed_gflops = flops / packed["seconds"] / 1e9
+    cold = fused["seconds"] + compile_s["cold_s"] - compile_s["cached_s"]
     ratios = {
         "naive": packed["models_per_s"] / naive["models_per_s"],
         "naive_reuse_actors": packed["models_per_s"] / naive_reuse["models_per_s"],
         "loop": packed["models_per_s"] / loop["models_per_s"],
         "roofline": packed["seconds"] / roofline_s,
         "roofline_training_only": packed["train_seconds"] / roofline_s,
+        "fused_naive": fused["models_per_s"] / naive["models_per_s"],
+        "fused_naive_reuse_actors": fused["models_per_s"] / naive_reuse["models_per_s"],
+        "fused_loop": fused["models_per_s"] / loop["models_per_s"],
+        "fused_roofline": fused["seconds"] / roofline_s,
+        "fused_roofline_training_only": fused["train_seconds"] / roofline_s,
+        "fused_vs_torch": packed["seconds"] / fused["seconds"],
+        "fused_roofline_cold_compile": cold / roofline_s,
+        "fused_loop_cold_compile": (len(models) / cold) / loop["models_per_s"],
     }
     result = {
         "workload": "fig3-slice",
@@ -199,12 +255,18 @@ def main() -> None:
         "threads": "1 per trial and in the loop; matmul reference: best of one process with "
         "one thread per core and one single-thread process per core (packed's setup)",
         "ratios": ratios,
-        "ratios_meaning": "naive, naive_reuse_actors, loop: packed models/s over theirs (x "
-        "faster); roofline: packed seconds / roofline seconds (1 = at the ceiling)",
+        "ratios_meaning": "naive, naive_reuse_actors, loop: packed (torch backend) models/s over "
+        "theirs (x faster); roofline: packed seconds / roofline seconds (1 = at the ceiling); "
+        "fused_*: the same for the fused backend; fused_vs_torch: torch-backend seconds / "
+        "fused seconds; *_cold_compile: with the kernel's cold compile added to the fused run",
         "equivalence_float64_max_rel": equal64["max_rel_diff_val_mse"],
         "equivalence_float64": equal64,
+        "equivalence_fused_float64_max_rel": fused64["max_rel_weight_diff"],
+        "equivalence_fused_float64": fused64,
         "float32_max_rel_diff_val_mse": equal32["max_rel_diff_val_mse"],
         "float32_difference": equal32,
+        "fused_float32_difference": fused32,
+        "fused_compile": compile_s,
         "roofline": {**ceiling, "fig3_slice_seconds": roofline_s, "per_shape": per_shape},
         "matmul_gflops": matmul,
         "matmul_gflops_threads_before_after": [matmul_before, matmul_after],
@@ -215,25 +277,65 @@ def main() -> None:
         "naive": naive,
         "naive_reuse_actors": naive_reuse,
         "packed": packed,
+        "fused": fused,
         "packed_gflops": packed_gflops,
+        "fused_gflops": flops / fused["seconds"] / 1e9,
         "packed_fraction_of_matmul": packed_gflops / matmul,
         "cost_model": {k: v for k, v in cost.items() if k != "shapes"},
     }
     Path(args.json).write_text(json.dumps(result, indent=2))
     _table(result)
     print(f"JSON: {Path(args.json).resolve()}")
+    flips = fused32["pair_outcomes"]
     print(
-        f"SUMMARY fig3-slice {len(models)} models x {preset.epochs} epochs: packed "
-        f"{packed['seconds']:.1f} s; packed/naive {ratios['naive']:.1f}x faster "
-        f"({ratios['naive_reuse_actors']:.1f}x with reused actors); packed/loop "
-        f"{ratios['loop']:.1f}x faster; packed/roofline {ratios['roofline']:.2f} "
-        f"(roofline {roofline_s:.1f} s; training part only {ratios['roofline_training_only']:.2f}"
-        f"); float64 equivalence "
-        f"{'pass' if equal64['pass'] else 'FAIL'} ({equal64['models']} models, max rel "
-        f"{equal64['max_rel_diff_val_mse']:.1e}); float32 difference "
-        f"{equal32['max_rel_diff_val_mse']:.1e} (max rel val MSE, {equal32['models']} models); "
-        f"load {_load()}"
+        f"SUMMARY fig3-slice {len(models)} models x {preset.epochs} epochs: fused "
+        f"{fused['seconds']:.1f} s, torch {packed['seconds']:.1f} s (fused "
+        f"{ratios['fused_vs_torch']:.2f}x faster); fused/roofline {ratios['fused_roofline']:.2f} "
+        f"(training part {ratios['fused_roofline_training_only']:.2f}; torch "
+        f"{ratios['roofline']:.2f} / {ratios['roofline_training_only']:.2f}; roofline "
+        f"{roofline_s:.1f} s); fused/loop {ratios['fused_loop']:.1f}x (torch "
+        f"{ratios['loop']:.1f}x); fused/naive {ratios['fused_naive']:.1f}x, reused actors "
+        f"{ratios['fused_naive_reuse_actors']:.1f}x (torch {ratios['naive']:.1f}x / "
+        f"{ratios['naive_reuse_actors']:.1f}x); kernel compile cold {compile_s['cold_s']:.1f} s, "
+        f"cached {compile_s['cached_s']:.1f} s (fused/roofline with the cold compile "
+        f"{ratios['fused_roofline_cold_compile']:.2f}); float64 fused == torch "
+        f"{'pass' if fused64['pass'] else 'FAIL'} (max rel weight {fused64['max']:.1e}), packed "
+        f"== single {'pass' if equal64['pass'] else 'FAIL'} ({equal64['max_rel_diff_val_mse']:.1e}"
+        f"); float32 fused vs torch max rel val MSE "
+        f"{fused32['vs_torch_backend']['max_rel_diff_val_mse']:.1e}, pair outcomes flipped "
+        f"{flips['flipped']} of {flips['pairs']}; load {_load()}"
     )
+
+
+def _print_packed(name: str, packed: dict) -> None:
+    print(
+        f"{name} (study through Ray Tune): {packed['models_per_s']:.3f} models/s, "
+        f"{packed['seconds']:.1f} s for {packed['models']} models in {packed['trials']} trials "
+        f"(+{packed['ray_start_s']:.1f} s Ray start-up); backends {packed['backends']}",
+        flush=True,
+    )
+
+
+def measure_compile() -> dict:
+    """Seconds of the fused kernel's first use in a fresh process (float32 `warm_up`): cold
+    (an empty numba cache: compilation) and cached (the same cache again: a load), as a new
+    process of a study (driver or Ray worker) pays them; plus the process's import time."""
+    code = (
+        "import time; t = time.perf_counter(); "
+        "from regcls.training.fused import warm_up; import torch; "
+        "imported = time.perf_counter() - t; s = warm_up(['float32']); "
+        "print(imported, s['float32'] if isinstance(s, dict) else -1)"
+    )
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
+        for name in ("cold_s", "cached_s"):
+            result = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            )
+            imported, seconds = (float(v) for v in result.stdout.split()[-2:])
+            out[name], out[f"import_{name}"] = seconds, imported
+    return out
 
 
 def measure_roofline(stream_mib: int = 64, seconds: float = 1.5) -> dict:
@@ -327,38 +429,43 @@ def measure_matmul_processes(processes: int) -> float:
         return float(sum(pool.map(measure_matmul_gflops, [1] * processes)))
 
 
-def fit_cost_model(specs) -> dict:
-    """Time packs of the shapes in COST_SHAPES (1 thread, CPU time, float32 and bfloat16
+def fit_cost_model(specs, shapes_timed=COST_SHAPES) -> dict:
+    """Time packs of the shapes in COST_SHAPES (1 thread, CPU time, every `SHAPE_MODES` entry
     interleaved, min of 3) and fit study/packing.py's
-    pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares (float32);
-    per shape also the float32 / bfloat16 time ratio (the roofline ratio: `per_shape_roofline`)."""
+    pack_step(K, C) = step_s + K * (model_step_s + class_step_s * C) by least squares for the
+    float32 torch and fused backends; per shape the times and ratios (the roofline ratio:
+    `per_shape_roofline`)."""
     from regcls.training.packed import train_packed
     from regcls.training.tasks import ModelTask, TrainSettings
 
     n, batch = 10_000, 256
     x = torch.linspace(-1, 1, n).unsqueeze(1)
     y = torch.sin(5 * x[:, 0])
-    rows, times, shapes = [], [], {}
-    for k, c in COST_SHAPES:
+    rows, times, shapes = [], {"torch": [], "fused": []}, {}
+    for k, c in shapes_timed:
         labels = torch.arange(n) % c
         tasks = [ModelTask(x, y, i, 1e-3, 100.0, labels, c) for i in range(k)]
         best = {}
-        for dtype in DTYPES * 3:
-            train_packed(tasks, TrainSettings(epochs=1, dtype=dtype))  # warm-up
+        for mode in SHAPE_MODES * 3:
+            dtype, backend = mode
+            train_packed(tasks, TrainSettings(epochs=1, dtype=dtype, backend=backend))  # warm-up
             started = time.process_time()
-            train_packed(tasks, TrainSettings(epochs=2, dtype=dtype))
+            train_packed(tasks, TrainSettings(epochs=2, dtype=dtype, backend=backend))
             step = (time.process_time() - started) / (2 * (n // batch))
-            best[dtype] = min(best.get(dtype, math.inf), step)
-        times.append(best["float32"])
+            best[mode] = min(best.get(mode, math.inf), step)
+        torch32, fused32, bf16 = (best[mode] for mode in SHAPE_MODES)
+        times["torch"].append(torch32)
+        times["fused"].append(fused32)
         rows.append([1.0, k, k * c])
         shapes[f"K={k},C={c}"] = {
             "models": k,
             "classes": c,
-            "float32_ms_per_step": 1e3 * best["float32"],
-            "bfloat16_ms_per_step": 1e3 * best["bfloat16"],
-            "float32_over_bfloat16": best["float32"] / best["bfloat16"],
+            "float32_ms_per_step": 1e3 * torch32,
+            "fused_ms_per_step": 1e3 * fused32,
+            "bfloat16_ms_per_step": 1e3 * bf16,
+            "float32_over_bfloat16": torch32 / bf16,
+            "torch_over_fused": torch32 / fused32,
         }
-    coef, *_ = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)
     # Zero epochs: data generation, binning and evaluation only, of the narrowest and widest.
     overhead = {}
     for spec in (min(specs, key=_classes), max(specs, key=_classes)):
@@ -367,18 +474,25 @@ def fit_cost_model(specs) -> dict:
         train_point(point)
         overhead[_classes(spec)] = (time.process_time() - started) / 5
     (c0, t0), (c1, t1) = sorted(overhead.items())
-    return {
-        "step_s": float(coef[0]),
-        "model_step_s": float(coef[1]),
-        "class_step_s": float(coef[2]),
+    per_model = {
         "model_s": t0 - c0 * (t1 - t0) / (c1 - c0),
         "model_class_s": (t1 - t0) / (c1 - c0),
-        "shapes": shapes,
     }
+    out: dict = {"shapes": shapes}
+    for backend, measured in times.items():
+        coef, *_ = np.linalg.lstsq(np.array(rows), np.array(measured), rcond=None)
+        out[backend] = {
+            "step_s": float(coef[0]),
+            "model_step_s": float(coef[1]),
+            "class_step_s": float(coef[2]),
+            **per_model,
+        }
+    return out
 
 
 def per_shape_roofline(shapes: dict, ceiling: dict) -> dict:
-    """Each timed pack shape with its roofline ms per step, float32 / roofline and bound."""
+    """Each timed pack shape with its roofline ms per step, float32 (and fused, when timed) /
+    roofline and bound."""
     out = {}
     for name, shape in shapes.items():
         k, c = shape["models"], shape["classes"]
@@ -389,6 +503,8 @@ def per_shape_roofline(shapes: dict, ceiling: dict) -> dict:
             "float32_over_roofline": shape["float32_ms_per_step"] / (1e3 * roof),
             "bound": "memory" if _memory_bound(c, ceiling) else "compute",
         }
+        if "fused_ms_per_step" in shape:
+            out[name]["fused_over_roofline"] = shape["fused_ms_per_step"] / (1e3 * roof)
     return out
 
 
@@ -397,8 +513,8 @@ def _memory_bound(classes: int, ceiling: dict) -> bool:
     return moved / ceiling["stream_gbs"] > flops / ceiling["sgemm_gflops"]
 
 
-def _short(cost: dict) -> str:
-    return ", ".join(f"{k} {v:.3g}" for k, v in cost.items() if k != "shapes")
+def _short(values: dict) -> str:
+    return ", ".join(f"{k} {v:.3g}" for k, v in values.items() if k != "shapes")
 
 
 def _classes(spec) -> int:
@@ -431,8 +547,12 @@ def measure_naive(sample, reuse_actors: bool) -> dict:
     import ray
     from ray import tune
 
-    ray.init(
-        num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR"
+    ray.init(  # a Ray of its own, even when another cluster runs on this machine
+        address="local",
+        num_cpus=os.cpu_count(),
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="ERROR",
     )
     configs = [s.with_values(replicates=((f, seed),)).to_config() for s, f, seed in sample]
     started = time.perf_counter()
@@ -505,9 +625,13 @@ def measure_packed(specs) -> dict:
         / os.cpu_count(),
         "device": resources.device,
         "threads_per_trial": resources.threads,
+        "backends": sorted({r["backend"] for r in rows}),
         "val_mse": {
             model_id(r["num_classes"], r["function_id"], r["seed"]): r["val_mse"] for r in rows
         },
+        "rows": [
+            {k: r[k] for k in ("num_classes", "function_id", "seed", "test_mse")} for r in rows
+        ],
     }
 
 
@@ -518,10 +642,88 @@ def float32_difference(loop: dict, packed: dict) -> dict:
     return {"models": len(diffs), "max_rel_diff_val_mse": max(diffs.values())}
 
 
+def pair_outcome_flips(rows_a: list[dict], rows_b: list[dict]) -> dict:
+    """How many reg+cls-vs-reg pair outcomes (test MSE below the paired reg's, same function
+    and seed) differ between two runs of the same slice."""
+
+    def outcomes(rows: list[dict]) -> dict:
+        reg = {(r["function_id"], r["seed"]): r["test_mse"] for r in rows if not r["num_classes"]}
+        return {
+            (r["num_classes"], r["function_id"], r["seed"]): r["test_mse"]
+            < reg[(r["function_id"], r["seed"])]
+            for r in rows
+            if r["num_classes"] and r["test_mse"] is not None
+        }
+
+    a, b = outcomes(rows_a), outcomes(rows_b)
+    shared = sorted(set(a) & set(b))
+    flipped = [key for key in shared if a[key] != b[key]]
+    return {
+        "pairs": len(shared),
+        "flipped": len(flipped),
+        "flipped_pairs": [list(key) for key in flipped],
+        "reg_cls_wins_a_b": [sum(a[k] for k in shared), sum(b[k] for k in shared)],
+    }
+
+
+def check_fused_float64(specs) -> dict:
+    """Fused vs torch backend in float64 after one epoch, per `FUSED_VARIANTS` entry (two models
+    of the slice's first two functions) and for all of them as one mixed pack: the max relative
+    weight difference, which must stay <= FUSED_RTOL_FLOAT64."""
+    from dataclasses import replace
+
+    from regcls.training.packed import train_packed
+
+    spec0 = next(s for s in specs if s.variant == "reg")
+    groups = {}
+    for variant, classes, lam in FUSED_VARIANTS:
+        spec = spec0.with_values(
+            variant=variant, num_classes=classes, lam=lam, dtype="float64", epochs=1
+        )
+        if variant == "reg-tuned":
+            spec = spec.with_values(weight_decay=1e-2)
+        name = variant if classes is None else f"{variant} C={classes}"
+        groups[name] = [_variant_task(spec, f, seed) for f, seed in spec.replicates[:2]]
+    groups["mixed pack"] = [t for tasks in groups.values() for t in tasks]
+    settings = replace(settings_of(spec0), dtype="float64", epochs=1)
+    diffs = {}
+    for name, tasks in groups.items():
+        ref = train_packed(tasks, settings)
+        got = train_packed(tasks, replace(settings, backend="fused"))
+        assert got.backend == "fused", name
+        diffs[name] = max(
+            float((a[k] - b[k]).abs().max() / b[k].abs().max().clamp_min(1e-300))
+            for a, b in zip(got.params, ref.params, strict=True)
+            for k in b
+        )
+    worst = max(diffs.values())
+    return {
+        "max_rel_weight_diff": diffs,
+        "max": worst,
+        "rtol": FUSED_RTOL_FLOAT64,
+        "epochs": 1,
+        "pass": worst <= FUSED_RTOL_FLOAT64,
+    }
+
+
+def _variant_task(spec, function_id: int, seed: int):
+    """A model of any variant, built as the study's trial builds it (`point._task`)."""
+    from regcls.data.synthetic import make_dataset
+    from study.class_tasks import class_binning
+    from study.synthetic_1d.point import _task
+
+    data = make_dataset(data_config(spec, function_id, seed))
+    dtype = getattr(torch, spec.dtype)
+    x = torch.as_tensor(data.x_train, dtype=dtype).unsqueeze(1)
+    y = torch.as_tensor(data.y_train, dtype=dtype)
+    return _task(spec, data, (x, y), class_binning(spec, data.y_train), seed)
+
+
 def check_equal_float64(sample, count: int) -> dict:
     """One sampled model per class count (up to `count`), trained in float64 as one packed pack
     of mixed class counts (the study's `train_points`) and one by one by `train_single`; their
-    validation MSEs must agree to EQUAL_RTOL_FLOAT64."""
+    validation MSEs must agree to EQUAL_RTOL_FLOAT64. The pack trains on the specs' backend
+    (the study's default, fused); `check_fused_float64` compares the two backends."""
     chosen: dict[int, tuple] = {}
     for spec, f, seed in sample:
         chosen.setdefault(_classes(spec), (spec, f, seed))
@@ -540,6 +742,7 @@ def check_equal_float64(sample, count: int) -> dict:
     diffs = {k: abs(packed[k] - v) / abs(v) for k, v in single["val_mse"].items()}
     worst = max(diffs.values())
     return {
+        "backend": points[0].backend,  # the study's default: fused where it runs
         "models": len(diffs),
         "class_counts": sorted(chosen)[:count],
         "max_rel_diff_val_mse": worst,
@@ -604,23 +807,25 @@ def _load() -> str:
 
 
 def _table(r: dict) -> None:
-    p, n, nr, lp = r["packed"], r["naive"], r["naive_reuse_actors"], r["loop"]
-    print("| path | models | seconds | models/s | packed is x faster |")
-    print("| --- | --- | --- | --- | --- |")
-    print(
-        f"| packed (Tune, {p['trials']} trials) | {p['models']} | {p['seconds']:.1f} | "
-        f"{p['models_per_s']:.3f} | 1.0 |"
-    )
-    for name, v in (("naive (Tune defaults)", n), ("naive (reuse_actors)", nr), ("loop", lp)):
-        ratio = p["models_per_s"] / v["models_per_s"]
+    p, f, n, nr, lp = r["packed"], r["fused"], r["naive"], r["naive_reuse_actors"], r["loop"]
+    print("| path | models | seconds | models/s | fused is x faster | torch backend is x faster |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, v in (
+        (f"packed, fused backend (Tune, {f['trials']} trials)", f),
+        (f"packed, torch backend (Tune, {p['trials']} trials)", p),
+        ("naive (Tune defaults)", n),
+        ("naive (reuse_actors)", nr),
+        ("loop", lp),
+    ):
         print(
             f"| {name} | {v['models']} | {v['seconds']:.1f} | {v['models_per_s']:.3f} | "
-            f"{ratio:.1f} |"
+            f"{f['models_per_s'] / v['models_per_s']:.1f} | "
+            f"{p['models_per_s'] / v['models_per_s']:.1f} |"
         )
     print(
-        f"packed: {r['packed_gflops']:.1f} GFLOP/s of {r['flops_total'] / 1e12:.2f} TFLOP = "
-        f"{100 * r['packed_fraction_of_matmul']:.0f}% of measured float32 matmul "
-        f"{r['matmul_gflops']:.1f} GFLOP/s (best of: {r['machine']['cpus']} threads "
+        f"packed (torch): {r['packed_gflops']:.1f} GFLOP/s, fused {r['fused_gflops']:.1f} GFLOP/s "
+        f"of {r['flops_total'] / 1e12:.2f} TFLOP; measured float32 matmul {r['matmul_gflops']:.1f}"
+        f" GFLOP/s (best of: {r['machine']['cpus']} threads "
         f"{max(r['matmul_gflops_threads_before_after']):.1f}, {r['machine']['cpus']} "
         f"single-thread processes {max(r['matmul_gflops_processes_before_after']):.1f}; "
         f"1 thread alone {r['matmul_gflops_1_thread']:.1f})"
@@ -631,16 +836,18 @@ def _table(r: dict) -> None:
         f"{roof['stream_gbs']:.1f} GB/s; fig3-slice roofline {roof['fig3_slice_seconds']:.1f} s"
     )
     print(
-        "| K | C | bound | float32 ms/step | roofline ms/step | float32 / roofline | bf16 ms/step "
-        "| float32 / bf16 |"
+        "| K | C | bound | roofline ms/step | torch ms/step | / roofline | fused ms/step "
+        "| / roofline | torch / fused | bf16 ms/step | float32 / bf16 |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for shape, v in roof["per_shape"].items():
         k, c = (part.split("=")[1] for part in shape.split(","))
         print(
-            f"| {k} | {c} | {v['bound']} | {v['float32_ms_per_step']:.3f} | "
-            f"{v['roofline_ms_per_step']:.4f} | {v['float32_over_roofline']:.1f} | "
-            f"{v['bfloat16_ms_per_step']:.3f} | {v['float32_over_bfloat16']:.2f} |"
+            f"| {k} | {c} | {v['bound']} | {v['roofline_ms_per_step']:.4f} | "
+            f"{v['float32_ms_per_step']:.3f} | {v['float32_over_roofline']:.1f} | "
+            f"{v['fused_ms_per_step']:.3f} | {v['fused_over_roofline']:.1f} | "
+            f"{v['torch_over_fused']:.2f} | {v['bfloat16_ms_per_step']:.3f} | "
+            f"{v['float32_over_bfloat16']:.2f} |"
         )
 
 

@@ -154,6 +154,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
         "bf16, float32 weights and loss)",
         _NONE,
     ),
+    "backend": (
+        "1D rows: the packed trainer's backend that trained the model: fused (the compiled CPU "
+        "kernel, regcls/training/fused) or torch; a pack the kernel does not cover, a GPU or a "
+        "machine where the kernel does not load trains on torch",
+        _NONE,
+    ),
     "hidden": ("MLP hidden widths, comma separated", "units per layer"),
     "lambda_source": ("where lambda came from: grid, validation, optuna or given", _NONE),
     "equalize_rounding": (

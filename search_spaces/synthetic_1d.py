@@ -85,6 +85,10 @@ class Synthetic1DPreset:
     optimizer: str = "adam"
     momentum: float = 0.9
     dtype: str = "float32"
+    # The packed trainer's backend: "fused" (the compiled CPU kernel, regcls.training.fused; the
+    # faster on CPU, benchmarks/NOTES.md round 5; packs it does not cover, a GPU or a machine
+    # where it does not load run on "torch") or "torch". Rows record the backend that ran.
+    backend: str = "fused"
     hidden: tuple[int, ...] = (6, 16)
     shot_bins: int = 100
     # Eq. 12 as printed ("floor") or as in the authors' code ("ceil"): see regcls.data.binning.
@@ -195,6 +199,8 @@ class Synthetic1DPreset:
             raise ValueError(
                 f"dtype: accepted values are float32, float64, bfloat16; got {self.dtype!r}"
             )
+        if self.backend not in ("torch", "fused"):
+            raise ValueError(f"backend: accepted values are torch, fused; got {self.backend!r}")
 
     def with_overrides(self, overrides: dict[str, object]) -> Synthetic1DPreset:
         """A copy with some fields replaced; unknown fields are an error naming the valid ones."""

@@ -2,16 +2,19 @@
 
 SIGTERM stops a study like Ctrl-C from the moment Ray is asked for, not only once it is up. A
 cluster address that does not answer is reported in one line (`ClusterUnreachable`) instead of
-Ray retrying it for minutes.
+Ray retrying it for minutes. A join given up that way keeps running in Ray's C++ client; the CLI
+then ends the process with `exit_now_if_join_running` instead of a normal exit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +30,9 @@ PROBE_TIMEOUT_S = 3.0
 # Joining a cluster whose GCS accepts the connection but does not complete the join gives up
 # after this long (a healthy cluster takes a few seconds, a busy one more).
 CONNECT_TIMEOUT_S = 60.0
+_JOIN_THREAD = "regcls-ray-join"
+# The longest the main thread sleeps in one piece while it waits for a join (see _join_cluster).
+_SIGNAL_CHECK_S = 0.1
 
 
 class ClusterUnreachable(ValueError):
@@ -75,6 +81,26 @@ def ray_session(
             signal.signal(signal.SIGTERM, previous)
 
 
+def exit_now_if_join_running(code: int) -> None:
+    """End the process at once with exit status `code` if a join that was given up (SIGTERM,
+    Ctrl-C, `CONNECT_TIMEOUT_S`) is still running; otherwise return.
+
+    Nothing can stop that join: it waits inside Ray's C++ GCS client. A normal exit then races
+    it: first the interpreter's teardown (mostly garbage collection with torch and Ray loaded:
+    1 s on a quiet machine, up to 18 s measured on a busy one), then C++ static destructors
+    that Ray's connecting threads still use (a segfault in boost::asio in about one exit in
+    five). Ray never came up in this process, so there is nothing to shut down; stdout and
+    stderr are flushed first. Call it only where the process may end: the CLI after its
+    one-line report.
+    """
+    if not any(t.name == _JOIN_THREAD and t.is_alive() for t in threading.enumerate()):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(code)
+
+
 def _token_hint() -> str:
     """Where the dashboard's login token is, when Ray runs with token authentication (Ray
     2.60's default for a local cluster: the page asks for the token before it shows anything)."""
@@ -104,10 +130,14 @@ def _start_local(kwargs: dict) -> object:
 def _join_cluster(address: str, kwargs: dict) -> object:
     """ray.init(address) in a helper thread, so that SIGTERM and Ctrl-C act at once.
 
-    ray.init blocks in C++ for about 30 s at a time while it retries a GCS that does not
-    answer, and Python runs signal handlers only between bytecodes of the main thread; here the
-    main thread waits on an Event, which a signal interrupts. (Ray installs its own SIGTERM
-    handler only when ray.init runs in the main thread.)
+    ray.init blocks in C++ for seconds at a time while it retries a GCS that does not answer,
+    and Python runs signal handlers only between bytecodes of the main thread. Here the main
+    thread waits for the join in short slices: the kernel may hand SIGTERM to any thread of the
+    process (one of the gRPC threads the join starts, say), which only flags it for the main
+    thread, and a main thread asleep in one long wait would act on the flag only when that wait
+    ends (a full `CONNECT_TIMEOUT_S` later). (Ray installs its own SIGTERM handler only when
+    ray.init runs in the main thread.) When the wait ends early, the thread is left running:
+    see `exit_now_if_join_running`.
     """
     dialled = _dialled_address(address)
     if dialled is not None:
@@ -124,12 +154,14 @@ def _join_cluster(address: str, kwargs: dict) -> object:
             done.set()
 
     with _native_stderr_silenced():
-        threading.Thread(target=connect, name="regcls-ray-join", daemon=True).start()
-        if not done.wait(CONNECT_TIMEOUT_S):
-            raise ClusterUnreachable(
-                f"--address {address}: the Ray cluster did not complete the join within "
-                f"{CONNECT_TIMEOUT_S:g} s; check that host:port is the head node's GCS port"
-            )
+        threading.Thread(target=connect, name=_JOIN_THREAD, daemon=True).start()
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while not done.wait(_SIGNAL_CHECK_S):
+            if time.monotonic() >= deadline:
+                raise ClusterUnreachable(
+                    f"--address {address}: the Ray cluster did not complete the join within "
+                    f"{CONNECT_TIMEOUT_S:g} s; check that host:port is the head node's GCS port"
+                )
     if "error" in outcome:
         error = outcome["error"]
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -177,10 +209,10 @@ def _native_stderr_silenced() -> Iterator[None]:
     except (OSError, ValueError, AttributeError):
         yield
         return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    try:
+    try:  # from here a KeyboardInterrupt (SIGTERM) at any bytecode still gives stderr back
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
         yield
     except BaseException:
         # Given up (timeout, SIGTERM, Ctrl-C): the join thread still retries in C++ and would

@@ -39,10 +39,14 @@ def _tiny_slice(bench):
 
 def test_packed_path_trains_every_model_through_the_study_runner(bench, ray_local):
     specs = _tiny_slice(bench)
-    packed = bench.measure_packed(specs)
-    assert packed["models"] == 6  # reg, C=4, C=64 on two functions
+    packed = bench.measure_packed([s.with_values(backend="torch") for s in specs])
+    fused = bench.measure_packed(specs)  # the study's default backend
+    assert packed["models"] == fused["models"] == 6  # reg, C=4, C=64 on two functions
     assert packed["trials"] >= 1
     assert len(packed["val_mse"]) == 6
+    assert (packed["backends"], fused["backends"]) == (["torch"], ["fused"])
+    flips = bench.pair_outcome_flips(packed["rows"], fused["rows"])
+    assert flips["pairs"] == 4 and 0 <= flips["flipped"] <= 4
     loop = bench.measure_loop([(s, f, seed) for s in specs for f, seed in s.replicates])
     difference = bench.float32_difference(loop["val_mse"], packed["val_mse"])
     assert difference["models"] == 6
@@ -56,6 +60,25 @@ def test_float64_check_compares_one_model_per_class_count(bench):
     equal = bench.check_equal_float64(sample, count=3)
     assert equal["class_counts"] == [0, 4, 64]
     assert equal["pass"], equal
+
+
+def test_fused_float64_check_covers_every_variant(bench):
+    equal = bench.check_fused_float64(_tiny_slice(bench))
+    names = [n.split(" C=")[0] for n in equal["max_rel_weight_diff"]]
+    assert sorted(set(names)) == sorted({v for v, _, _ in bench.FUSED_VARIANTS} | {"mixed pack"})
+    assert equal["pass"], equal
+
+
+def test_pair_outcome_flips_counts_changed_sides(bench):
+    def rows(reg, cls):
+        return [
+            {"num_classes": None, "function_id": 0, "seed": 0, "test_mse": reg},
+            {"num_classes": 4, "function_id": 0, "seed": 0, "test_mse": cls[0]},
+            {"num_classes": 64, "function_id": 0, "seed": 0, "test_mse": cls[1]},
+        ]
+
+    flips = bench.pair_outcome_flips(rows(1.0, (0.9, 1.1)), rows(1.0, (1.2, 1.05)))
+    assert (flips["pairs"], flips["flipped"], flips["flipped_pairs"]) == (2, 1, [[4, 0, 0]])
 
 
 def test_per_shape_roofline_divides_by_the_ceiling_of_each_shape(bench):
@@ -73,3 +96,31 @@ def test_per_shape_roofline_divides_by_the_ceiling_of_each_shape(bench):
             shape["float32_ms_per_step"] / (1e3 * seconds)
         )
     assert (out["K=2,C=4"]["bound"], out["K=3,C=1024"]["bound"]) == ("memory", "compute")
+
+
+def test_gpu_check_stops_at_once_without_a_cuda_gpu():
+    """This machine has no CUDA GPU: the one-command GPU check says so in one line and exits 2
+    before measuring anything."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present: run benchmarks/gpu_check.sh itself")
+    script = _PATH.parent / "gpu_check.sh"
+    result = subprocess.run(
+        ["bash", str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "gpu_check: no CUDA GPU on this machine (torch.cuda.is_available() is False); "
+        "nothing measured"
+    ]

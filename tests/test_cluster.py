@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a study on a three-node Ray cluster, in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -558,6 +558,7 @@ def test_report_of_dir_rows_only_holds_every_section(report):
     assert page.index("<h2>What helps: CE or scale?</h2>") < page.index("<h2>IMDB-WIKI-DIR (")
 
 
+@pytest.mark.slow
 def test_report_dir_figures_render_in_headless_chromium(report, render_in_chromium):
     dom = render_in_chromium(report)
     figures = dom.split('id="figure-')[1:]
@@ -593,6 +594,7 @@ _MEASURE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
+@pytest.mark.slow
 def test_dir_report_has_no_horizontal_scroll_at_1400_px(report, render_in_chromium, tmp_path):
     page = tmp_path / "measured.html"
     page.write_text(report.read_text("utf-8").replace("</body>", _MEASURE + "</body>"), "utf-8")

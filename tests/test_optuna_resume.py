@@ -18,6 +18,8 @@ from optuna.trial import TrialState
 
 from results import read_rows
 
+pytestmark = pytest.mark.slow  # studies in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = {
     "functions": [0],

@@ -295,6 +295,7 @@ def test_report_rejects_bad_extra_sections(rows, tmp_path):
     assert not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_report_figures_render_in_headless_chromium(report, render_in_chromium):
     dom = render_in_chromium(report)
     figures = dom.split('id="figure-')[1:]
@@ -325,6 +326,7 @@ _MEASURE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
+@pytest.mark.slow
 def test_report_has_no_horizontal_scroll_at_1400_px(report, render_in_chromium, tmp_path):
     page = tmp_path / "measured.html"
     page.write_text(report.read_text("utf-8").replace("</body>", _MEASURE + "</body>"), "utf-8")
@@ -338,6 +340,7 @@ def test_report_has_no_horizontal_scroll_at_1400_px(report, render_in_chromium, 
     assert "<div class='wide'><table class='rows' id='table1'>" not in report.read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_table1_of_three_scenarios_fits_1400_px(rows, render_in_chromium, tmp_path):
     # The quick preset's Table 1 (clean, noisy and ood: 13 columns) once overflowed by 217 px.
     ood = rows.filter(pl.col("scenario") == "clean").with_columns(

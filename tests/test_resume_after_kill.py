@@ -10,7 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from results import read_rows
+
+pytestmark = pytest.mark.slow  # studies in subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = {

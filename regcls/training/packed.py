@@ -58,7 +58,16 @@ def train_packed(
     `on_epoch(epoch, state)` runs after every epoch (0-based) with a view of the current state;
     returning True stops training. A model whose loss becomes NaN/inf is marked diverged and frozen
     at its last parameters; the others are unaffected.
+
+    `settings.backend == "fused"` runs the pack on the compiled CPU kernel when it covers the pack
+    and loads (`regcls.training.fused.fused_reason`), else here; `backend` of the result says
+    which ran.
     """
+    if settings.backend == "fused":
+        from regcls.training.fused import fused_reason, train_fused
+
+        if fused_reason(tasks, settings) is None:
+            return train_fused(tasks, settings, on_epoch)
     pack = _Pack(tasks, settings)
     with torch.no_grad():
         for epoch in range(settings.epochs):
@@ -234,23 +243,38 @@ class _Pack:
         if self.fds is not None:  # FDS statistics from this epoch's features of all samples
             self.fds.end_epoch(epoch, self._all_features(), self.alive)
 
-    def _epoch_batches(self) -> list[torch.Tensor | None]:
-        """This epoch's minibatches of every model, gathered once: x `[steps, K, in, B]`, the
-        others `[steps, K, B]`, so every step reads contiguous slices."""
+    def _epoch_draws(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """This epoch's minibatch order `[K, steps * B]` (sample ids; past a model's own samples,
+        padding) and, when a model has keep probabilities, the keep draws (Eq. 16) in that order
+        (`[K, steps * B]`, 1 for models without), both on the CPU, from every model's own
+        generators: one call per model and epoch keeps the streams of train_single."""
         k, b, s = len(self.counts), self.settings.batch_size, self.max_steps
         width = s * b
-        # Per-model generator calls (one per model and epoch) keep the streams of train_single.
         gens = zip(self.counts, self.perm_gen, strict=True)
         perms = [torch.randperm(n, generator=g) for n, g in gens]
         order = torch.zeros(k, max(width, max(self.counts)), dtype=torch.int64)
         for row, perm in enumerate(perms):
             order[row, : perm.shape[0]] = perm
-        order_cpu = order[:, :width]
+        order = order[:, :width]
+        keep_rows = None
+        if self.has_keep:
+            keep_rows = torch.ones(k, width, dtype=self.dtype)
+            for row, (keep, gen) in enumerate(zip(self.keep, self.keep_gen, strict=True)):
+                if keep is not None:
+                    keep_rows[row] = draw_kept(keep, gen).to(self.dtype)[order[row]]
+        return order, keep_rows
+
+    def _epoch_batches(self) -> list[torch.Tensor | None]:
+        """This epoch's minibatches of every model, gathered once: x `[steps, K, in, B]`, the
+        others `[steps, K, B]`, so every step reads contiguous slices."""
+        k, b, s = len(self.counts), self.settings.batch_size, self.max_steps
+        width = s * b
+        order_cpu, keep_rows = self._epoch_draws()
         order = order_cpu.to(self.device)
         self.epoch_order = order
-        used = [min(n, steps * b) for n, steps in zip(self.counts, self.steps, strict=True)]
         position = torch.arange(width, device=self.device)
-        valid = position < torch.tensor(used, device=self.device).unsqueeze(1)  # [K, width]
+        used = torch.tensor(self.used_samples(), device=self.device)
+        valid = position < used.unsqueeze(1)  # [K, width]
 
         def by_step(values: torch.Tensor) -> torch.Tensor:  # [K, width] -> [steps, K, B]
             return values.view(k, s, b).transpose(0, 1).contiguous()
@@ -267,16 +291,17 @@ class _Pack:
         # The soft head reads sample ids and gathers its target rows at each step.
         labels = by_step(order) if self.soft else by_step(_take(self.l_data, self.l_ids, order))
         kept = valid.to(self.dtype)
-        if self.has_keep:
-            keep_rows = torch.ones(k, width, dtype=self.dtype)
-            for row, (keep, gen) in enumerate(zip(self.keep, self.keep_gen, strict=True)):
-                if keep is not None:
-                    keep_rows[row] = draw_kept(keep, gen).to(self.dtype)[order_cpu[row]]
+        if keep_rows is not None:
             kept = kept * keep_rows.to(self.device)
         w_ce = self.head.batch_weights(by_step(kept))
         if self.has_ce_weight:  # each sample's CE (every level's) times its weight
             w_ce = w_ce * by_step(_take(self.cw_data, self.cw_ids, order))
         return [x, y, w_mse, labels, w_ce]
+
+    def used_samples(self) -> list[int]:
+        """Samples each model trains on per epoch (all, or its full batches with drop_last)."""
+        b = self.settings.batch_size
+        return [min(n, steps * b) for n, steps in zip(self.counts, self.steps, strict=True)]
 
     # --- one step -----------------------------------------------------------------------------
 

@@ -23,6 +23,10 @@ from regcls.objectives.prediction import RULES
 from regcls.training.optimizers import OPTIMIZERS
 
 EPS = 1e-8  # default TrainSettings.adam_eps (torch.optim.Adam's)
+# Backends of the packed trainer: "torch" (regcls.training.packed) or "fused" (regcls.training.
+# fused, the compiled CPU step loop; packs it does not cover, or a machine where it does not load,
+# run on "torch").
+BACKENDS = ("torch", "fused")
 # Seed offsets of a model's minibatch-order and keep-draw generators (from `seed`; the init uses
 # `init_seed`, default `seed`).
 PERM_SEED_OFFSET = 1_000_003
@@ -46,6 +50,7 @@ class TrainSettings:
     # SGD's momentum (sgd only): 0.9, the usual heavy-ball value (Sutskever et al. 2013; torch's
     # ImageNet reference recipes).
     momentum: float = 0.9
+    backend: str = "torch"  # a BACKENDS entry; `TrainedModels.backend` records the one that ran
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -61,6 +66,8 @@ class TrainSettings:
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum: must be in [0, 1), got {self.momentum}")
         torch_dtype(self.dtype)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"hidden: must be a non-empty tuple of widths >= 1, got {self.hidden}")
 
@@ -153,6 +160,7 @@ class TrainedModels:
     class_levels: Sequence[torch.Tensor | None] | None = None  # hierarchical heads (or None)
     # Per model: FDS statistics (running_mean/var, smoothed_mean/var [bins, D]) or None.
     fds_stats: Sequence[dict[str, torch.Tensor] | None] | None = None
+    backend: str = "torch"  # the packed trainer's backend that trained them (a BACKENDS entry)
 
     def predict(self, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """Prediction `[N]` of model `index`, else `[K, N]`, by each model's own rule (the

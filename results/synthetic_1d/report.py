@@ -47,6 +47,7 @@ _VERSION_COLUMNS = (
     "git_commit",
     "device",
     "dtype",
+    "backend",
     "hostname",
 )
 

@@ -98,6 +98,7 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("momentum", _F),  # SGD's momentum; null for adam and adamw
         ("tuned_hyperparameter", _S),  # reg-tuned: what its sweep tuned; null otherwise
         ("dtype", _S),
+        ("backend", _S),
         ("hidden", _S),
         ("lambda_source", _S),
         ("equalize_rounding", _S),

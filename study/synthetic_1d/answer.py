@@ -165,7 +165,10 @@ def answer_dry_run(options: StudyOptions) -> str:
     cpus = options.num_cpus or os.cpu_count() or 1
     slots = max(1, cpus // options.cpus_per_trial)
     stages = planned_stages(preset)
-    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
+    from regcls.training.fused import resolve_backend  # compiles or loads the kernel: not at import
+
+    backend, backend_note = resolve_backend(preset.slice.backend, "cpu", preset.slice.dtype)
+    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs], backend)
     packs = {stage: split_costly(specs) for stage, specs in stages.items()}
     plans = [stage_plan(stage, packs[stage], slots, cost) for stage in stages if packs[stage]]
     # lr_pilot and lambda_search run one after the other; test and noise as one Tune run.
@@ -185,6 +188,7 @@ def answer_dry_run(options: StudyOptions) -> str:
         f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
         f"({cost.summary()}), {slots} slot(s) = {machine}; the stages run one after the other "
         "(test and noise as one Tune run); the cost model times Adam's step, SGD's is cheaper",
+        backend_note,
         f"grid per optimizer ({', '.join(preset.optimizers)}): {', '.join(grid.scenarios)} "
         f"(noisy at sigma {', '.join(f'{s:g}' for s in noisy)}) x {', '.join(grid.samplings)}, "
         f"C in {list(grid.class_counts)}, {len(grid.lambdas)} lambdas, "

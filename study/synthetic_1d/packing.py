@@ -101,7 +101,9 @@ class CostModel:
             f"dataset version drawn (x{self.speed:.2f})"
         )
 
-    def calibrated(self, device: str = "cpu", specs: list[TrialSpec] | None = None) -> CostModel:
+    def calibrated(
+        self, device: str = "cpu", specs: list[TrialSpec] | None = None, backend: str = "torch"
+    ) -> CostModel:
         """This model with its constants measured here and now, on one thread like a trial: the
         per-step constants from short packs (`_CALIBRATION_SHAPES`, ~0.6 s), the per-model ones
         (data, binning, evaluation) from two replicates of the narrowest and widest of `specs`
@@ -115,7 +117,7 @@ class CostModel:
         torch.set_num_threads(1)
         try:
             shapes = _CALIBRATION_SHAPES
-            times = [_time_pack(k, c, device) for k, c in shapes]
+            times = [_time_pack(k, c, device, backend) for k, c in shapes]
             per_model = _time_models(specs, device) if specs else None
         finally:
             torch.set_num_threads(threads)
@@ -202,7 +204,7 @@ def _steps_per_epoch(spec: TrialSpec) -> int:
     return max(1, (spec.total_samples // 3) // spec.batch_size)
 
 
-def _time_pack(models: int, classes: int, device: str) -> float:
+def _time_pack(models: int, classes: int, device: str, backend: str = "torch") -> float:
     """Seconds per step of a reg+cls pack of this shape: the minimum of a few short timings
     after a warm-up."""
     import torch
@@ -217,7 +219,7 @@ def _time_pack(models: int, classes: int, device: str) -> float:
     tasks = [
         ModelTask(x, y, seed=i, lr=1e-3, labels=labels, num_classes=classes) for i in range(models)
     ]
-    settings = TrainSettings(epochs=1, batch_size=_CALIBRATION_BATCH)
+    settings = TrainSettings(epochs=1, batch_size=_CALIBRATION_BATCH, backend=backend)
     train_packed(tasks, settings)  # warm-up: first calls, buffers
     best = math.inf
     for _ in range(_CALIBRATION_REPEATS):

@@ -290,6 +290,7 @@ def base_spec(
         batch_size=preset.batch_size,
         weight_decay=preset.weight_decay,
         dtype=preset.dtype,
+        backend=preset.backend,
         hidden=preset.hidden,
         shot_bins=preset.shot_bins,
         equalize_rounding=preset.equalize_rounding,

@@ -85,12 +85,13 @@ def train_points(
     also shares the versions with the other packs of a trial.
     """
     schedules = {
-        (s.epochs, s.batch_size, s.dtype, s.hidden, s.optimizer, s.momentum) for s in specs
+        (s.epochs, s.batch_size, s.dtype, s.hidden, s.backend, s.optimizer, s.momentum)
+        for s in specs
     }
     if len(schedules) != 1:
         raise ValueError(
-            "specs: a pack needs one training schedule (epochs, batch, dtype, hidden, optimizer, "
-            "momentum)"
+            "specs: a pack needs one training schedule (epochs, batch, dtype, hidden, backend, "
+            "optimizer, momentum)"
         )
     started = time.perf_counter()
     members = [(spec, f, seed) for spec in specs for f, seed in spec.replicates]
@@ -118,11 +119,13 @@ def train_points(
         weight_decay=first.weight_decay,
         dtype=first.dtype,
         hidden=first.hidden,
+        backend=first.backend,
         optimizer=first.optimizer,
         **({} if first.momentum is None else {"momentum": first.momentum}),
     )
     on_epoch = _epoch_hook(datasets, report_epoch, device) if report_epoch else None
     trained = train_packed(tasks, settings, on_epoch=on_epoch)
+    backend = trained.backend  # of the pack's (first-stage) training
     trained = with_second_stage(specs, tasks, trained, settings)  # hca-d: G_T after stage 1
     wall = time.perf_counter() - started
     info = run_info(device)
@@ -132,6 +135,7 @@ def train_points(
     ):
         row = _row(spec, f, seed, index, data, binning, trained, device)
         row.update(
+            backend=backend,
             wall_time_s=wall / len(members),
             trial_wall_time_s=wall,
             models_in_pack=len(members),

@@ -78,6 +78,32 @@ def dry_run(options: StudyOptions) -> str:
     cpus = options.num_cpus or os.cpu_count() or 1
     slots = max(1, cpus // options.cpus_per_trial)
     search = options.search
+    plans, total_eta, cost, backend_note = predict(preset, search, slots, "cpu")
+    title = (
+        f"{STUDY} preset={preset.name} search={search} --dry-run: nothing is trained, Ray is not "
+        f"started, nothing is written to {options.out}"
+    )
+    machine = "--num-cpus" if options.num_cpus else "CPUs of this machine"
+    notes = [
+        f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
+        f"({cost.summary()}), {slots} slot(s) = {machine}; a run on a cluster or GPU prints its "
+        "own ETA per stage",
+        backend_note,
+        "the total ETA runs the stages one after the other, test and noise as one Tune run",
+        *_lambda_notes(preset, search, placeholder_tuned(preset), plans[-1].models),
+    ]
+    return format_plan(title, plans, total_eta, notes)
+
+
+def predict(
+    preset: Synthetic1DPreset, search: str, slots: int, device: str
+) -> tuple[list[StagePlan], float, CostModel, str]:
+    """Per stage plans and the total predicted seconds of `preset` on `slots` trial slots of
+    `device` ("cpu", or "cuda" with `slots` = GPUs / gpu_fraction), with the cost model
+    calibrated here and now on the backend the run would use; also that model and the line
+    naming the backend. Test and noise stages assume the placeholder lambda 1.0."""
+    from regcls.training.fused import resolve_backend
+
     lambdas = given_lambdas(preset) or _placeholder_lambdas(preset, 1.0, 1.0)
     tuned = placeholder_tuned(preset)
     stages = {"lambda_search": lambda_search_specs(preset, search)}
@@ -85,9 +111,11 @@ def dry_run(options: StudyOptions) -> str:
     stages["noise"] = (
         noise_specs(preset, lambdas, search, tuned=tuned) if "noisy" in preset.scenarios else []
     )
-    # Calibrated like the run's start-up (constants measured here, now), so the ETA matches
-    # the one the run prints.
-    cost = CostModel().calibrated("cpu", [s for specs in stages.values() for s in specs])
+    # Calibrated like the run's start-up (constants measured here, now, on the backend the run
+    # will use), so the ETA matches the one the run prints.
+    backend, backend_note = resolve_backend(preset.backend, device, preset.dtype)
+    all_specs = [s for specs in stages.values() for s in specs]
+    cost = CostModel().calibrated(device, all_specs, backend)
     # Split as the run splits them (stored cost model, not the calibrated one).
     trials = {stage: split_costly(specs) for stage, specs in stages.items()}
     plans = [stage_plan(stage, trials[stage], slots, cost) for stage in ("lambda_search",)]
@@ -99,19 +127,7 @@ def dry_run(options: StudyOptions) -> str:
     # The run trains test and noise as one Tune run, planned together.
     final = bundle_packs(split_costly(stages["test"] + stages["noise"]), slots)
     total_eta += bundles_seconds(final, slots, cost)
-    title = (
-        f"{STUDY} preset={preset.name} search={search} --dry-run: nothing is trained, Ray is not "
-        f"started, nothing is written to {options.out}"
-    )
-    machine = "--num-cpus" if options.num_cpus else "CPUs of this machine"
-    notes = [
-        f"ETA: cost model of study/synthetic_1d/packing.py calibrated on this CPU now "
-        f"({cost.summary()}), {slots} slot(s) = {machine}; a run on a cluster or GPU prints its "
-        "own ETA per stage",
-        "the total ETA runs the stages one after the other, test and noise as one Tune run",
-        *_lambda_notes(preset, search, tuned, plans[-1].models),
-    ]
-    return format_plan(title, plans, total_eta, notes)
+    return plans, total_eta, cost, backend_note
 
 
 def _optuna_plan(preset: Synthetic1DPreset, slots: int, cost: CostModel) -> StagePlan:

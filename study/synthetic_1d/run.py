@@ -19,6 +19,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from tqdm import tqdm
 
+from regcls.training.fused import resolve_backend
 from search_spaces.synthetic_1d import Synthetic1DPreset
 from study.cluster import ray_session
 from study.options import StudyOptions
@@ -158,6 +159,7 @@ class StageRunner:
         self.resources = resources
         self.summaries = summaries
         self.progress = progress
+        self.backend_note = ""
 
     def run(self, specs: list[TrialSpec], name: str | None = None) -> None:
         name = name or specs[0].stage
@@ -172,7 +174,7 @@ class StageRunner:
         res = self.resources
         slots = trial_slots(ray.cluster_resources(), res.cpus, res.gpus)
         bundles = bundle_packs(todo, slots)
-        cost = CostModel().calibrated(res.device, todo)
+        cost = CostModel().calibrated(res.device, todo, self._backend(name, todo[0]))
         predicted = bundles_seconds(bundles, slots, cost)
         models = sum(len(s.replicates) for s in todo)
         self.progress.write(
@@ -206,6 +208,7 @@ class StageRunner:
             remaining = stage.remaining_trials(written.get(scenario, set()))
             summary = None
             if remaining:
+                self._backend(f"optuna-{scenario}", optuna_specs(preset, scenario)[0])
                 summary = self._fit(
                     f"optuna-{scenario}",
                     [[optuna_specs(preset, scenario)]],
@@ -229,6 +232,15 @@ class StageRunner:
             stage.write_figures()
         write_json_atomic(record, found)
         return found
+
+    def _backend(self, name: str, spec: TrialSpec) -> str:
+        """The backend the stage's packs will train on (`resolve_backend`: compiles or loads the
+        fused kernel here, once, for the workers); its line is printed when it changes."""
+        backend, note = resolve_backend(spec.backend, self.resources.device, spec.dtype)
+        if note != self.backend_note:
+            self.progress.write(f"{name}: {note}")
+            self.backend_note = note
+        return backend
 
     def _fit(
         self,

@@ -14,6 +14,7 @@ from study.variants import VARIANTS as VARIANTS  # kept importable from here
 STAGES = ("lr_pilot", "lambda_search", "optuna", "test", "noise")
 NO_FLIP = "none"
 DEFAULT_OPTIMIZER = "adam"
+DEFAULT_BACKEND = "fused"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class TrialSpec:
     # per_model: the reg+cls model and its own reg share this key (pairing and init); "" = shared
     pair_key: str = ""
     method_params: tuple[tuple[str, object], ...] = ()
+    # The packed trainer's backend requested (regcls.training.tasks.BACKENDS); rows record the
+    # one that ran. The default is left out of the key, so trials keep the keys they had before.
+    backend: str = DEFAULT_BACKEND
     optimizer: str = DEFAULT_OPTIMIZER
     momentum: float | None = None
 
@@ -127,6 +131,8 @@ class TrialSpec:
             config["method_params"] = [list(p) for p in self.method_params]
         else:
             del config["method_params"]
+        if self.backend == DEFAULT_BACKEND:
+            del config["backend"]
         # The paper's optimiser keeps the keys of the versions before the fields existed.
         if self.optimizer == DEFAULT_OPTIMIZER:
             del config["optimizer"]
