@@ -142,10 +142,23 @@ def _report(entry: StudyEntry, options: StudyOptions, summaries: dict | None) ->
     rows = read_rows(options.out)
     title = f"regcls: {entry.name} ({options.preset})"
     if entry.kind == "dir":
+        from results._render import terminal_blocks, write_csv_tables
+        from results.dir.answer import standard_rows, stsb_answer_sections, stsb_answer_tables
+
         dir_rows = read_dir_rows(options.out)
-        report = write_report(rows, options.out, title, dir_report_sections(dir_rows))
-        tables = write_dir_tables_csv(dir_rows, options.out)
-        print(format_dir_tables_for_terminal(dir_rows))
+        answer = stsb_answer_tables(dir_rows)  # every optimiser; the rest: Adam's rows only
+        standard = standard_rows(dir_rows)
+        sections = [*stsb_answer_sections(answer), *dir_report_sections(standard)]
+        report = write_report(rows, options.out, title, sections)
+        tables = write_dir_tables_csv(standard, options.out)
+        tables += write_csv_tables(lambda: answer, options.out)
+        print(format_dir_tables_for_terminal(standard))
+        if answer["stsb_answer"].height:
+            print(
+                "\n".join(
+                    terminal_blocks([("Does the CE term help? (STS-B-DIR)", answer["stsb_answer"])])
+                )
+            )
     elif entry.kind == "zoo":
         from results import (
             format_zoo_tables_for_terminal,
@@ -159,6 +172,19 @@ def _report(entry: StudyEntry, options: StudyOptions, summaries: dict | None) ->
         report = write_report(rows, options.out, title, sections, builtin=False)
         tables = write_zoo_tables_csv(rows, options.out, computed)
         print(format_zoo_tables_for_terminal(computed))
+    elif entry.kind == "answer":
+        from results.synthetic_1d.answer import answer_tables
+        from results.synthetic_1d.answer_report import (
+            answer_report_sections,
+            format_answer_tables_for_terminal,
+            write_answer_tables_csv,
+        )
+
+        computed = answer_tables(rows)  # once: the intervals are the costly part
+        sections = answer_report_sections(rows, computed)
+        report = write_report(rows, options.out, title, sections, builtin=False)
+        tables = write_answer_tables_csv(rows, options.out, computed)
+        print(format_answer_tables_for_terminal(computed))
     else:
         computed = report_tables(rows)  # once: its intervals are the costly part
         report = write_report(rows, options.out, title=title, tables=computed)

@@ -132,7 +132,23 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "lr": ("learning rate", "dimensionless"),
     "epochs": ("epochs of the training schedule", "epochs"),
     "batch_size": ("samples per batch", "samples"),
-    "weight_decay": ("weight decay of the optimizer", "dimensionless"),
+    "weight_decay": (
+        "weight decay of the optimizer (adam, sgd: coupled L2 added to the gradient; adamw: "
+        "decoupled, weights shrink by lr x weight_decay per step)",
+        "dimensionless",
+    ),
+    "optimizer": (
+        "optimizer: adam (coupled weight decay; the paper's), adamw (decoupled) or sgd (with "
+        "momentum); rows written before the column existed read null and are adam",
+        _NONE,
+    ),
+    "momentum": ("SGD's heavy-ball momentum; null for adam and adamw", "dimensionless"),
+    "tuned_hyperparameter": (
+        "what reg-tuned's validation sweep tuned, the knob lambda * MSE stands in for under the "
+        "optimizer: weight_decay (adam), lr (adamw) or lr_scale (sgd: lr x s with weight "
+        "decay / s); null for other variants",
+        _NONE,
+    ),
     "dtype": (
         "floating-point type of training: float32, float64 or bfloat16 (class-head matmuls in "
         "bf16, float32 weights and loss)",
@@ -204,7 +220,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
         }.items()
     },
     "lambda_selection": ("rule that chose lambda from the lambda search", _NONE),
-    "weight_decay_selection": ("rule that chose reg-tuned's weight decay; null otherwise", _NONE),
+    "weight_decay_selection": (
+        "rule that chose reg-tuned's (lr, weight decay) from its sweep; null otherwise",
+        _NONE,
+    ),
     "pair_init": ("models of a pair start from the same weights (shared) or not", _NONE),
     "reg_pairing": ("a reg+cls pairs with the shared reg (per_dataset) or its own", _NONE),
     "pair_key": ("key shared by a reg+cls and its own reg (per_model); empty: shared", _NONE),

@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from search_spaces.method_zoo import METHOD_ZOO, WITH_CLASSES, WITH_LAMBDA
+from search_spaces.optimizers import OPTIMIZERS, TUNED_HYPERPARAMETER
 from search_spaces.real_data import (
     CLASS_MODES,
     EQUALIZE_ROUNDINGS,
@@ -49,8 +50,18 @@ from search_spaces.real_data import (
 STUDY = "stsb_dir"
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # Controls of "why does it help?" trained beside reg+cls (see study/variants.py): reg-scaled at
-# every lambda, cls-only at every C. (reg-tuned, a weight-decay sweep, is 1D-only for now.)
-CONTROLS = ("reg-scaled", "cls-only")
+# every lambda, cls-only at every C, reg-tuned at every value of its sweep (what lambda stands in
+# for under the optimiser, search_spaces.optimizers.TUNED_HYPERPARAMETER; chosen on validation
+# in the analysis). The default trains the first two, as before reg-tuned existed here.
+CONTROLS = ("reg-scaled", "cls-only", "reg-tuned")
+DEFAULT_CONTROLS = ("reg-scaled", "cls-only")
+# The answer preset's optimisers (issue 22): adam with the preset's lr and weight decay (0: this
+# study's Adam, as Yang et al.'s STS-B code), adamw at the same lr with torch.optim.AdamW's
+# default decoupled decay 1e-2, sgd (momentum 0.9, the preset's weight decay) at the lr its
+# `lr_pilot` stage chooses on validation from `pilot_learning_rates`.
+ADAMW_WEIGHT_DECAY = 1e-2
+PILOTED = ("sgd",)
+PILOT_LEARNING_RATES = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 # The method zoo (`regcls.methods.METHODS` beyond reg and reg+cls; tests/test_stsb_zoo.py checks
 # the names and which have classes or a lambda against `MethodConfig`).
 ZOO_VARIANTS = METHOD_ZOO
@@ -99,7 +110,7 @@ class StsbPreset:
     equalize_rounding: str = "floor"
     subset: tuple[int, int, int] | None = None
     cache_dir: str | None = None  # where encoded features are kept; null = <out>/features
-    controls: tuple[str, ...] = CONTROLS
+    controls: tuple[str, ...] = DEFAULT_CONTROLS
     zoo: tuple[str, ...] = ZOO_VARIANTS
     zoo_class_counts: tuple[int, ...] | None = None  # C of the zoo's class variants; null: all
     lds_inverse: str = "inverse"  # Yang et al.'s STS-B: LDS on INV
@@ -108,11 +119,35 @@ class StsbPreset:
     fds_clip: tuple[float, float] = (0.5, 2.0)  # Yang et al.'s STS-B clip of the variance ratio
     # Yang et al.'s STS-B Focal-R: beta 20 on the scores / 5 (loss.py, models.py) = 4 per point.
     focal_beta: float = 4.0
+    # Every optimiser trains the whole grid (issue 22); see ADAMW_WEIGHT_DECAY and the pilot.
+    optimizers: tuple[str, ...] = ("adam",)
+    momentum: float = 0.9  # sgd's
+    adamw_weight_decay: float = ADAMW_WEIGHT_DECAY
+    pilot_learning_rates: tuple[float, ...] = PILOT_LEARNING_RATES
+    # reg-tuned's sweeps, as many values as `lambdas` (the same tuning budget): the weight decay
+    # under adam, the lr under adamw; sgd scales (lr, weight decay) by the lambda grid.
+    weight_decays: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
+    tuned_learning_rates: tuple[float, ...] = (1e-4, 5.6e-4, 3.2e-3, 1.8e-2, 1e-1)
 
     def __post_init__(self) -> None:
         check_nonempty(self, "seeds", "class_counts", "lambdas", "class_modes", "hidden")
         check_subset("class_modes", self.class_modes, CLASS_MODES)
         check_subset("controls", self.controls, CONTROLS)
+        check_subset("optimizers", self.optimizers, OPTIMIZERS)
+        check_nonempty(self, "optimizers", "pilot_learning_rates")
+        check_all("pilot_learning_rates", self.pilot_learning_rates, lambda v: v > 0, "values > 0")
+        check_all("weight_decays", self.weight_decays, lambda v: v >= 0, "values >= 0")
+        check_all("tuned_learning_rates", self.tuned_learning_rates, lambda v: v > 0, "values > 0")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum: must lie in [0, 1), got {self.momentum!r}")
+        if "reg-tuned" in self.controls:
+            for optimizer in self.optimizers:
+                name, grid = self.tuned_grid(optimizer)
+                if len(grid) != len(self.lambdas):
+                    raise ValueError(
+                        f"{name}: reg-tuned under {optimizer} needs as many values as lambdas "
+                        f"({len(self.lambdas)}, the same tuning budget), got {len(grid)}"
+                    )
         check_subset("zoo", self.zoo, ZOO_VARIANTS)
         check_choice("lds_inverse", self.lds_inverse, LDS_INVERSES)
         if self.zoo_class_counts is not None:
@@ -144,6 +179,19 @@ class StsbPreset:
 
     def with_overrides(self, overrides: dict[str, object]) -> StsbPreset:
         return with_overrides(self, overrides)
+
+    def tuned_grid(self, optimizer: str) -> tuple[str, tuple[float, ...]]:
+        """(field, values) of reg-tuned's sweep under `optimizer` (TUNED_HYPERPARAMETER)."""
+        tuned = TUNED_HYPERPARAMETER[optimizer]
+        if tuned == "weight_decay":
+            return "weight_decays", self.weight_decays
+        if tuned == "lr":
+            return "tuned_learning_rates", self.tuned_learning_rates
+        return "lambdas", self.lambdas
+
+    def optimizer_weight_decay(self, optimizer: str) -> float:
+        """The base weight decay of `optimizer` (decoupled under adamw)."""
+        return self.adamw_weight_decay if optimizer == "adamw" else self.weight_decay
 
     @property
     def zoo_classes(self) -> tuple[int, ...]:
@@ -189,6 +237,22 @@ PRESETS: dict[str, StsbPreset] = {
         lambdas=(0.1, 1.0, 10.0),
         zoo=QUICK_ZOO,
         zoo_class_counts=(10,),
+    ),
+    # Does the CE term help on real data, under each optimiser (issue 22)? reg, reg+cls in
+    # both class modes at C = 10 x 3 lambdas, reg-scaled, cls-only and reg-tuned (3 values:
+    # the same budget), 10 seeds: the unit of independence is the seed, and a 95% interval over
+    # seeds needs at least 6. (quick's head and schedule; 42 trials of 10 seeds and 3 pilot
+    # trials, sized for the shared 2-core machine.)
+    "answer": StsbPreset(
+        name="answer",
+        seeds=tuple(range(10)),
+        class_counts=(10,),
+        lambdas=(0.1, 1.0, 10.0),
+        controls=CONTROLS,
+        zoo=(),
+        optimizers=OPTIMIZERS,
+        weight_decays=(0.0, 1e-4, 1e-2),
+        tuned_learning_rates=(1e-4, 3.2e-3, 1e-1),
     ),
     "smoke": StsbPreset(
         name="smoke",

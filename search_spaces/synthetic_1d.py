@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from search_spaces.distributions import LogUniform
+from search_spaces.optimizers import OPTIMIZERS
 
 PAPER_LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4)
 PAPER_CLASS_COUNTS = (4, 16, 64, 256, 1024)
@@ -25,6 +26,9 @@ CONTROLS = ("reg-scaled", "cls-only", "reg-tuned")
 # Adam, lam * MSE trains like MSE with weight decay wd / lam, so 1e-8..1e-2 spans wd / lam for
 # the paper's lambdas 1e-1..1e4 at wd 1e-3 (and 0 for none).
 PAPER_WEIGHT_DECAYS = (0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+# adamw's reg-tuned grid (search_spaces.optimizers.TUNED_HYPERPARAMETER): 8 values (as many as
+# the paper's lambdas) log-spaced over the study's own lr range, Optuna's [1e-4, 1e-1].
+PAPER_TUNED_LEARNING_RATES = (1e-4, 2.7e-4, 7.2e-4, 1.9e-3, 5.2e-3, 1.4e-2, 3.7e-2, 1e-1)
 PAIR_INITS = ("shared", "independent")
 # Which reg model a reg+cls model is compared with: one reg per data set, shared by every reg+cls
 # trained on it (ours), or its own reg per reg+cls model, as every run of the authors' code trains.
@@ -76,6 +80,10 @@ class Synthetic1DPreset:
     epochs: int = 80
     batch_size: int = 256
     weight_decay: float = 1e-3
+    # regcls.training.optimizers: adam (coupled decay, the paper's), adamw (decoupled), sgd
+    # (coupled, with `momentum`; the momentum is recorded on sgd rows only).
+    optimizer: str = "adam"
+    momentum: float = 0.9
     dtype: str = "float32"
     # The packed trainer's backend: "fused" (the compiled CPU kernel, regcls.training.fused; the
     # faster on CPU, benchmarks/NOTES.md round 5; packs it does not cover, a GPU or a machine
@@ -88,6 +96,9 @@ class Synthetic1DPreset:
     optuna: OptunaSpace = OptunaSpace()
     controls: tuple[str, ...] = CONTROLS
     weight_decays: tuple[float, ...] = PAPER_WEIGHT_DECAYS
+    # reg-tuned's learning rates under adamw (TUNED_HYPERPARAMETER); adam sweeps
+    # `weight_decays`, sgd scales (lr, wd) by the lambda grid.
+    tuned_learning_rates: tuple[float, ...] = PAPER_TUNED_LEARNING_RATES
     # Whether a pair's models start from the same weights (ours) or not (the authors' code).
     pair_init: str = "shared"
     reg_pairing: str = "per_dataset"
@@ -134,6 +145,15 @@ class Synthetic1DPreset:
         if "reg-tuned" in self.controls and not self.weight_decays:
             raise ValueError("weight_decays: the grid is empty; give at least one value")
         _check_all("weight_decays", self.weight_decays, lambda v: v >= 0, "values >= 0")
+        if "reg-tuned" in self.controls and not self.tuned_learning_rates:
+            raise ValueError("tuned_learning_rates: the grid is empty; give at least one value")
+        _check_all("tuned_learning_rates", self.tuned_learning_rates, lambda v: v > 0, "values > 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: accepted values are {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        if not (isinstance(self.momentum, int | float) and 0 <= self.momentum < 1):
+            raise ValueError(f"momentum: must lie in [0, 1), got {self.momentum!r}")
         if self.pair_init not in PAIR_INITS:
             raise ValueError(
                 f"pair_init: accepted values are {', '.join(PAIR_INITS)}; got {self.pair_init!r}"
@@ -250,6 +270,7 @@ PRESETS: dict[str, Synthetic1DPreset] = {
         class_counts=(4, 64, 256),
         lambdas=(1e-1, 1e1, 1e3),
         weight_decays=(0.0, 1e-5, 1e-3),
+        tuned_learning_rates=(1e-4, 1e-3, 1e-2),
         total_samples=15_000,
         epochs=40,
         optuna=OptunaSpace(num_samples=8, grace_period=5),

@@ -12,11 +12,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from search_spaces.synthetic_1d import PRESETS as SYNTHETIC_1D_PRESETS
+from search_spaces.synthetic_1d_answer import PRESETS as ANSWER_PRESETS
 from search_spaces.synthetic_1d_sensitivity import PRESETS as SENSITIVITY_PRESETS
 from search_spaces.synthetic_1d_zoo import PRESETS as ZOO_PRESETS
 from study.dir.preflight import DirStudy, describe_presets, dir_studies, validate_dir_study
 from study.dir.preflight import dry_run as dir_dry_run
 from study.options import StudyOptions
+from study.synthetic_1d.answer import (
+    answer_dry_run,
+    declared_answer_models,
+    resolve_answer_preset,
+)
 from study.synthetic_1d.plan import declared_models
 from study.synthetic_1d.preflight import dry_run as synthetic_1d_dry_run
 from study.synthetic_1d.preflight import resolve_preset
@@ -42,7 +48,8 @@ class StudyEntry:
     validate: Callable[[StudyOptions], None]
     run: Callable[[StudyOptions, pa.Schema], object]
     dry_run: Callable[[StudyOptions], str]
-    # "synthetic_1d" | "zoo" (1D rows, the zoo's report) | "dir": which row schema and report
+    # "synthetic_1d" | "zoo" | "answer" (1D rows, their own report) | "dir": which row schema and
+    # report
     kind: str = "synthetic_1d"
 
 
@@ -87,6 +94,21 @@ def _zoo_presets() -> dict[str, str]:
     return described
 
 
+def _answer_presets() -> dict[str, str]:
+    described = {}
+    for name, preset in ANSWER_PRESETS.items():
+        counts = declared_answer_models(preset)
+        grid = preset.slice
+        described[name] = (
+            f"{sum(counts.values())} models ("
+            + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            + f"); optimizers {', '.join(preset.optimizers)}, {len(grid.samplings)} samplings, "
+            f"C in {list(grid.class_counts)}, {len(grid.functions)} functions, "
+            f"{grid.epochs} epochs, {grid.total_samples} samples"
+        )
+    return described
+
+
 def studies() -> dict[str, StudyEntry]:
     """Every registered study by name."""
     entries = [
@@ -116,6 +138,17 @@ def studies() -> dict[str, StudyEntry]:
             run=_run_zoo,
             dry_run=zoo_dry_run,
             kind="zoo",
+        ),
+        StudyEntry(
+            name="synthetic_1d_answer",
+            description="does the CE term help once the loss scale and the tuning budget are "
+            "controlled? every arm (reg, reg+cls, reg+cls-balanced, reg-scaled, reg-tuned, "
+            "cls-only) under adam, adamw and sgd, lambda chosen on validation",
+            presets=_answer_presets(),
+            validate=resolve_answer_preset,
+            run=_run_answer,
+            dry_run=answer_dry_run,
+            kind="answer",
         ),
     ]
     entries += [_dir_entry(study) for study in dir_studies().values()]
@@ -166,6 +199,12 @@ def _run_zoo(options: StudyOptions, schema: pa.Schema) -> object:
     from study.synthetic_1d.zoo_run import run_zoo  # imports Ray
 
     return run_zoo(options, schema)
+
+
+def _run_answer(options: StudyOptions, schema: pa.Schema) -> object:
+    from study.synthetic_1d.answer_run import run_answer  # imports Ray
+
+    return run_answer(options, schema)
 
 
 def _run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> object:

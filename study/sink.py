@@ -51,6 +51,8 @@ SYNTHETIC_1D_PAIRING = Pairing(
         "flip",
         # reg_pairing = per_model: a reg+cls row pairs with its own reg ("" = the shared reg).
         "pair_key",
+        # The answer study trains every optimiser: a row pairs with the reg of its optimiser.
+        "optimizer",
     ),
     stages={
         "lambda_search": "lambda_search",
@@ -63,7 +65,7 @@ SYNTHETIC_1D_PAIRING = Pairing(
         "paired_reg_val_mse": "val_mse",
         "paired_reg_test_mse": "test_mse",
     },
-    defaults={"flip": "none", "pair_key": ""},
+    defaults={"flip": "none", "pair_key": "", "optimizer": "adam"},
 )
 
 

@@ -79,7 +79,7 @@ def test_authors_preset_bundles_the_authors_choices():
     assert authors.reg_pairing == "per_model"
     # Every reg+cls model gets a reg of its own, on top of the paper's models.
     lambdas = {(s, m): 10.0 for s in authors.scenarios for m in ("imbalanced", "balanced")}
-    specs = plan.test_specs(authors, lambdas, weight_decays=dict.fromkeys(authors.scenarios, 0.0))
+    specs = plan.test_specs(authors, lambdas, tuned=dict.fromkeys(authors.scenarios, (1e-3, 0.0)))
     own = [s for s in specs if s.variant == "reg" and s.pair_key]
     cls = [s for s in specs if s.variant == "reg+cls"]
     assert sorted(s.pair_key for s in own) == sorted(s.pair_key for s in cls) and own

@@ -133,6 +133,42 @@ def test_reg_scaled_is_reg_with_decay_and_eps_divided_by_lam(lam, exact):
     assert _rel_err(a.params[0], same.params[0]) > 1e-6
 
 
+@pytest.mark.parametrize("lam", [4.0, 10.0])
+def test_under_sgd_reg_scaled_is_reg_with_lr_times_lam_and_decay_over_lam(lam):
+    """What lambda stands in for under SGD (issue 22): the gradient of lam * MSE + wd |w|^2 / 2 is
+    lam times that of MSE + (wd / lam) |w|^2 / 2, so the momentum buffer scales by lam and the
+    step lr * buf equals (lr * lam) times the plain buffer: reg-tuned's `lr_scale` sweep."""
+    wd, lr = 1e-2, 1e-3
+    scaled = [_task(s, objective="reg-scaled", lam=lam, lr=lr) for s in (3, 4)]
+    plain = [_task(s, objective="reg", lr=lr * lam) for s in (3, 4)]
+    a = train_packed(scaled, _settings(optimizer="sgd", momentum=0.9, weight_decay=wd))
+    b = train_packed(plain, _settings(optimizer="sgd", momentum=0.9, weight_decay=wd / lam))
+    for i in range(2):
+        assert _rel_err(a.params[i], b.params[i]) < 1e-12, i
+        assert float(a.final_loss[i]) == pytest.approx(lam * float(b.final_loss[i]), rel=1e-12)
+    # The same lr and decay give another model: under SGD lambda is not a no-op.
+    same = train_packed(
+        [_task(s, objective="reg", lr=lr) for s in (3, 4)],
+        _settings(optimizer="sgd", momentum=0.9, weight_decay=wd),
+    )
+    assert _rel_err(a.params[0], same.params[0]) > 1e-3
+
+
+def test_under_adamw_reg_scaled_is_reg_with_eps_over_lam():
+    """Under AdamW the decay is decoupled from the gradient, so lam * MSE trains like MSE with
+    eps / lam and the same lr and decay: lambda stands in for (almost) nothing (issue 22)."""
+    lam, wd, eps = 10.0, 1e-2, 1e-4
+    scaled = [_task(s, objective="reg-scaled", lam=lam) for s in (3, 4)]
+    plain = [_task(s, objective="reg") for s in (3, 4)]
+    a = train_packed(scaled, _settings(optimizer="adamw", weight_decay=wd, adam_eps=eps))
+    b = train_packed(plain, _settings(optimizer="adamw", weight_decay=wd, adam_eps=eps / lam))
+    for i in range(2):
+        assert _rel_err(a.params[i], b.params[i]) < 1e-12, i
+    # With the same eps it is another model (eps matters where sqrt(v) is small).
+    same = train_packed(plain, _settings(optimizer="adamw", weight_decay=wd, adam_eps=eps))
+    assert _rel_err(a.params[0], same.params[0]) > 1e-6
+
+
 def test_init_seed_sets_only_the_initial_weights():
     tasks = [
         _task(3),

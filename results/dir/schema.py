@@ -63,6 +63,9 @@ DIR_ROW_SCHEMA: pa.Schema = pa.schema(
         ("batch_size", _I),
         ("grad_accumulation", _I),
         ("weight_decay", _F),
+        ("optimizer", _S),  # "adam" | "adamw" | "sgd"; null in older rows: adam
+        ("momentum", _F),  # SGD's momentum; null for adam and adamw
+        ("tuned_hyperparameter", _S),  # reg-tuned: what its sweep tuned; null otherwise
         ("backbone", _S),
         ("img_size", _I),
         ("reg_loss", _S),  # "mse" | "l1"

@@ -95,6 +95,9 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("epochs", _I),
         ("batch_size", _I),
         ("weight_decay", _F),
+        ("optimizer", _S),  # "adam" (the paper's) | "adamw" | "sgd"; null in older rows: adam
+        ("momentum", _F),  # SGD's momentum; null for adam and adamw
+        ("tuned_hyperparameter", _S),  # reg-tuned: what its sweep tuned; null otherwise
         ("dtype", _S),
         ("backend", _S),
         ("hidden", _S),

@@ -4,10 +4,12 @@ mode and (C, lambda), and for the image studies the Table 4 balanced-data contro
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from search_spaces.breakfast import TARGET_NAMES, BreakfastPreset
+from search_spaces.optimizers import TUNED_HYPERPARAMETER
 from search_spaces.real_data import VARIANT_OF_MODE, ImagePreset
-from search_spaces.stsb_dir import ZOO_WITH_CLASSES, ZOO_WITH_LAMBDA, StsbPreset
+from search_spaces.stsb_dir import PILOTED, ZOO_WITH_CLASSES, ZOO_WITH_LAMBDA, StsbPreset
 from study.dir.spec import DirSpec
 
 IMAGE_TARGETS = {"imdb_wiki_dir": "age", "nyud2_dir": "depth"}
@@ -107,32 +109,92 @@ def breakfast_specs(preset: BreakfastPreset, data_root: str) -> list[DirSpec]:
     return _reg_first(specs)
 
 
-def stsb_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
+def stsb_specs(
+    preset: StsbPreset, data_root: str, pilot_lrs: dict[str, float] | None = None
+) -> list[DirSpec]:
     """One packed trial per grid point (variant x C x lambda, the preset's controls and its
-    method-zoo variants), holding every seed."""
+    method-zoo variants) and optimiser, holding every seed.
+
+    An optimiser without a published lr (`PILOTED`) trains at `pilot_lrs[optimizer]`, the lr its
+    `lr_pilot` stage chose (`stsb_pilot_specs`); without it (planning) at the pilot grid's first
+    value. reg-tuned trains at every value of its sweep (`_stsb_tuned`)."""
     pairs = [(c, lam) for c in preset.class_counts for lam in preset.lambdas]
     settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
     zoo_settings = _settings({**dict(settings), "method": preset.method_settings()})
     grid = [(*point, settings) for point in _variant_grid(preset.class_modes, pairs)]
     grid += [(*point, settings) for point in _stsb_controls(preset)]
     grid += [(*point, zoo_settings) for point in _stsb_zoo(preset)]
+    specs = []
+    for optimizer in preset.optimizers:
+        lr = preset.lr
+        if optimizer in PILOTED:
+            lr = (pilot_lrs or {}).get(optimizer, preset.pilot_learning_rates[0])
+        base = _stsb_spec(preset, data_root, optimizer, lr, settings)
+        specs += [
+            replace(base, variant=variant, num_classes=classes, lam=lam, settings=point)
+            for variant, classes, lam, point in grid
+        ]
+        if "reg-tuned" in preset.controls:
+            specs += [
+                replace(base, variant="reg-tuned", lr=rate, weight_decay=decay)
+                for rate, decay in _stsb_tuned(preset, optimizer, lr)
+            ]
+    return specs
+
+
+def stsb_pilot_specs(preset: StsbPreset, data_root: str) -> list[DirSpec]:
+    """Stage `lr_pilot`: reg at every `pilot_learning_rates` value, per optimiser of the
+    preset without a published lr (`PILOTED`); empty when there is none."""
+    settings = _settings({"dtype": preset.dtype, "subset": preset.subset})
     return [
-        _mlp_spec(
-            "stsb_dir",
-            preset,
-            data_root,
-            target="similarity",
-            data_split=None,
-            task=None,
-            variant=variant,
-            num_classes=classes,
-            lam=lam,
-            shot_bin_width=preset.shot_bin_width,
-            encoder=preset.encoder,
-            settings=point_settings,
-        )
-        for variant, classes, lam, point_settings in grid
+        replace(_stsb_spec(preset, data_root, optimizer, lr, settings), stage="lr_pilot")
+        for optimizer in preset.optimizers
+        if optimizer in PILOTED
+        for lr in preset.pilot_learning_rates
     ]
+
+
+def _stsb_spec(
+    preset: StsbPreset,
+    data_root: str,
+    optimizer: str,
+    lr: float,
+    settings: tuple[tuple[str, object], ...],
+) -> DirSpec:
+    """The reg trial of one optimiser at its base lr and weight decay; the grid derives from it."""
+    spec = _mlp_spec(
+        "stsb_dir",
+        preset,
+        data_root,
+        target="similarity",
+        data_split=None,
+        task=None,
+        variant="reg",
+        num_classes=None,
+        lam=None,
+        shot_bin_width=preset.shot_bin_width,
+        encoder=preset.encoder,
+        settings=settings,
+    )
+    return replace(
+        spec,
+        lr=float(lr),
+        weight_decay=preset.optimizer_weight_decay(optimizer),
+        optimizer=optimizer,
+        momentum=preset.momentum if optimizer == "sgd" else None,
+    )
+
+
+def _stsb_tuned(preset: StsbPreset, optimizer: str, lr: float) -> list[tuple[float, float]]:
+    """reg-tuned's (lr, weight decay) sweep under `optimizer`, as the 1D study's
+    (`study.synthetic_1d.plan.reg_tuned_sweep`)."""
+    decay = preset.optimizer_weight_decay(optimizer)
+    tuned = TUNED_HYPERPARAMETER[optimizer]
+    if tuned == "weight_decay":
+        return [(lr, wd) for wd in preset.weight_decays]
+    if tuned == "lr_scale":
+        return [(lr * s, decay / s) for s in preset.lambdas]
+    return [(rate, decay) for rate in preset.tuned_learning_rates]
 
 
 def _stsb_zoo(preset: StsbPreset) -> list[tuple[str, int | None, float | None]]:

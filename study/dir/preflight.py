@@ -15,7 +15,13 @@ from pathlib import Path
 from regcls.data.datasets import layout_error
 from search_spaces import breakfast as breakfast_space
 from search_spaces import imdb_wiki_dir, nyud2_dir, stsb_dir
-from study.dir.plan import breakfast_specs, declared_models, image_specs, stsb_specs
+from study.dir.plan import (
+    breakfast_specs,
+    declared_models,
+    image_specs,
+    stsb_pilot_specs,
+    stsb_specs,
+)
 from study.dir.spec import DirSpec
 from study.dry_run import StagePlan, format_plan
 from study.options import StudyOptions
@@ -37,6 +43,15 @@ class DirStudy:
     write_smoke_data: Callable[[object, Path], None] | None = None
     # preset -> one line on what the preset leaves out (`--list` and `--dry-run` print it)
     preset_note: Callable[[object], str] | None = None
+    # (preset, data root) -> the `lr_pilot` stage's trials, run before the others (optimisers
+    # without a published lr); `specs` then takes the lr chosen per optimiser as a third argument
+    pilot_specs: Callable[[object, str], list[DirSpec]] | None = None
+
+    def all_specs(self, preset: object, root: str) -> list[DirSpec]:
+        """Every trial the study plans: the pilot's, then the others' (at a placeholder lr where
+        the pilot chooses it)."""
+        pilot = self.pilot_specs(preset, root) if self.pilot_specs else []
+        return [*pilot, *self.specs(preset, root)]
 
 
 def dir_studies() -> dict[str, DirStudy]:
@@ -77,6 +92,7 @@ def dir_studies() -> dict[str, DirStudy]:
             stsb_specs,
             packed=True,
             preset_note=stsb_dir.zoo_note,
+            pilot_specs=stsb_pilot_specs,
         ),
     ]
     return {entry.name: entry for entry in entries}
@@ -134,7 +150,7 @@ def describe_presets(study: DirStudy) -> dict[str, str]:
     """Preset name -> one line with its model count."""
     described = {}
     for name, preset in study.presets.items():
-        counts = declared_models(study.specs(preset, "<data-root>"))
+        counts = declared_models(study.all_specs(preset, "<data-root>"))
         described[name] = (
             f"{sum(counts.values())} models ("
             + ", ".join(f"{stage} {count}" for stage, count in counts.items())
@@ -154,7 +170,7 @@ def dry_run(study: DirStudy, options: StudyOptions) -> str:
     preset = resolve_preset(study, options)
     root = data_root(study, preset, options)
     check_output_folder(options.out, study_config(study, preset, root), options.resume)
-    specs = study.specs(preset, root)
+    specs = study.all_specs(preset, root)
     plans = [
         StagePlan(stage, models, sum(s.stage == stage for s in specs))
         for stage, models in declared_models(specs).items()
@@ -169,6 +185,11 @@ def dry_run(study: DirStudy, options: StudyOptions) -> str:
     ]
     if study.preset_note is not None:
         notes.append(study.preset_note(preset))
+    if any(s.stage == "lr_pilot" for s in specs):
+        notes.append(
+            "lr_pilot runs first (its own Tune run); the optimisers it serves train at the lr it "
+            "chooses on validation"
+        )
     if smoke_data_root(study, options) is not None:
         notes.append(f"no --data-root: the run writes a tiny generated dataset to {root}")
     return format_plan(title, plans, None, notes)

@@ -28,7 +28,7 @@ from study.dir.spec import DirSpec
 from study.dir.trainables import dir_fallback_rows, dir_trainable, dir_trial_name
 from study.dry_run import duration
 from study.options import StudyOptions
-from study.output_folder import check_output_folder, claim_output_folder
+from study.output_folder import check_output_folder, claim_output_folder, write_json_atomic
 from study.resources import (
     TrialResources,
     full_device_trial_resources,
@@ -37,43 +37,55 @@ from study.resources import (
 from study.run_info import write_provenance
 from study.sink import Pairing, ParquetSink
 from study.tune_runner import RunSummary, run_trials, study_progress
+from study.validation_choice import lowest_mean
 
-# A reg+cls row's reg model: same data (dataset, split, task, target), seed, data balance and
-# model selection, in the same stage.
+# A reg+cls row's reg model: same data (dataset, split, task, target), seed, data balance, model
+# selection and optimiser, in the same stage.
 DIR_PAIRING = Pairing(
-    fields=("dataset", "data_split", "task", "target", "seed", "data_balance", "model_selection"),
+    fields=(
+        "dataset",
+        "data_split",
+        "task",
+        "target",
+        "seed",
+        "data_balance",
+        "model_selection",
+        "optimizer",
+    ),
     stages={"train": "train", "balanced_data": "balanced_data"},
     copies={
         "paired_reg_row_key": "row_key",
         "paired_reg_test_mse": "test_mse_all",
         "paired_reg_test_mae": "test_mae_all",
     },
+    defaults={"optimizer": "adam"},
 )
 
 
 def run_dir_study(
     study: DirStudy, options: StudyOptions, schema: pa.Schema
 ) -> dict[str, RunSummary]:
-    """Run every trial of the study into `options.out`; return what the Tune run did."""
+    """Run every trial of the study into `options.out`; return what each Tune run did.
+
+    A study with an `lr_pilot` stage (`DirStudy.pilot_specs`) runs it first, as its own Tune
+    run; the other trials are then built at the lr it chose per optimiser (written to
+    `<out>/selected_learning_rates.json`)."""
     preset = resolve_preset(study, options)
     generated = smoke_data_root(study, options)
     root = data_root(study, preset, options)
-    specs = study.specs(preset, root)
+    planned = study.all_specs(preset, root)
     config = study_config(study, preset, root)
     # Refuse a folder of another study before Ray starts; record ours only once Ray is up, so a
     # cluster that does not answer leaves `--out` untouched.
     check_output_folder(options.out, config, options.resume)
     sink = ParquetSink(options.out, schema, DIR_PAIRING)
-    declared = declared_models(specs)
+    declared = declared_models(planned)
     print(
         f"{study.name} preset={preset.name}: "
         + ", ".join(f"{stage} {count} models" for stage, count in declared.items())
-        + f" (total {sum(declared.values())}) in {len(specs)} trials",
+        + f" (total {sum(declared.values())}) in {len(planned)} trials",
         flush=True,
     )
-    todo = [s for s in specs if not sink.has_trial(s.stage, s.key)]
-    if len(todo) < len(specs):
-        print(f"{len(specs) - len(todo)} of {len(specs)} trials already done, skipped", flush=True)
     summaries: dict[str, RunSummary] = {}
     with ray_session(
         options.address, options.num_cpus, options.dashboard, options.dashboard_host
@@ -99,19 +111,29 @@ def run_dir_study(
             )
         else:
             resources = full_device_trial_resources(cluster)
-            if resources.device == "cpu" and todo:
-                _print_cpu_estimate(todo, root, resources)
-        if todo:
-            done = sink.read().num_rows if options.resume else 0
-            with study_progress(sum(declared.values()), done) as progress:
-                summaries[study.name] = run_trials(
+        done = sink.read().num_rows if options.resume else 0
+        with study_progress(sum(declared.values()), done) as progress:
+
+            def run(specs: list[DirSpec], name: str) -> None:
+                todo = [s for s in specs if not sink.has_trial(s.stage, s.key)]
+                if len(todo) < len(specs):
+                    print(
+                        f"{name}: {len(specs) - len(todo)} of {len(specs)} trials already done, "
+                        "skipped",
+                        flush=True,
+                    )
+                if not todo:
+                    return
+                if not study.packed and resources.device == "cpu":
+                    _print_cpu_estimate(todo, root, resources)
+                summaries[name] = run_trials(
                     trainable,
                     {
                         "device": resources.device,
                         "threads": resources.threads,
                         "spec": tune.grid_search([[s.to_config()] for s in todo]),
                     },
-                    name=study.name,
+                    name=name,
                     storage=options.out / "tune",
                     sink=sink,
                     fallback_rows=dir_fallback_rows,
@@ -122,7 +144,30 @@ def run_dir_study(
                     logger=options.log,
                     max_failures=options.max_failures,
                 )
+
+            specs = study.specs(preset, root)
+            if study.pilot_specs is not None and (pilot := study.pilot_specs(preset, root)):
+                run(pilot, f"{study.name}-lr_pilot")
+                chosen = choose_pilot_lrs(sink.read("lr_pilot").to_pylist(), pilot)
+                write_json_atomic(options.out / "selected_learning_rates.json", chosen)
+                specs = study.specs(preset, root, chosen)
+            run(specs, study.name)
     return summaries
+
+
+def choose_pilot_lrs(rows: list[dict], pilot: list[DirSpec]) -> dict[str, float]:
+    """{optimizer: lr} with the lowest mean validation MSE of the pilot's finished reg models
+    over seeds (ties to the smaller lr); a clear error when an optimiser has none."""
+    chosen = lowest_mean(
+        rows, ("reg",), lambda r: (r["optimizer"], r["lr"]), "lr_pilot", "val_mse_all"
+    )
+    missing = sorted({s.optimizer for s in pilot} - set(chosen))
+    if missing:
+        raise RuntimeError(
+            f"lr selection: no finished lr_pilot models for {', '.join(missing)}; see the "
+            "lr_pilot rows"
+        )
+    return chosen
 
 
 def _stsb_features(preset, root: str, options: StudyOptions) -> dict:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from search_spaces.optimizers import OPTIMIZERS, TUNED_HYPERPARAMETER
 from search_spaces.stsb_dir import ZOO_VARIANTS, ZOO_WITH_CLASSES, ZOO_WITH_LAMBDA
 from study.spec_keys import content_key, field_values
 from study.variants import CLASS_MODES, check_variant
 from study.variants import VARIANTS as VARIANTS  # kept importable from here
 
-# "balanced_data": the core paper's Table 4 control (both losses on re-balanced batches).
-STAGES = ("train", "balanced_data")
+# "balanced_data": the core paper's Table 4 control (both losses on re-balanced batches);
+# "lr_pilot": reg's learning rate chosen on validation for an optimiser without a published one.
+STAGES = ("train", "balanced_data", "lr_pilot")
+DEFAULT_OPTIMIZER = "adam"
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,20 @@ class DirSpec:
     encoder: str | None = None
     hidden: tuple[int, ...] | None = None
     settings: tuple[tuple[str, object], ...] = ()
+    optimizer: str = DEFAULT_OPTIMIZER
+    momentum: float | None = None
 
     def __post_init__(self) -> None:
         if self.variant in ZOO_VARIANTS:
             _check_zoo_variant(self)
         else:
             check_variant(self.variant, self.num_classes, self.stage, STAGES)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: accepted values are {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        if (self.optimizer == "sgd") != (self.momentum is not None):
+            raise ValueError("momentum: required for optimizer sgd, None for adam and adamw")
 
     @property
     def class_mode(self) -> str:
@@ -87,6 +98,10 @@ class DirSpec:
         config["seeds"] = list(self.seeds)
         config["hidden"] = None if self.hidden is None else list(self.hidden)
         config["settings"] = {k: _jsonable(v) for k, v in self.settings}
+        if self.optimizer == DEFAULT_OPTIMIZER:
+            del config["optimizer"]
+        if self.momentum is None:
+            del config["momentum"]
         return config
 
     @classmethod
@@ -129,6 +144,11 @@ def identity_fields(spec: DirSpec, seed: int) -> dict:
         "batch_size": spec.batch_size,
         "grad_accumulation": spec.grad_accumulation,
         "weight_decay": spec.weight_decay,
+        "optimizer": spec.optimizer,
+        "momentum": spec.momentum,
+        "tuned_hyperparameter": (
+            TUNED_HYPERPARAMETER[spec.optimizer] if spec.variant == "reg-tuned" else None
+        ),
         "backbone": spec.backbone,
         "img_size": spec.img_size,
         "reg_loss": spec.reg_loss,

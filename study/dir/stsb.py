@@ -94,6 +94,8 @@ def train_stsb_point(spec: DirSpec, features: dict[str, np.ndarray], device: str
         weight_decay=spec.weight_decay,
         dtype=str(spec.setting("dtype", "float32")),
         hidden=spec.hidden,
+        optimizer=spec.optimizer,
+        **({} if spec.momentum is None else {"momentum": spec.momentum}),
     )
     tracker = _BestOnVal(features, dtype, device, len(tasks))
     two_stage = method is not None and method.needs_distillation

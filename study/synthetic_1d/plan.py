@@ -10,8 +10,9 @@ authors' runs) every reg+cls model also gets its own reg, paired by `pair_key`.
 Controls (`preset.controls`, see `study/variants.py`) are trained wherever reg+cls is trained at
 its chosen lambda (test and noise stages), on the same data: `reg-scaled` at the lambda and lr of
 the reg+cls models it controls (one per distinct lambda of the cell's class modes), `cls-only` at
-every C with the reg+cls lr, `reg-tuned` at the weight decay chosen on validation; the lambda
-search also sweeps `reg-tuned` over `preset.weight_decays`. With `preset.given_lambdas` (the
+every C with the reg+cls lr, `reg-tuned` at the (lr, weight decay) chosen on validation from its
+sweep in the lambda search (`reg_tuned_sweep`: what lambda stands in for under the preset's
+optimiser, `search_spaces.synthetic_1d.TUNED_HYPERPARAMETER`). With `preset.given_lambdas` (the
 CLI's `--lambdas`) the lambda search trains only the reg-tuned sweep (nothing without it).
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from itertools import product
 
+from search_spaces.optimizers import TUNED_HYPERPARAMETER
 from search_spaces.synthetic_1d import Synthetic1DPreset
 from study.synthetic_1d.trial_spec import CLASS_MODES, TrialSpec
 
@@ -28,14 +30,14 @@ GRID_STAGES = ("lambda_search", "test", "noise")
 
 # A lambda per (scenario, class mode), chosen on validation.
 LambdaChoice = dict[tuple[str, str], float]
-# reg-tuned's weight decay per scenario, chosen on validation.
-WeightDecayChoice = dict[str, float]
+# reg-tuned's (lr, weight decay) per scenario, chosen on validation from `reg_tuned_sweep`.
+TunedChoice = dict[str, tuple[float, float]]
 
 
 def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list[TrialSpec]:
     """Validation grid: scenario x sampling x (reg + class mode x C x lambda + the controls:
     reg-scaled x lambda, cls-only x C, reg-tuned x weight decay)."""
-    replicates = _replicates(preset.functions, preset.validation_seeds)
+    replicates = grid_replicates(preset.functions, preset.validation_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = base_spec(preset, "lambda_search", search, scenario, sampling, replicates)
@@ -63,10 +65,27 @@ def lambda_search_specs(preset: Synthetic1DPreset, search: str = "grid") -> list
                 ]
         if "reg-tuned" in preset.controls:
             specs += [
-                base.with_values(variant="reg-tuned", weight_decay=wd, lambda_source="grid")
-                for wd in preset.weight_decays
+                base.with_values(variant="reg-tuned", lr=lr, weight_decay=wd, lambda_source="grid")
+                for lr, wd in reg_tuned_sweep(preset, scenario)
             ]
     return specs
+
+
+def reg_tuned_sweep(preset: Synthetic1DPreset, scenario: str) -> list[tuple[float, float]]:
+    """reg-tuned's (lr, weight decay) settings in one scenario: what lambda * MSE stands in for
+    under the preset's optimiser (`TUNED_HYPERPARAMETER`), as many values as its grid has.
+
+    adam: the weight decay over `weight_decays` at the scenario's lr; sgd: (lr * s, wd / s) for s
+    in the lambda grid (lam * MSE at (lr, wd) is MSE at (lr * lam, wd / lam)); adamw: the lr over
+    `tuned_learning_rates` at the preset's weight decay.
+    """
+    lr, wd = preset.learning_rates[scenario], preset.weight_decay
+    tuned = TUNED_HYPERPARAMETER[preset.optimizer]
+    if tuned == "weight_decay":
+        return [(lr, decay) for decay in preset.weight_decays]
+    if tuned == "lr_scale":
+        return [(lr * scale, wd / scale) for scale in preset.lambdas]
+    return [(rate, wd) for rate in preset.tuned_learning_rates]
 
 
 def given_lambdas(preset: Synthetic1DPreset) -> LambdaChoice:
@@ -85,7 +104,7 @@ def test_specs(
     lambdas: LambdaChoice,
     search: str = "grid",
     learning_rates: dict[str, float] | None = None,
-    weight_decays: WeightDecayChoice | None = None,
+    tuned: TunedChoice | None = None,
     class_variants: tuple[str, ...] = ("reg+cls",),
 ) -> list[TrialSpec]:
     """Test grid of Figure 3: scenario x sampling x (reg + reg+cls at every C + controls).
@@ -94,12 +113,12 @@ def test_specs(
     like it (reg-scaled, cls-only); reg and reg-tuned keep the paper's. `class_variants` are the
     variants with a class head trained at every C (the sensitivity study adds reg+cls-balanced).
     """
-    replicates = _replicates(preset.functions, preset.test_seeds)
+    replicates = grid_replicates(preset.functions, preset.test_seeds)
     specs = []
     for scenario, sampling in product(preset.scenarios, preset.samplings):
         base = base_spec(preset, "test", search, scenario, sampling, replicates)
         selected = _selected(base, class_variants, preset, lambdas, learning_rates)
-        controls = _controls(base, selected, preset, weight_decays)
+        controls = _controls(base, selected, preset, tuned)
         specs += [base, *_own_regs(base, selected), *controls]
     return specs
 
@@ -109,17 +128,17 @@ def noise_specs(
     lambdas: LambdaChoice,
     search: str = "grid",
     learning_rates: dict[str, float] | None = None,
-    weight_decays: WeightDecayChoice | None = None,
+    tuned: TunedChoice | None = None,
 ) -> list[TrialSpec]:
     """Figure 5 (noise): sigma x sampling x (reg + both class modes at every C + controls)."""
-    replicates = _replicates(preset.functions, preset.test_seeds)
+    replicates = grid_replicates(preset.functions, preset.test_seeds)
     specs = []
     for sigma, sampling in product(preset.noise_sigmas, preset.samplings):
         base = base_spec(preset, "noise", search, "noisy", sampling, replicates).with_values(
             noise_sigma=sigma
         )
         selected = _selected(base, CLASS_VARIANTS, preset, lambdas, learning_rates)
-        controls = _controls(base, selected, preset, weight_decays)
+        controls = _controls(base, selected, preset, tuned)
         specs += [base, *_own_regs(base, selected), *controls]
     return specs
 
@@ -129,7 +148,7 @@ def optuna_specs(preset: Synthetic1DPreset, scenario: str) -> list[TrialSpec]:
 
     lambda and lr are placeholders; the searcher's sampled values replace them in the trial.
     """
-    replicates = _replicates(preset.functions, preset.validation_seeds)
+    replicates = grid_replicates(preset.functions, preset.validation_seeds)
     return [
         base_spec(preset, "optuna", "optuna", scenario, sampling, replicates).with_values(
             variant="reg+cls",
@@ -149,15 +168,21 @@ def declared_models(preset: Synthetic1DPreset) -> dict[str, int]:
         for mode in ("imbalanced", "balanced")
     }
     placeholder = given_lambdas(preset) or placeholder
-    decays = {scenario: preset.weight_decay for scenario in preset.scenarios}
+    tuned = placeholder_tuned(preset)
     stages = {
         "lambda_search": lambda_search_specs(preset),
-        "test": test_specs(preset, placeholder, weight_decays=decays),
-        "noise": noise_specs(preset, placeholder, weight_decays=decays)
+        "test": test_specs(preset, placeholder, tuned=tuned),
+        "noise": noise_specs(preset, placeholder, tuned=tuned)
         if "noisy" in preset.scenarios
         else [],
     }
     return {stage: sum(len(s.replicates) for s in specs) for stage, specs in stages.items()}
+
+
+def placeholder_tuned(preset: Synthetic1DPreset) -> TunedChoice:
+    """reg-tuned at the preset's own lr and weight decay, to count and plan the stages after
+    the lambda search before its choice is known."""
+    return {s: (preset.learning_rates[s], preset.weight_decay) for s in preset.scenarios}
 
 
 def _selected(
@@ -201,7 +226,7 @@ def _controls(
     base: TrialSpec,
     selected: list[TrialSpec],
     preset: Synthetic1DPreset,
-    weight_decays: WeightDecayChoice | None,
+    tuned: TunedChoice | None,
 ) -> list[TrialSpec]:
     """The preset's controls of one cell, beside its reg+cls trials `selected`."""
     out: list[TrialSpec] = []
@@ -219,21 +244,21 @@ def _controls(
             if s.variant == "reg+cls"
         ]
     if "reg-tuned" in preset.controls:
-        if weight_decays is None or base.scenario not in weight_decays:
-            raise ValueError(
-                f"weight_decays: reg-tuned needs a weight decay chosen for {base.scenario}"
-            )
+        if tuned is None or base.scenario not in tuned:
+            raise ValueError(f"tuned: reg-tuned needs its (lr, weight decay) for {base.scenario}")
+        lr, decay = tuned[base.scenario]
         out.append(
             base.with_values(
-                variant="reg-tuned",
-                weight_decay=weight_decays[base.scenario],
-                lambda_source="validation",
+                variant="reg-tuned", lr=lr, weight_decay=decay, lambda_source="validation"
             )
         )
     return out
 
 
-def _replicates(functions: tuple[int, ...], seeds: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+def grid_replicates(
+    functions: tuple[int, ...], seeds: tuple[int, ...]
+) -> tuple[tuple[int, int], ...]:
+    """Every (function, seed) replicate of a grid point."""
     return tuple(product(functions, seeds))
 
 
@@ -279,4 +304,6 @@ def base_spec(
         peak_bins=preset.peak_bins,
         validation_sampling=preset.validation_sampling,
         shot_rule=preset.shot_rule,
+        optimizer=preset.optimizer,
+        momentum=preset.momentum if preset.optimizer == "sgd" else None,
     )

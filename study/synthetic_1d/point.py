@@ -38,6 +38,7 @@ from regcls.evaluation.metrics import (
 from regcls.models.mlp import torch_dtype
 from regcls.training.packed import train_packed
 from regcls.training.tasks import ModelTask, TrainedModels, TrainSettings
+from search_spaces.optimizers import TUNED_HYPERPARAMETER
 from study.class_tasks import class_binning, packed_task
 from study.run_info import run_info
 from study.synthetic_1d.dataset_cache import DatasetCache
@@ -77,15 +78,20 @@ def train_points(
 ) -> list[list[dict]]:
     """Train the replicates of several grid points as one pack; rows per spec.
 
-    The specs must share the training schedule (epochs, batch size, dtype, hidden widths); lambda,
-    learning rate, weight decay, class count and data may differ per model. Models on the same
+    The specs must share the training schedule (epochs, batch size, dtype, hidden widths,
+    optimiser and momentum); lambda, learning rate, weight decay, class count and data may differ
+    per model. Models on the same
     dataset version share it (drawn once, one set of training tensors); `cache`, when given,
     also shares the versions with the other packs of a trial.
     """
-    schedules = {(s.epochs, s.batch_size, s.dtype, s.hidden, s.backend) for s in specs}
+    schedules = {
+        (s.epochs, s.batch_size, s.dtype, s.hidden, s.backend, s.optimizer, s.momentum)
+        for s in specs
+    }
     if len(schedules) != 1:
         raise ValueError(
-            "specs: a pack needs one training schedule (epochs, batch, dtype, hidden, backend)"
+            "specs: a pack needs one training schedule (epochs, batch, dtype, hidden, backend, "
+            "optimizer, momentum)"
         )
     started = time.perf_counter()
     members = [(spec, f, seed) for spec in specs for f, seed in spec.replicates]
@@ -114,6 +120,8 @@ def train_points(
         dtype=first.dtype,
         hidden=first.hidden,
         backend=first.backend,
+        optimizer=first.optimizer,
+        **({} if first.momentum is None else {"momentum": first.momentum}),
     )
     on_epoch = _epoch_hook(datasets, report_epoch, device) if report_epoch else None
     trained = train_packed(tasks, settings, on_epoch=on_epoch)
@@ -372,6 +380,11 @@ def identity_fields(spec: TrialSpec, function_id: int, seed: int) -> dict:
         "epochs": spec.epochs,
         "batch_size": spec.batch_size,
         "weight_decay": spec.weight_decay,
+        "optimizer": spec.optimizer,
+        "momentum": spec.momentum,
+        "tuned_hyperparameter": (
+            TUNED_HYPERPARAMETER[spec.optimizer] if spec.variant == "reg-tuned" else None
+        ),
         "dtype": spec.dtype,
         "hidden": ",".join(str(h) for h in spec.hidden),
         "lambda_source": spec.lambda_source,

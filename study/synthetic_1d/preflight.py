@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import TypeVar
 
 from search_spaces.synthetic_1d import PRESETS, Synthetic1DPreset
 from study.dry_run import StagePlan, format_plan
@@ -23,9 +25,12 @@ from study.synthetic_1d.plan import (
     lambda_search_specs,
     noise_specs,
     optuna_specs,
+    placeholder_tuned,
     test_specs,
 )
 from study.synthetic_1d.selection import LAMBDA_SELECTION, WEIGHT_DECAY_SELECTION
+
+P = TypeVar("P")
 
 
 def resolve_preset(options: StudyOptions) -> Synthetic1DPreset:
@@ -36,6 +41,19 @@ def resolve_preset(options: StudyOptions) -> Synthetic1DPreset:
             f"valid presets: {', '.join(PRESETS)}"
         )
     return PRESETS[options.preset].with_overrides(options.space_overrides)
+
+
+def grid_preset(presets: Mapping[str, P], study: str, options: StudyOptions, search: str) -> P:
+    """The preset of a grid-only 1D study named by the options, with the user's overrides
+    applied; ValueError on a search other than grid (`search` says why) or an unknown preset."""
+    if options.search != "grid":
+        raise ValueError(f"--search: {study} {search}; accepted values: grid")
+    if options.preset not in presets:
+        raise ValueError(
+            f"--preset: unknown preset {options.preset!r} for {study}; "
+            f"valid presets: {', '.join(presets)}"
+        )
+    return presets[options.preset].with_overrides(options.space_overrides)
 
 
 def study_config(options: StudyOptions, preset: Synthetic1DPreset) -> dict:
@@ -72,7 +90,7 @@ def dry_run(options: StudyOptions) -> str:
         "own ETA per stage",
         backend_note,
         "the total ETA runs the stages one after the other, test and noise as one Tune run",
-        *_lambda_notes(preset, search, _decays(preset), plans[-1].models),
+        *_lambda_notes(preset, search, placeholder_tuned(preset), plans[-1].models),
     ]
     return format_plan(title, plans, total_eta, notes)
 
@@ -87,13 +105,11 @@ def predict(
     from regcls.training.fused import resolve_backend
 
     lambdas = given_lambdas(preset) or _placeholder_lambdas(preset, 1.0, 1.0)
-    decays = _decays(preset)
+    tuned = placeholder_tuned(preset)
     stages = {"lambda_search": lambda_search_specs(preset, search)}
-    stages["test"] = test_specs(preset, lambdas, search, weight_decays=decays)
+    stages["test"] = test_specs(preset, lambdas, search, tuned=tuned)
     stages["noise"] = (
-        noise_specs(preset, lambdas, search, weight_decays=decays)
-        if "noisy" in preset.scenarios
-        else []
+        noise_specs(preset, lambdas, search, tuned=tuned) if "noisy" in preset.scenarios else []
     )
     # Calibrated like the run's start-up (constants measured here, now, on the backend the run
     # will use), so the ETA matches the one the run prints.
@@ -112,10 +128,6 @@ def predict(
     final = bundle_packs(split_costly(stages["test"] + stages["noise"]), slots)
     total_eta += bundles_seconds(final, slots, cost)
     return plans, total_eta, cost, backend_note
-
-
-def _decays(preset: Synthetic1DPreset) -> dict[str, float]:
-    return {scenario: preset.weight_decay for scenario in preset.scenarios}
 
 
 def _optuna_plan(preset: Synthetic1DPreset, slots: int, cost: CostModel) -> StagePlan:
@@ -146,7 +158,10 @@ def _placeholder_lambdas(
 
 
 def _lambda_notes(
-    preset: Synthetic1DPreset, search: str, decays: dict[str, float], noise_models: int
+    preset: Synthetic1DPreset,
+    search: str,
+    tuned: dict[str, tuple[float, float]],
+    noise_models: int,
 ) -> list[str]:
     """What the test and noise rows assumed about choices made only during the run."""
     notes = []
@@ -162,7 +177,7 @@ def _lambda_notes(
     if "reg-scaled" in preset.controls and "noisy" in preset.scenarios:
         # One reg-scaled model per distinct lambda of a noise cell's two class modes.
         apart = _placeholder_lambdas(preset, 1.0, 2.0)
-        specs = noise_specs(preset, apart, search, weight_decays=decays)
+        specs = noise_specs(preset, apart, search, tuned=tuned)
         more = sum(len(s.replicates) for s in specs) - noise_models
         if more > 0:
             notes.append(

@@ -41,9 +41,9 @@ from study.synthetic_1d.plan import (
 from study.synthetic_1d.preflight import resolve_preset, study_config
 from study.synthetic_1d.selection import (
     choose_lambdas,
-    choose_weight_decays,
+    choose_tuned,
     require_lambdas,
-    require_weight_decays,
+    require_scenarios,
 )
 from study.synthetic_1d.trainables import (
     Bundles,
@@ -81,9 +81,12 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
         lambdas = given_lambdas(preset) or require_lambdas(
             choose_lambdas(search_rows), preset.scenarios
         )
-        decays = None
+        tuned = None
         if "reg-tuned" in preset.controls:
-            decays = require_weight_decays(choose_weight_decays(search_rows), preset.scenarios)
+            tuned = require_scenarios(
+                choose_tuned(search_rows), preset.scenarios, "reg-tuned", "lambda_search"
+            )
+            decays = {scenario: wd for scenario, (_, wd) in tuned.items()}
             write_json_atomic(options.out / "selected_weight_decays.json", decays)
         learning_rates = None
         if options.search == "optuna":
@@ -98,9 +101,9 @@ def run_synthetic_1d(options: StudyOptions, schema: pa.Schema) -> dict[str, RunS
             options.out / "selected_lambdas.json",
             {f"{s}/{m}": lam for (s, m), lam in sorted(lambdas.items())},
         )
-        final = test_specs(preset, lambdas, options.search, learning_rates, decays)
+        final = test_specs(preset, lambdas, options.search, learning_rates, tuned)
         if "noisy" in preset.scenarios:
-            final += noise_specs(preset, lambdas, options.search, learning_rates, decays)
+            final += noise_specs(preset, lambdas, options.search, learning_rates, tuned)
         runner.run(final, name="test+noise")
     return summaries
 

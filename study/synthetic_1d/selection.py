@@ -7,12 +7,13 @@ only models that finished (`status == "ok"`). Ties go to the smaller lambda.
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
+from study.validation_choice import lowest_mean
 
 LAMBDA_SELECTION = "lowest_mean_val_mse_per_scenario_and_class_mode"
-# reg-tuned's weight decay: the same rule over its sweep, per scenario.
+# reg-tuned's (lr, weight decay): the same rule over its sweep, per scenario (ties to the smaller
+# lr, then the smaller weight decay); the answer study's learning-rate pilot of reg likewise.
 WEIGHT_DECAY_SELECTION = "lowest_mean_val_mse_per_scenario"
+LR_PILOT_SELECTION = "lowest_mean_val_mse_per_scenario"
 # The method zoo's lambda variants: the same rule per scenario and variant.
 VARIANT_LAMBDA_SELECTION = "lowest_mean_val_mse_per_scenario_and_variant"
 
@@ -20,12 +21,19 @@ VARIANT_LAMBDA_SELECTION = "lowest_mean_val_mse_per_scenario_and_variant"
 def choose_lambdas(rows: list[dict]) -> dict[tuple[str, str], float]:
     """{(scenario, class_mode): lambda} from the lambda_search stage's rows."""
     variants = ("reg+cls", "reg+cls-balanced")
-    return _lowest(rows, variants, lambda r: ((r["scenario"], r["class_mode"]), r["lam"]))
+    return lowest_mean(rows, variants, lambda r: ((r["scenario"], r["class_mode"]), r["lam"]))
 
 
-def choose_weight_decays(rows: list[dict]) -> dict[str, float]:
-    """{scenario: weight decay} of reg-tuned from the lambda_search stage's rows."""
-    return _lowest(rows, ("reg-tuned",), lambda r: (r["scenario"], r["weight_decay"]))
+def choose_tuned(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """{scenario: (lr, weight decay)} of reg-tuned from the lambda_search stage's rows."""
+    return lowest_mean(
+        rows, ("reg-tuned",), lambda r: (r["scenario"], (r["lr"], r["weight_decay"]))
+    )
+
+
+def choose_pilot_lrs(rows: list[dict]) -> dict[str, float]:
+    """{scenario: lr} of reg from the lr_pilot stage's rows (the answer study)."""
+    return lowest_mean(rows, ("reg",), lambda r: (r["scenario"], r["lr"]), stage="lr_pilot")
 
 
 def choose_variant_lambdas(
@@ -33,25 +41,7 @@ def choose_variant_lambdas(
 ) -> dict[tuple[str, str], float]:
     """{(scenario, variant): lambda} of `variants` from the lambda_search stage's rows (the
     method zoo: every lambda variant has its own)."""
-    return _lowest(rows, variants, lambda r: ((r["scenario"], r["variant"]), r["lam"]))
-
-
-def _lowest(rows: list[dict], variants: tuple[str, ...], key_value) -> dict:
-    """Per key, the value with the lowest mean validation MSE over finished models; ties go to
-    the smaller value."""
-    errors: dict[tuple, list[float]] = defaultdict(list)
-    for row in rows:
-        if row["stage"] != "lambda_search" or row["variant"] not in variants:
-            continue
-        if row["status"] != "ok" or row["val_mse"] is None or not math.isfinite(row["val_mse"]):
-            continue
-        errors[key_value(row)].append(row["val_mse"])
-    best: dict = {}
-    for (key, value), values in sorted(errors.items()):
-        mean = sum(values) / len(values)
-        if key not in best or mean < best[key][0]:
-            best[key] = (mean, value)
-    return {key: value for key, (_, value) in best.items()}
+    return lowest_mean(rows, variants, lambda r: ((r["scenario"], r["variant"]), r["lam"]))
 
 
 def require_lambdas(
@@ -70,13 +60,13 @@ def require_lambdas(
     return chosen
 
 
-def require_weight_decays(chosen: dict[str, float], scenarios: tuple[str, ...]) -> dict[str, float]:
-    """Fail clearly when a scenario has no finished reg-tuned validation model."""
+def require_scenarios(chosen: dict, scenarios: tuple[str, ...], what: str, stage: str) -> dict:
+    """Fail clearly when a scenario has no finished validation model to choose `what` from."""
     missing = [s for s in scenarios if s not in chosen]
     if missing:
         raise RuntimeError(
-            "weight decay selection: no finished reg-tuned validation models for "
+            f"{what} selection: no finished validation models for "
             + ", ".join(missing)
-            + "; see the lambda_search rows"
+            + f"; see the {stage} rows"
         )
     return chosen

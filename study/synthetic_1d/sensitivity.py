@@ -25,6 +25,7 @@ from study.output_folder import check_output_folder
 from study.synthetic_1d.bundles import bundle_packs, bundles_seconds, stage_plan
 from study.synthetic_1d.packing import CostModel, split_costly
 from study.synthetic_1d.plan import CLASS_VARIANTS, given_lambdas, test_specs
+from study.synthetic_1d.preflight import grid_preset
 from study.synthetic_1d.trial_spec import TrialSpec
 
 STUDY = "synthetic_1d_sensitivity"
@@ -33,16 +34,7 @@ STUDY = "synthetic_1d_sensitivity"
 def resolve_sensitivity_preset(options: StudyOptions) -> SensitivityPreset:
     """The preset named by the options with the user's overrides (`flips` and fields of the
     slice) applied; ValueError on a bad preset, override or search."""
-    if options.search != "grid":
-        raise ValueError(
-            f"--search: {STUDY} trains at given lambdas, no search; accepted values: grid"
-        )
-    if options.preset not in PRESETS:
-        raise ValueError(
-            f"--preset: unknown preset {options.preset!r} for {STUDY}; "
-            f"valid presets: {', '.join(PRESETS)}"
-        )
-    return PRESETS[options.preset].with_overrides(options.space_overrides)
+    return grid_preset(PRESETS, STUDY, options, "trains at given lambdas, no search")
 
 
 def sensitivity_specs(preset: SensitivityPreset) -> list[TrialSpec]:

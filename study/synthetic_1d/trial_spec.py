@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from search_spaces.optimizers import OPTIMIZERS
 from study.spec_keys import content_key, field_values
 from study.variants import CLASS_MODES, check_variant, uses_lambda
 from study.variants import VARIANTS as VARIANTS  # kept importable from here
 
-STAGES = ("lambda_search", "optuna", "test", "noise")
+# "lr_pilot": the answer study's validation pilot of reg's learning rate (optimisers without a
+# paper lr); the 1D study's own stages are the other four.
+STAGES = ("lr_pilot", "lambda_search", "optuna", "test", "noise")
 NO_FLIP = "none"
+DEFAULT_OPTIMIZER = "adam"
 DEFAULT_BACKEND = "fused"
 
 
@@ -22,11 +26,13 @@ class TrialSpec:
     ((field, value) pairs, sorted); `pair_init` says whether the
     models of a pair start from the same weights (`shared`) or not (`independent`). `flip` names
     the protocol choice the sensitivity study flipped for this trial (`none`: no flip).
+    `optimizer` is a `regcls.training.optimizers` name; `momentum` is SGD's (None for the Adam
+    family, which has none).
 
     Every field is recorded in each results row; `key` hashes all of them, so a rerun of the
     same trial maps to the same Parquet file and adds no rows. `flip = "none"` is left out of the
-    hash, so trials without a flip keep the keys of the versions before the field existed; so is an
-    empty `method_params`.
+    hash, so trials without a flip keep the keys of the versions before the field existed; so are
+    an empty `method_params`, `optimizer = "adam"` and `momentum = None`.
     """
 
     study: str
@@ -67,11 +73,19 @@ class TrialSpec:
     # The packed trainer's backend requested (regcls.training.tasks.BACKENDS); rows record the
     # one that ran. The default is left out of the key, so trials keep the keys they had before.
     backend: str = DEFAULT_BACKEND
+    optimizer: str = DEFAULT_OPTIMIZER
+    momentum: float | None = None
 
     def __post_init__(self) -> None:
         check_variant(self.variant, self.num_classes, self.stage, STAGES)
         if uses_lambda(self.variant) and self.lam is None and self.stage != "optuna":
             raise ValueError(f"lam: required for variant {self.variant}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: accepted values are {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        if (self.optimizer == "sgd") != (self.momentum is not None):
+            raise ValueError("momentum: required for optimizer sgd, None for adam and adamw")
 
     @property
     def class_mode(self) -> str:
@@ -119,6 +133,11 @@ class TrialSpec:
             del config["method_params"]
         if self.backend == DEFAULT_BACKEND:
             del config["backend"]
+        # The paper's optimiser keeps the keys of the versions before the fields existed.
+        if self.optimizer == DEFAULT_OPTIMIZER:
+            del config["optimizer"]
+        if self.momentum is None:
+            del config["momentum"]
         return config
 
     @classmethod
