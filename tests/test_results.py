@@ -46,6 +46,8 @@ CONTRACT_COLUMNS = {
     "variant": pa.string(), "class_mode": pa.string(), "num_classes": pa.int64(),
     "effective_classes": pa.int64(), "lam": pa.float64(), "lr": pa.float64(),
     "epochs": pa.int64(), "batch_size": pa.int64(), "weight_decay": pa.float64(),
+    # the optimiser and what reg-tuned sweeps (issue 22)
+    "optimizer": pa.string(), "momentum": pa.float64(), "tuned_hyperparameter": pa.string(),
     "dtype": pa.string(), "backend": pa.string(), "hidden": pa.string(),
     "lambda_source": pa.string(),
     "equalize_rounding": pa.string(),

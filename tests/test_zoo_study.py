@@ -215,7 +215,7 @@ def test_tiny_zoo_hca_d_is_hca_plus_a_second_stage(tiny_zoo):
 @pytest.mark.slow
 def test_tiny_zoo_report_and_league(tiny_zoo, render_in_chromium, tmp_path):
     league = pl.read_csv(tiny_zoo / "tables" / "league.csv")
-    assert league.columns[:10] == [
+    assert league.columns[:11] == [
         "scenario",
         "sampling",
         "variant",
