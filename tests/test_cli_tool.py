@@ -102,11 +102,11 @@ def test_help_shows_choices_defaults_and_three_examples():
     result, _ = _main_in_subprocess(["--help"])
     text = result.stdout
     studies = (
-        "synthetic_1d,synthetic_1d_sensitivity,synthetic_1d_zoo,imdb_wiki_dir,nyud2_dir,breakfast,"
-        "stsb_dir"
+        "synthetic_1d,synthetic_1d_sensitivity,synthetic_1d_zoo,synthetic_1d_answer,imdb_wiki_dir,"
+        "nyud2_dir,breakfast,stsb_dir"
     )
     assert f"--study {{{studies}}}" in text
-    assert "--preset {authors,paper,quick,smoke}" in text
+    assert "--preset {answer,authors,paper,quick,smoke}" in text
     assert "--search {grid,optuna}" in text
     for default in ("(default: synthetic_1d)", "(default: quick)", "(default: grid)"):
         assert default in text

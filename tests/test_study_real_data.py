@@ -133,7 +133,8 @@ def test_stsb_smoke_encodes_with_the_real_encoder_and_trains_packed(ray_local, t
         {2.0},
     )
     assert fds["lds_kernel"].is_null().all()
-    assert set(focal["focal_beta"]) == {0.2} and set(focal["focal_activation"]) == {"sigmoid"}
+    # Yang et al.'s STS-B Focal-R: beta 20 on scores / 5 = 4 per score point (issue 20)
+    assert set(focal["focal_beta"]) == {4.0} and set(focal["focal_activation"]) == {"sigmoid"}
     assert set(by["hca"]["hca_rule"]) == {"add"} and set(by["hca"]["num_classes"]) == {10}
     assert set(by["reg+hlgauss"]["hlgauss_sigma_ratio"]) == {0.75}
     assert set(by["reg+hlgauss"]["lam"]) == {1.0} and by["hca"]["lam"].is_null().all()
